@@ -1,0 +1,268 @@
+/*
+ * config.c: where the module's settings come from.
+ *
+ *   1. NSS's parameter string (modutil -string, pkcs11.txt parameters=),
+ *      passed to C_Initialize in pReserved;
+ *   2. else the file named by $NSSGUARD_CONFIG, or
+ *      $(sysconfdir)/nssguard/nssguard.conf (Firefox's SecurityDevices policy
+ *      and p11-kit pass no parameters);
+ *   3. else the defaults: overlay=$(datadir)/nssguard, log=syslog.
+ *
+ * Keys: overlay=PATH[:PATH...]  log=syslog|stderr|file:PATH|none[,...]
+ *       ratelimit=SECONDS
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#ifndef NSSGUARD_SYSCONFDIR
+#define NSSGUARD_SYSCONFDIR "/etc"
+#endif
+#ifndef NSSGUARD_DATADIR
+#define NSSGUARD_DATADIR "/usr/share"
+#endif
+
+#define DEFAULT_OVERLAY NSSGUARD_DATADIR "/nssguard"
+#define DEFAULT_CONFIG NSSGUARD_SYSCONFDIR "/nssguard/nssguard.conf"
+#define DEFAULT_RATELIMIT 60
+
+static void
+free_overlays(ng_config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_overlays; i++)
+        free(cfg->overlays[i]);
+    free(cfg->overlays);
+    cfg->overlays = NULL;
+    cfg->n_overlays = 0;
+}
+
+static bool
+set_overlays(ng_config *cfg, const char *value)
+{
+    const char *p = value;
+
+    free_overlays(cfg);
+    for (;;) {
+        const char *colon = strchr(p, ':');
+        size_t n = colon ? (size_t)(colon - p) : strlen(p);
+        if (n > 0) {
+            char **no = realloc(cfg->overlays, (cfg->n_overlays + 1) * sizeof(*no));
+            if (!no)
+                return false;
+            cfg->overlays = no;
+            cfg->overlays[cfg->n_overlays] = strndup(p, n);
+            if (!cfg->overlays[cfg->n_overlays])
+                return false;
+            cfg->n_overlays++;
+        }
+        if (!colon)
+            return true;
+        p = colon + 1;
+    }
+}
+
+void
+ng_config_init_defaults(ng_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    set_overlays(cfg, DEFAULT_OVERLAY);
+    cfg->log_sinks = NG_LOG_SYSLOG;
+    cfg->ratelimit = DEFAULT_RATELIMIT;
+    cfg->source = strdup("built-in defaults");
+}
+
+void
+ng_config_clear(ng_config *cfg)
+{
+    free_overlays(cfg);
+    free(cfg->log_file);
+    free(cfg->source);
+    memset(cfg, 0, sizeof(*cfg));
+}
+
+static bool
+set_log(ng_config *cfg, const char *value, const char *where, unsigned line, ng_error *err)
+{
+    char *copy = strdup(value), *save = NULL;
+    unsigned sinks = 0;
+    bool ok = false;
+
+    if (!copy)
+        return false;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (strcmp(tok, "syslog") == 0) {
+            sinks |= NG_LOG_SYSLOG;
+        } else if (strcmp(tok, "stderr") == 0) {
+            sinks |= NG_LOG_STDERR;
+        } else if (strcmp(tok, "none") == 0) {
+            /* nothing */
+        } else if (strncmp(tok, "file:", 5) == 0 && tok[5] == '/') {
+            sinks |= NG_LOG_FILE;
+            free(cfg->log_file);
+            cfg->log_file = strdup(tok + 5);
+        } else {
+            ng_error_set(err, where, line,
+                         "log: '%.80s' is not syslog, stderr, none or file:/ABSOLUTE/PATH", tok);
+            goto out;
+        }
+    }
+    cfg->log_sinks = sinks;
+    ok = true;
+out:
+    free(copy);
+    return ok;
+}
+
+static bool
+set_key(ng_config *cfg, const char *key, const char *value, const char *where, unsigned line,
+        ng_error *err)
+{
+    if (strcmp(key, "overlay") == 0) {
+        if (!set_overlays(cfg, value)) {
+            ng_error_set(err, where, line, "out of memory");
+            return false;
+        }
+        return true;
+    }
+    if (strcmp(key, "log") == 0)
+        return set_log(cfg, value, where, line, err);
+    if (strcmp(key, "ratelimit") == 0) {
+        char *end;
+        errno = 0;
+        unsigned long v = strtoul(value, &end, 10);
+        if (errno || end == value || *end || v > 86400) {
+            ng_error_set(err, where, line, "ratelimit: '%.40s' is not 0..86400 seconds", value);
+            return false;
+        }
+        cfg->ratelimit = (unsigned)v;
+        return true;
+    }
+    ng_error_set(err, where, line, "unknown key '%.40s' (overlay, log, ratelimit)", key);
+    return false;
+}
+
+/* Splits "key=value" at the first '=' and strips quotes around the value. */
+static bool
+key_value(char *pair, const char *where, unsigned line, ng_config *cfg, ng_error *err)
+{
+    char *eq = strchr(pair, '=');
+    char *value;
+    size_t n;
+
+    if (!eq || eq == pair) {
+        ng_error_set(err, where, line, "expected key=value, got '%.60s'", pair);
+        return false;
+    }
+    *eq = '\0';
+    value = eq + 1;
+    n = strlen(value);
+    if (n >= 2 && (value[0] == '"' || value[0] == '\'') && value[n - 1] == value[0]) {
+        value[n - 1] = '\0';
+        value++;
+    }
+    return set_key(cfg, pair, value, where, line, err);
+}
+
+bool
+ng_config_parse_params(ng_config *cfg, const char *params, ng_error *err)
+{
+    const char *p = params;
+    char *pair;
+    bool ok = true;
+
+    while (ok && *p) {
+        while (*p == ' ' || *p == '\t' || *p == ';' || *p == '\n')
+            p++;
+        if (!*p)
+            break;
+        const char *start = p;
+        char quote = 0;
+        while (*p && (quote || (*p != ' ' && *p != '\t' && *p != ';' && *p != '\n'))) {
+            if (*p == '"' || *p == '\'')
+                quote = quote == *p ? 0 : (quote ? quote : *p);
+            p++;
+        }
+        pair = strndup(start, (size_t)(p - start));
+        if (!pair) {
+            ng_error_set(err, "parameters", 0, "out of memory");
+            return false;
+        }
+        ok = key_value(pair, "parameters", 0, cfg, err);
+        free(pair);
+    }
+    if (ok) {
+        free(cfg->source);
+        cfg->source = strdup("module parameters");
+    }
+    return ok;
+}
+
+bool
+ng_config_parse_file(ng_config *cfg, const char *path, bool *found, ng_error *err)
+{
+    FILE *f = fopen(path, "re");
+    char line[4096];
+    unsigned lineno = 0;
+    bool ok = true;
+
+    *found = f != NULL;
+    if (!f) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return true;
+        ng_error_set(err, path, 0, "cannot open: %s", strerror(errno));
+        return false;
+    }
+    while (ok && fgets(line, sizeof(line), f)) {
+        char *s = line, *e;
+        lineno++;
+        if (!strchr(line, '\n') && !feof(f)) {
+            ng_error_set(err, path, lineno, "line longer than 4095 bytes");
+            ok = false;
+            break;
+        }
+        while (*s == ' ' || *s == '\t')
+            s++;
+        e = s + strlen(s);
+        while (e > s && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
+            *--e = '\0';
+        if (*s == '\0' || *s == '#')
+            continue;
+        /* "key = value": drop the blanks around '=' */
+        char *eq = strchr(s, '=');
+        if (eq) {
+            char *k = eq, *v = eq + 1;
+            while (k > s && (k[-1] == ' ' || k[-1] == '\t'))
+                k--;
+            while (*v == ' ' || *v == '\t')
+                v++;
+            memmove(k + 1, v, strlen(v) + 1);
+            *k = '=';
+        }
+        ok = key_value(s, path, lineno, cfg, err);
+    }
+    fclose(f);
+    if (ok) {
+        free(cfg->source);
+        cfg->source = strdup(path);
+    }
+    return ok;
+}
+
+bool
+ng_config_load(ng_config *cfg, const char *params, ng_error *err)
+{
+    const char *path = secure_getenv("NSSGUARD_CONFIG");
+    bool found;
+
+    ng_config_init_defaults(cfg);
+    if (params && *params)
+        return ng_config_parse_params(cfg, params, err);
+    if (!path || !*path)
+        path = DEFAULT_CONFIG;
+    return ng_config_parse_file(cfg, path, &found, err);
+}

@@ -1,0 +1,247 @@
+/*
+ * nssguard module internals. The module is a pipeline, one stage per file:
+ *
+ *   parser.c   overlay text (certdata.txt syntax)  -> records (attribute lists)
+ *   builder.c  records -> distrust entries (checked, hashes verified)
+ *   index.c    issuer+serial hash index over the entries
+ *   overlay.c  configured paths -> one immutable, reference-counted overlay
+ *   objects.c  entries as PKCS#11 objects: attributes, template matching, find
+ *   session.c  the session table
+ *   config.c   parameter string and configuration file
+ *   log.c      security events (syslog, stderr, JSON lines)
+ *   module.c   the PKCS#11 entry points, kept thin
+ *
+ * der.c and sha1.c are leaf helpers. The module never links NSS: it is loaded
+ * into processes (Firefox) that bring their own copy.
+ */
+#ifndef NSSGUARD_INTERNAL_H
+#define NSSGUARD_INTERNAL_H
+
+#include <pkcs11.h>
+#include <pthread.h>
+#include <pkcs11n.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nssguard.h"
+
+#define NG_N_ELEMENTS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A borrowed byte range. */
+typedef struct {
+    const unsigned char *data;
+    size_t len;
+} ng_bytes;
+
+/* An error message in the form "file:line: reason" (or "file: reason"). */
+typedef struct {
+    char msg[512];
+} ng_error;
+
+void ng_error_set(ng_error *err, const char *file, unsigned line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* ---- der.c: the little DER this module needs ---- */
+
+/* Reads one TLV at p (len bytes available). On success sets the tag, the
+ * contents and the total encoded size. Definite lengths only. */
+bool ng_der_read(const unsigned char *p, size_t len, unsigned *tag, ng_bytes *contents,
+                 size_t *total);
+/* The value bytes of a DER INTEGER that fills exactly `der`. */
+bool ng_der_integer_value(ng_bytes der, ng_bytes *value);
+/* True when `der` is exactly one DER SEQUENCE (a Name, a certificate). */
+bool ng_der_is_sequence(ng_bytes der);
+/* The issuer Name and serial INTEGER (both as full TLVs) of a certificate. */
+bool ng_der_cert_issuer_serial(ng_bytes cert, ng_bytes *issuer, ng_bytes *serial);
+/* A readable form of a DER Name, most specific RDN first as NSS prints it:
+ * "CN=...,O=...,C=...". Always NUL-terminates; truncates with "...". */
+void ng_der_name_text(ng_bytes name, char *buf, size_t size);
+/* Hex of bytes, colon separated, lower case ("6b:49:d2:05"). */
+void ng_hex_text(ng_bytes bytes, char *buf, size_t size);
+
+/* ---- sha1.c ---- */
+
+#define NG_SHA1_LEN 20
+void ng_sha1(const unsigned char *data, size_t len, unsigned char out[NG_SHA1_LEN]);
+
+/* ---- parser.c: certdata.txt syntax -> records ---- */
+
+typedef struct {
+    CK_ATTRIBUTE_TYPE type;
+    unsigned char *value;
+    size_t len;
+    unsigned line;
+} ng_attr;
+
+typedef struct {
+    unsigned line;   /* line of its CKA_CLASS */
+    char *comment;   /* the comment block just before it, or NULL */
+    ng_attr *attrs;
+    size_t n_attrs;
+} ng_record;
+
+typedef struct {
+    char *file;
+    ng_record *records;
+    size_t n_records;
+} ng_records;
+
+/* Parses a whole file. On failure returns false, fills err with
+ * "file:line: reason" and leaves *out empty. */
+bool ng_parse_file(const char *path, ng_records *out, ng_error *err);
+bool ng_parse_buffer(const char *name, const char *buf, size_t len, ng_records *out,
+                     ng_error *err);
+void ng_records_clear(ng_records *recs);
+const ng_attr *ng_record_get(const ng_record *rec, CK_ATTRIBUTE_TYPE type);
+bool ng_record_ulong(const ng_record *rec, CK_ATTRIBUTE_TYPE type, CK_ULONG *value);
+
+/* ---- builder.c: records -> distrust entries ---- */
+
+typedef struct {
+    ng_bytes issuer;     /* DER Name */
+    ng_bytes serial_der; /* DER INTEGER */
+    ng_bytes serial;     /* its value bytes (inside serial_der) */
+    uint64_t hash;       /* index hash of issuer + serial value */
+    bool has_sha1;       /* only when verified against the certificate */
+    unsigned char sha1[NG_SHA1_LEN];
+    const char *label;
+    const char *reason;
+    const char *reference;
+    const char *file;
+    unsigned line;
+} ng_entry;
+
+typedef struct {
+    ng_entry *entries;
+    size_t n_entries;
+    size_t cap;
+    char **strings; /* strings the builder made (labels, references) */
+    size_t n_strings;
+    size_t skipped; /* records that are not distrust (roots, root list...) */
+} ng_entries;
+
+/* Turns one file's records into entries appended to `out`. All or nothing:
+ * on an error nothing is appended and err says file:line: reason. */
+bool ng_build_entries(const ng_records *recs, ng_entries *out, ng_error *err);
+void ng_entries_clear(ng_entries *ents);
+uint64_t ng_entry_hash(ng_bytes issuer, ng_bytes serial_value);
+
+/* ---- index.c: issuer+serial -> entry ---- */
+
+typedef struct {
+    uint32_t *slots; /* entry number + 1, 0 = empty */
+    size_t mask;
+} ng_index;
+
+bool ng_index_build(ng_index *idx, const ng_entry *entries, size_t n);
+void ng_index_clear(ng_index *idx);
+/* The entry with exactly this issuer and serial value, or -1. */
+long ng_index_find(const ng_index *idx, const ng_entry *entries, ng_bytes issuer,
+                   ng_bytes serial_value);
+
+/* ---- config.c ---- */
+
+enum {
+    NG_LOG_SYSLOG = 1 << 0,
+    NG_LOG_STDERR = 1 << 1,
+    NG_LOG_FILE = 1 << 2,
+};
+
+typedef struct {
+    char **overlays; /* files or directories */
+    size_t n_overlays;
+    unsigned log_sinks;
+    char *log_file;
+    unsigned ratelimit; /* seconds between two events for one entry */
+    char *source;       /* where the configuration came from, for messages */
+} ng_config;
+
+void ng_config_init_defaults(ng_config *cfg);
+void ng_config_clear(ng_config *cfg);
+/* "key=value key=value" (spaces or ';' between pairs, values may be quoted). */
+bool ng_config_parse_params(ng_config *cfg, const char *params, ng_error *err);
+/* "key = value" lines, '#' comments. A missing file is not an error
+ * (*found = false); an unreadable or malformed one is. */
+bool ng_config_parse_file(ng_config *cfg, const char *path, bool *found, ng_error *err);
+/* The configuration C_Initialize uses: the parameter string when there is
+ * one, else $NSSGUARD_CONFIG or the system file, else the defaults. */
+bool ng_config_load(ng_config *cfg, const char *params, ng_error *err);
+
+/* ---- log.c: security events ---- */
+
+void ng_log_configure(const ng_config *cfg);
+void ng_log_close(void);
+/* One event: a name and NULL-terminated key/value string pairs. Values that
+ * look like integers are written as JSON numbers when the key is listed in
+ * log.c's numeric keys. */
+void ng_log_event(const char *event, ...) __attribute__((sentinel));
+
+/* ---- overlay.c: the served snapshot ---- */
+
+typedef struct {
+    uint64_t last; /* monotonic second of the last logged event, 0 = never */
+    uint32_t suppressed;
+} ng_rate;
+
+typedef struct ng_overlay ng_overlay;
+
+struct ng_overlay {
+    int refs;
+    ng_records *files; /* parsed files that loaded (entries point into them) */
+    size_t n_files;
+    ng_entries ents;
+    ng_index index;
+    ng_rate *rates; /* the only mutable part: per-entry event rate limiting */
+    unsigned ratelimit;
+    size_t n_refused;
+};
+
+/* Loads every configured path; a file with an error is refused whole (and
+ * logged), the others load. Returns NULL only when out of memory. */
+ng_overlay *ng_overlay_load(const ng_config *cfg);
+ng_overlay *ng_overlay_ref(ng_overlay *ov);
+void ng_overlay_unref(ng_overlay *ov);
+
+/* ---- objects.c: entries as PKCS#11 objects ---- */
+
+/* Each entry is served as two objects: CKO_NSS_TRUST and CKO_TRUST. */
+#define NG_OBJECTS_PER_ENTRY 2
+
+typedef struct {
+    CK_OBJECT_HANDLE *handles;
+    size_t n;
+    size_t pos;
+    bool trust_query; /* an issuer+serial lookup: hits are security events */
+} ng_find;
+
+CK_RV ng_objects_find(const ng_overlay *ov, const CK_ATTRIBUTE *tmpl, CK_ULONG count,
+                      ng_find *find);
+void ng_find_clear(ng_find *find);
+CK_RV ng_objects_get_attributes(const ng_overlay *ov, CK_OBJECT_HANDLE handle,
+                                CK_ATTRIBUTE *tmpl, CK_ULONG count);
+bool ng_objects_valid(const ng_overlay *ov, CK_OBJECT_HANDLE handle);
+/* Logs (rate-limited) that the object's entry answered a trust query. */
+void ng_objects_report(ng_overlay *ov, CK_OBJECT_HANDLE handle);
+
+/* ---- session.c ---- */
+
+typedef struct {
+    pthread_mutex_t lock; /* held while one call works on the session */
+    CK_SESSION_HANDLE handle;
+    CK_FLAGS flags;
+    ng_overlay *overlay; /* the generation this session reads */
+    bool finding;
+    ng_find find;
+} ng_session;
+
+void ng_sessions_init(void);
+void ng_sessions_close_all(void);
+CK_RV ng_session_open(CK_FLAGS flags, ng_overlay *ov, CK_SESSION_HANDLE *handle);
+CK_RV ng_session_close(CK_SESSION_HANDLE handle);
+/* Finds a session and locks it; release with ng_session_release. */
+CK_RV ng_session_acquire(CK_SESSION_HANDLE handle, ng_session **sess);
+void ng_session_release(ng_session *sess);
+unsigned long ng_sessions_count(void);
+
+#endif /* NSSGUARD_INTERNAL_H */

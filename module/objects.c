@@ -1,0 +1,321 @@
+/*
+ * objects.c: distrust entries as PKCS#11 objects, and the find.
+ *
+ * Entry i is served as two read-only token objects:
+ *   handle 2i+1  CKO_NSS_TRUST  (what every NSS asks for)
+ *   handle 2i+2  CKO_TRUST      (PKCS#11 3.2; NSS >= 3.114 asks for it first)
+ * Every purpose is NOT_TRUSTED. Positive trust and CKT_NSS_TRUST_UNKNOWN are
+ * never served; the SHA-1 is served only when builder.c verified it. No
+ * certificate objects are served: NSS's PK11_FindCertFromDERCertItem on this
+ * slot would otherwise rebuild the certificate's trust from this token alone
+ * and lose the distrust (see README, "How distrust can be lost").
+ *
+ * NSS's trust query {TOKEN, CLASS, ISSUER, SERIAL_NUMBER} goes through the
+ * issuer+serial index; the serial may come as a DER INTEGER or as its bare
+ * value bytes, and both are tried. Other templates (listing tools) scan.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+enum { KIND_NSS_TRUST = 0, KIND_PKCS_TRUST = 1 };
+
+static const CK_OBJECT_CLASS class_of_kind[NG_OBJECTS_PER_ENTRY] = {CKO_NSS_TRUST, CKO_TRUST};
+static const char *const class_name[NG_OBJECTS_PER_ENTRY] = {"CKO_NSS_TRUST", "CKO_TRUST"};
+static const CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+static const CK_TRUST nss_not_trusted = CKT_NSS_NOT_TRUSTED;
+static const CK_ULONG pkcs_not_trusted = CKT_NOT_TRUSTED;
+static const CK_MECHANISM_TYPE sha1_mechanism = CKM_SHA_1;
+
+typedef struct {
+    const void *data;
+    CK_ULONG len;
+} value;
+
+#define VALUE_OF(x) ((value){&(x), sizeof(x)})
+
+static value
+text(const char *s)
+{
+    return (value){s, (CK_ULONG)strlen(s)};
+}
+
+/* The object's value for `type`; false when the object has no such attribute. */
+static bool
+attribute(const ng_entry *e, int kind, CK_ATTRIBUTE_TYPE type, value *v)
+{
+    switch (type) {
+    case CKA_CLASS:
+        *v = VALUE_OF(class_of_kind[kind]);
+        return true;
+    case CKA_TOKEN:
+        *v = VALUE_OF(yes);
+        return true;
+    case CKA_PRIVATE:
+    case CKA_MODIFIABLE:
+        *v = VALUE_OF(no);
+        return true;
+    case CKA_LABEL:
+        *v = text(e->label);
+        return true;
+    case CKA_ISSUER:
+        *v = (value){e->issuer.data, e->issuer.len};
+        return true;
+    case CKA_SERIAL_NUMBER:
+        *v = (value){e->serial_der.data, e->serial_der.len};
+        return true;
+    case CKA_NSSGUARD_REASON:
+        *v = text(e->reason);
+        return true;
+    case CKA_NSSGUARD_REFERENCE:
+        *v = text(e->reference);
+        return true;
+    }
+    if (kind == KIND_NSS_TRUST) {
+        switch (type) {
+        case CKA_TRUST_SERVER_AUTH:
+        case CKA_TRUST_CLIENT_AUTH:
+        case CKA_TRUST_EMAIL_PROTECTION:
+        case CKA_TRUST_CODE_SIGNING:
+            *v = VALUE_OF(nss_not_trusted);
+            return true;
+        case CKA_TRUST_STEP_UP_APPROVED:
+            *v = VALUE_OF(no);
+            return true;
+        case CKA_CERT_SHA1_HASH:
+            *v = (value){e->sha1, NG_SHA1_LEN};
+            return e->has_sha1;
+        }
+        return false;
+    }
+    switch (type) {
+    case CKA_PKCS_TRUST_SERVER_AUTH:
+    case CKA_PKCS_TRUST_CLIENT_AUTH:
+    case CKA_PKCS_TRUST_EMAIL_PROTECTION:
+    case CKA_PKCS_TRUST_CODE_SIGNING:
+        *v = VALUE_OF(pkcs_not_trusted);
+        return true;
+    case CKA_HASH_OF_CERTIFICATE:
+        *v = (value){e->sha1, NG_SHA1_LEN};
+        return e->has_sha1;
+    case CKA_NAME_HASH_ALGORITHM:
+        *v = VALUE_OF(sha1_mechanism);
+        return e->has_sha1;
+    }
+    return false;
+}
+
+static bool
+decode_handle(const ng_overlay *ov, CK_OBJECT_HANDLE handle, const ng_entry **e, int *kind)
+{
+    if (handle == CK_INVALID_HANDLE || (handle - 1) / NG_OBJECTS_PER_ENTRY >= ov->ents.n_entries)
+        return false;
+    *e = &ov->ents.entries[(handle - 1) / NG_OBJECTS_PER_ENTRY];
+    *kind = (int)((handle - 1) % NG_OBJECTS_PER_ENTRY);
+    return true;
+}
+
+static CK_OBJECT_HANDLE
+encode_handle(size_t entry, int kind)
+{
+    return (CK_OBJECT_HANDLE)(entry * NG_OBJECTS_PER_ENTRY + (size_t)kind + 1);
+}
+
+bool
+ng_objects_valid(const ng_overlay *ov, CK_OBJECT_HANDLE handle)
+{
+    const ng_entry *e;
+    int kind;
+
+    return decode_handle(ov, handle, &e, &kind);
+}
+
+static bool
+same(const void *a, CK_ULONG alen, const void *b, CK_ULONG blen)
+{
+    return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
+}
+
+static bool
+matches(const ng_entry *e, int kind, const CK_ATTRIBUTE *tmpl, CK_ULONG count)
+{
+    value v;
+
+    for (CK_ULONG i = 0; i < count; i++) {
+        const CK_ATTRIBUTE *t = &tmpl[i];
+        if (t->type == CKA_SERIAL_NUMBER) { /* DER INTEGER or bare value */
+            if (!same(t->pValue, t->ulValueLen, e->serial_der.data, e->serial_der.len) &&
+                !same(t->pValue, t->ulValueLen, e->serial.data, e->serial.len))
+                return false;
+            continue;
+        }
+        if (!attribute(e, kind, t->type, &v) || !same(t->pValue, t->ulValueLen, v.data, v.len))
+            return false;
+    }
+    return true;
+}
+
+static bool
+push(ng_find *find, size_t *cap, CK_OBJECT_HANDLE h)
+{
+    if (find->n == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 4;
+        CK_OBJECT_HANDLE *nh = realloc(find->handles, ncap * sizeof(*nh));
+        if (!nh)
+            return false;
+        find->handles = nh;
+        *cap = ncap;
+    }
+    find->handles[find->n++] = h;
+    return true;
+}
+
+static bool
+push_matches(ng_find *find, size_t *cap, const ng_overlay *ov, size_t entry,
+             const CK_ATTRIBUTE *tmpl, CK_ULONG count)
+{
+    for (int kind = 0; kind < NG_OBJECTS_PER_ENTRY; kind++) {
+        if (matches(&ov->ents.entries[entry], kind, tmpl, count) &&
+            !push(find, cap, encode_handle(entry, kind)))
+            return false;
+    }
+    return true;
+}
+
+CK_RV
+ng_objects_find(const ng_overlay *ov, const CK_ATTRIBUTE *tmpl, CK_ULONG count, ng_find *find)
+{
+    const CK_ATTRIBUTE *issuer = NULL, *serial = NULL;
+    bool served_class = true, trust_class = false;
+    size_t cap = 0;
+
+    memset(find, 0, sizeof(*find));
+    for (CK_ULONG i = 0; i < count; i++) {
+        if (!tmpl[i].pValue && tmpl[i].ulValueLen)
+            return CKR_ARGUMENTS_BAD;
+        if (tmpl[i].type == CKA_ISSUER)
+            issuer = &tmpl[i];
+        else if (tmpl[i].type == CKA_SERIAL_NUMBER)
+            serial = &tmpl[i];
+        else if (tmpl[i].type == CKA_CLASS) {
+            CK_OBJECT_CLASS cls;
+            if (tmpl[i].ulValueLen != sizeof(cls)) {
+                served_class = false;
+                continue;
+            }
+            memcpy(&cls, tmpl[i].pValue, sizeof(cls));
+            trust_class = cls == CKO_NSS_TRUST || cls == CKO_TRUST;
+            served_class = trust_class;
+        }
+    }
+    if (!served_class) /* certificates, root list, CRLs...: none here */
+        return CKR_OK;
+
+    if (issuer && serial && serial->ulValueLen > 0) {
+        ng_bytes iss = {issuer->pValue, issuer->ulValueLen};
+        ng_bytes raw = {serial->pValue, serial->ulValueLen}, inner;
+        long a = ng_index_find(&ov->index, ov->ents.entries, iss, raw);
+        long b = ng_der_integer_value(raw, &inner)
+                     ? ng_index_find(&ov->index, ov->ents.entries, iss, inner)
+                     : -1;
+        find->trust_query = trust_class;
+        if (a >= 0 && !push_matches(find, &cap, ov, (size_t)a, tmpl, count))
+            goto oom;
+        if (b >= 0 && b != a && !push_matches(find, &cap, ov, (size_t)b, tmpl, count))
+            goto oom;
+        return CKR_OK;
+    }
+    for (size_t i = 0; i < ov->ents.n_entries; i++) {
+        if (!push_matches(find, &cap, ov, i, tmpl, count))
+            goto oom;
+    }
+    return CKR_OK;
+oom:
+    ng_find_clear(find);
+    return CKR_HOST_MEMORY;
+}
+
+void
+ng_find_clear(ng_find *find)
+{
+    free(find->handles);
+    memset(find, 0, sizeof(*find));
+}
+
+CK_RV
+ng_objects_get_attributes(const ng_overlay *ov, CK_OBJECT_HANDLE handle, CK_ATTRIBUTE *tmpl,
+                          CK_ULONG count)
+{
+    const ng_entry *e;
+    int kind;
+    CK_RV rv = CKR_OK;
+    value v;
+
+    if (!decode_handle(ov, handle, &e, &kind))
+        return CKR_OBJECT_HANDLE_INVALID;
+    for (CK_ULONG i = 0; i < count; i++) {
+        CK_ATTRIBUTE *t = &tmpl[i];
+        if (!attribute(e, kind, t->type, &v)) {
+            t->ulValueLen = CK_UNAVAILABLE_INFORMATION;
+            rv = CKR_ATTRIBUTE_TYPE_INVALID;
+        } else if (!t->pValue) {
+            t->ulValueLen = v.len;
+        } else if (t->ulValueLen < v.len) {
+            t->ulValueLen = CK_UNAVAILABLE_INFORMATION;
+            if (rv == CKR_OK)
+                rv = CKR_BUFFER_TOO_SMALL;
+        } else {
+            if (v.len)
+                memcpy(t->pValue, v.data, v.len);
+            t->ulValueLen = v.len;
+        }
+    }
+    return rv;
+}
+
+static uint64_t
+monotonic_seconds(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec + 1; /* never 0: 0 means "never logged" */
+}
+
+void
+ng_objects_report(ng_overlay *ov, CK_OBJECT_HANDLE handle)
+{
+    const ng_entry *e;
+    int kind;
+    ng_rate *rate;
+    uint64_t now = monotonic_seconds(), last;
+    char issuer[512], serial[256], sha1[64], source[600], suppressed[16];
+
+    if (!decode_handle(ov, handle, &e, &kind))
+        return;
+    rate = &ov->rates[e - ov->ents.entries];
+    last = __atomic_load_n(&rate->last, __ATOMIC_ACQUIRE);
+    if (last != 0 && now - last < ov->ratelimit) {
+        __atomic_add_fetch(&rate->suppressed, 1, __ATOMIC_RELAXED);
+        return;
+    }
+    if (!__atomic_compare_exchange_n(&rate->last, &last, now, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE)) {
+        __atomic_add_fetch(&rate->suppressed, 1, __ATOMIC_RELAXED); /* another thread logs */
+        return;
+    }
+    snprintf(suppressed, sizeof(suppressed), "%u",
+             __atomic_exchange_n(&rate->suppressed, 0, __ATOMIC_ACQ_REL));
+    ng_der_name_text(e->issuer, issuer, sizeof(issuer));
+    ng_hex_text(e->serial, serial, sizeof(serial));
+    ng_hex_text((ng_bytes){e->sha1, e->has_sha1 ? NG_SHA1_LEN : 0}, sha1, sizeof(sha1));
+    snprintf(source, sizeof(source), "%s:%u", e->file, e->line);
+    ng_log_event("distrust", "label", e->label, "reason", e->reason, "reference", e->reference,
+                 "issuer", issuer, "serial", serial, "sha1", sha1, "class", class_name[kind],
+                 "source", source, "suppressed", suppressed, NULL);
+}
