@@ -1,0 +1,60 @@
+/*
+ * tap.h: the few TAP helpers nssguard's C tests use. Each check prints
+ * "ok N - what" or "not ok N - what" with the values that differed;
+ * tap_done() prints the plan and returns the exit status.
+ */
+#ifndef NSSGUARD_TAP_H
+#define NSSGUARD_TAP_H
+
+#include <stdio.h>
+#include <string.h>
+
+static int tap_count, tap_failures;
+
+static inline int
+tap_ok(int cond, const char *what)
+{
+    tap_count++;
+    if (!cond)
+        tap_failures++;
+    printf("%sok %d - %s\n", cond ? "" : "not ", tap_count, what);
+    fflush(stdout);
+    return cond;
+}
+
+static inline int
+tap_is_str(const char *got, const char *want, const char *what)
+{
+    int same = got && want && strcmp(got, want) == 0;
+
+    if (!tap_ok(same, what)) {
+        printf("#   got:  '%s'\n#   want: '%s'\n", got ? got : "(null)", want ? want : "(null)");
+    }
+    return same;
+}
+
+static inline int
+tap_is_ulong(unsigned long got, unsigned long want, const char *what)
+{
+    if (!tap_ok(got == want, what)) {
+        printf("#   got:  0x%lx\n#   want: 0x%lx\n", got, want);
+        return 0;
+    }
+    return 1;
+}
+
+static inline void
+tap_skip(const char *why)
+{
+    tap_count++;
+    printf("ok %d # SKIP %s\n", tap_count, why);
+}
+
+static inline int
+tap_done(void)
+{
+    printf("1..%d\n", tap_count);
+    return tap_failures ? 1 : 0;
+}
+
+#endif

@@ -1,0 +1,443 @@
+/*
+ * test-module: the PKCS#11 surface, called in-process as NSS calls it.
+ * Initialisation (NSS's arguments, parameter string, config file), the
+ * token's flags, the trust query in both serial forms and both trust
+ * classes, the attribute values (never positive, never UNKNOWN), the
+ * objects it must not serve, return codes for misuse, rate-limited events,
+ * refused files, and fork.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "tap.h"
+
+static CK_FUNCTION_LIST_PTR p11;
+static char dir[] = "/tmp/nssguard-test-module-XXXXXX";
+static char log_path[512], overlay_path[512], bad_path[512], params[2048];
+
+/* Issuer "CN=A" and serial 7, as DER. */
+static const unsigned char issuer_der[] = {0x30, 0x0c, 0x31, 0x0a, 0x30, 0x08, 0x06,
+                                           0x03, 0x55, 0x04, 0x03, 0x13, 0x01, 0x41};
+static const unsigned char serial_der[] = {0x02, 0x01, 0x07};
+static const unsigned char serial_bare[] = {0x07};
+
+static const char overlay_text[] =
+    "# Explicitly Distrust \"Test\", Bug 1\n"
+    "CKA_CLASS CK_OBJECT_CLASS CKO_NSS_TRUST\n"
+    "CKA_TOKEN CK_BBOOL CK_TRUE\n"
+    "CKA_LABEL UTF8 \"test MITM CA\"\n"
+    "CKA_ISSUER MULTILINE_OCTAL\n"
+    "\\060\\014\\061\\012\\060\\010\\006\\003\\125\\004\\003\\023\\001\\101\n"
+    "END\n"
+    "CKA_SERIAL_NUMBER MULTILINE_OCTAL\n\\002\\001\\007\nEND\n"
+    "CKA_TRUST_SERVER_AUTH CK_TRUST CKT_NSS_NOT_TRUSTED\n"
+    "CKA_TRUST_STEP_UP_APPROVED CK_BBOOL CK_FALSE\n"
+    "CKA_NSSGUARD_REASON UTF8 \"mitm\"\n"
+    "CKA_NSSGUARD_REFERENCE UTF8 \"https://example.test/1\"\n";
+
+static void
+write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+static int
+count_in_file(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    char line[8192];
+    int n = 0;
+
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof(line), f))
+        n += strstr(line, needle) != NULL;
+    fclose(f);
+    return n;
+}
+
+/* NSS's own lock callbacks are never called with CKF_OS_LOCKING_OK; these
+ * stand in for them. */
+static CK_RV
+fake_create(CK_VOID_PTR_PTR m)
+{
+    *m = (void *)1;
+    return CKR_OK;
+}
+
+static CK_RV
+fake_other(CK_VOID_PTR m)
+{
+    return CKR_OK;
+}
+
+static CK_RV
+init_with(const char *parameters)
+{
+    CK_C_INITIALIZE_ARGS args;
+
+    memset(&args, 0, sizeof(args));
+    args.CreateMutex = fake_create;
+    args.DestroyMutex = fake_other;
+    args.LockMutex = fake_other;
+    args.UnlockMutex = fake_other;
+    args.flags = CKF_OS_LOCKING_OK | CKF_LIBRARY_CANT_CREATE_OS_THREADS;
+    args.LibraryParameters = (CK_CHAR_PTR *)parameters;
+    return p11->C_Initialize(&args);
+}
+
+static CK_SESSION_HANDLE
+open_session(void)
+{
+    CK_SESSION_HANDLE s = 0;
+    p11->C_OpenSession(1, CKF_SERIAL_SESSION, NULL, NULL, &s);
+    return s;
+}
+
+/* Runs one find and returns how many objects it found (up to 64). */
+static CK_ULONG
+find(CK_SESSION_HANDLE s, CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *out)
+{
+    CK_OBJECT_HANDLE local[64];
+    CK_ULONG count = 0;
+
+    if (!out)
+        out = local;
+    if (p11->C_FindObjectsInit(s, tmpl, n) != CKR_OK)
+        return (CK_ULONG)-1;
+    p11->C_FindObjects(s, out, 64, &count);
+    p11->C_FindObjectsFinal(s);
+    return count;
+}
+
+static CK_ULONG
+trust_query(CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, const void *serial, CK_ULONG serial_len,
+            CK_OBJECT_HANDLE *out)
+{
+    CK_BBOOL yes = CK_TRUE;
+    CK_ATTRIBUTE tmpl[] = {
+        {CKA_TOKEN, &yes, sizeof(yes)},
+        {CKA_CLASS, &cls, sizeof(cls)},
+        {CKA_ISSUER, (void *)issuer_der, sizeof(issuer_der)},
+        {CKA_SERIAL_NUMBER, (void *)serial, serial_len},
+    };
+    return find(s, tmpl, 4, out);
+}
+
+static void
+test_before_init(void)
+{
+    CK_INFO info;
+
+    tap_is_ulong(p11->C_GetInfo(&info), CKR_CRYPTOKI_NOT_INITIALIZED,
+                 "C_GetInfo before C_Initialize");
+    tap_is_ulong(p11->C_Finalize(NULL), CKR_CRYPTOKI_NOT_INITIALIZED,
+                 "C_Finalize before C_Initialize");
+    tap_is_ulong(p11->C_FindObjectsInit(1, NULL, 0), CKR_CRYPTOKI_NOT_INITIALIZED,
+                 "C_FindObjectsInit before C_Initialize");
+
+    CK_C_INITIALIZE_ARGS args;
+    memset(&args, 0, sizeof(args));
+    args.CreateMutex = fake_create;
+    tap_is_ulong(p11->C_Initialize(&args), CKR_ARGUMENTS_BAD, "some lock callbacks but not all");
+    args.DestroyMutex = fake_other;
+    args.LockMutex = fake_other;
+    args.UnlockMutex = fake_other;
+    tap_is_ulong(p11->C_Initialize(&args), CKR_CANT_LOCK,
+                 "lock callbacks without CKF_OS_LOCKING_OK");
+    tap_is_ulong(init_with("overlay=/x colour=blue"), CKR_ARGUMENTS_BAD,
+                 "an unknown key in the parameter string fails C_Initialize");
+    tap_is_ulong(init_with("log=carrier-pigeon"), CKR_ARGUMENTS_BAD, "a bad log destination");
+}
+
+static void
+test_token(void)
+{
+    CK_SLOT_ID slots[2];
+    CK_ULONG n = 0;
+    CK_SLOT_INFO si;
+    CK_TOKEN_INFO ti;
+    CK_INFO info;
+
+    tap_is_ulong(init_with(params), CKR_OK, "C_Initialize with NSS's arguments and parameters");
+    tap_is_ulong(init_with(params), CKR_CRYPTOKI_ALREADY_INITIALIZED, "second C_Initialize");
+    tap_is_ulong(p11->C_GetInfo(&info), CKR_OK, "C_GetInfo");
+    tap_ok(info.cryptokiVersion.major == 2 && info.cryptokiVersion.minor >= 1,
+           "cryptokiVersion >= 2.1");
+    tap_is_ulong(p11->C_GetSlotList(CK_TRUE, NULL, &n), CKR_OK, "slot count");
+    tap_is_ulong(n, 1, "one slot");
+    n = 0;
+    tap_is_ulong(p11->C_GetSlotList(CK_TRUE, slots, &n), CKR_BUFFER_TOO_SMALL,
+                 "slot list into a zero-length buffer");
+    tap_is_ulong(n, 1, "... with the length set");
+    tap_is_ulong(p11->C_GetSlotInfo(1, &si), CKR_OK, "C_GetSlotInfo");
+    tap_ok(si.flags & CKF_TOKEN_PRESENT, "CKF_TOKEN_PRESENT");
+    tap_ok(!(si.flags & CKF_HW_SLOT), "no CKF_HW_SLOT (NSS would drop the serial from its cache)");
+    tap_is_ulong(p11->C_GetTokenInfo(1, &ti), CKR_OK, "C_GetTokenInfo");
+    tap_ok(ti.flags & CKF_WRITE_PROTECTED, "token is write-protected");
+    tap_is_ulong(p11->C_GetSlotInfo(2, &si), CKR_SLOT_ID_INVALID, "a slot that does not exist");
+    tap_is_ulong(p11->C_GetMechanismList(1, NULL, &n), CKR_OK, "mechanism list");
+    tap_is_ulong(n, 0, "no mechanisms");
+}
+
+static void
+test_queries(void)
+{
+    CK_SESSION_HANDLE s = open_session(), rw = 0;
+    CK_OBJECT_HANDLE h[64];
+    CK_OBJECT_CLASS cert = CKO_CERTIFICATE, roots = CKO_NSS_BUILTIN_ROOT_LIST;
+    CK_ATTRIBUTE by_class = {CKA_CLASS, &cert, sizeof(cert)};
+
+    tap_ok(s != 0, "read-only session opens");
+    tap_is_ulong(p11->C_OpenSession(1, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &rw),
+                 CKR_TOKEN_WRITE_PROTECTED, "read-write session refused");
+    tap_is_ulong(p11->C_OpenSession(1, 0, NULL, NULL, &rw), CKR_SESSION_PARALLEL_NOT_SUPPORTED,
+                 "session without CKF_SERIAL_SESSION refused");
+
+    tap_is_ulong(trust_query(s, CKO_NSS_TRUST, serial_der, sizeof(serial_der), h), 1,
+                 "CKO_NSS_TRUST found by DER INTEGER serial");
+    tap_is_ulong(trust_query(s, CKO_NSS_TRUST, serial_bare, sizeof(serial_bare), NULL), 1,
+                 "CKO_NSS_TRUST found by bare serial value (temporary certificates)");
+    tap_is_ulong(trust_query(s, CKO_TRUST, serial_der, sizeof(serial_der), NULL), 1,
+                 "PKCS#11 3.2 CKO_TRUST found too");
+    static const unsigned char other[] = {0x02, 0x01, 0x08};
+    tap_is_ulong(trust_query(s, CKO_NSS_TRUST, other, sizeof(other), NULL), 0,
+                 "another serial finds nothing");
+    tap_is_ulong(find(s, &by_class, 1, NULL), 0, "no CKO_CERTIFICATE objects are served");
+    by_class.pValue = &roots;
+    tap_is_ulong(find(s, &by_class, 1, NULL), 0, "no CKO_NSS_BUILTIN_ROOT_LIST object");
+    tap_is_ulong(find(s, NULL, 0, NULL), 2, "listing everything: one entry, two trust objects");
+
+    /* The attributes NSS reads in one call. */
+    CK_BBOOL token = 0, step = 1;
+    CK_TRUST sa = 0, ca = 0, ep = 0, cs = 0;
+    unsigned char sha1[20];
+    CK_ATTRIBUTE attrs[] = {
+        {CKA_TOKEN, &token, sizeof(token)},
+        {CKA_TRUST_SERVER_AUTH, &sa, sizeof(sa)},
+        {CKA_TRUST_CLIENT_AUTH, &ca, sizeof(ca)},
+        {CKA_TRUST_EMAIL_PROTECTION, &ep, sizeof(ep)},
+        {CKA_TRUST_CODE_SIGNING, &cs, sizeof(cs)},
+        {CKA_TRUST_STEP_UP_APPROVED, &step, sizeof(step)},
+        {CKA_CERT_SHA1_HASH, sha1, sizeof(sha1)},
+    };
+    tap_is_ulong(p11->C_GetAttributeValue(s, h[0], attrs, 7), CKR_ATTRIBUTE_TYPE_INVALID,
+                 "NSS's trust template: the hash is absent (no certificate to verify it)");
+    tap_ok(token == CK_TRUE, "CKA_TOKEN is true");
+    tap_ok(sa == CKT_NSS_NOT_TRUSTED && ca == CKT_NSS_NOT_TRUSTED &&
+               ep == CKT_NSS_NOT_TRUSTED && cs == CKT_NSS_NOT_TRUSTED,
+           "every purpose is CKT_NSS_NOT_TRUSTED");
+    tap_ok(step == CK_FALSE, "step-up not approved");
+    tap_is_ulong(attrs[6].ulValueLen, CK_UNAVAILABLE_INFORMATION, "hash length unavailable");
+
+    char label[4];
+    CK_ATTRIBUTE small = {CKA_LABEL, label, sizeof(label)};
+    tap_is_ulong(p11->C_GetAttributeValue(s, h[0], &small, 1), CKR_BUFFER_TOO_SMALL,
+                 "label into a short buffer");
+    tap_is_ulong(small.ulValueLen, CK_UNAVAILABLE_INFORMATION, "... length unavailable");
+    small.pValue = NULL;
+    tap_is_ulong(p11->C_GetAttributeValue(s, h[0], &small, 1), CKR_OK, "label length query");
+    tap_is_ulong(small.ulValueLen, strlen("test MITM CA"), "... gives the length");
+    CK_ATTRIBUTE unknown = {CKA_MODULUS, NULL, 0};
+    tap_is_ulong(p11->C_GetAttributeValue(s, h[0], &unknown, 1), CKR_ATTRIBUTE_TYPE_INVALID,
+                 "an attribute a trust object does not have");
+    tap_is_ulong(p11->C_GetAttributeValue(s, 9999, &small, 1), CKR_OBJECT_HANDLE_INVALID,
+                 "an object handle that does not exist");
+    tap_is_ulong(p11->C_GetAttributeValue(s, 0, &small, 1), CKR_OBJECT_HANDLE_INVALID,
+                 "CK_INVALID_HANDLE");
+
+    /* Misuse of the find. */
+    CK_ULONG count;
+    tap_is_ulong(p11->C_FindObjects(s, h, 1, &count), CKR_OPERATION_NOT_INITIALIZED,
+                 "C_FindObjects without C_FindObjectsInit");
+    tap_is_ulong(p11->C_FindObjectsFinal(s), CKR_OPERATION_NOT_INITIALIZED,
+                 "C_FindObjectsFinal without C_FindObjectsInit");
+    tap_is_ulong(p11->C_FindObjectsInit(s, NULL, 0), CKR_OK, "find all");
+    tap_is_ulong(p11->C_FindObjectsInit(s, NULL, 0), CKR_OPERATION_ACTIVE, "find while finding");
+    tap_is_ulong(p11->C_FindObjects(s, NULL, 1, &count), CKR_ARGUMENTS_BAD, "NULL handle array");
+    tap_is_ulong(p11->C_FindObjectsInit(s + 1000, NULL, 0), CKR_SESSION_HANDLE_INVALID,
+                 "an unknown session");
+    CK_SESSION_HANDLE s2 = open_session();
+    tap_is_ulong(p11->C_FindObjectsInit(s2, NULL, 0), CKR_OK, "a search in a second session");
+    tap_is_ulong(p11->C_CloseSession(s2), CKR_OK, "closing a session during its search");
+    tap_is_ulong(p11->C_FindObjects(s2, h, 1, &count), CKR_SESSION_HANDLE_INVALID,
+                 "... leaves no usable handle");
+    tap_is_ulong(p11->C_CloseSession(s), CKR_OK, "close session");
+    tap_is_ulong(p11->C_CloseSession(s), CKR_SESSION_HANDLE_INVALID, "close it twice");
+}
+
+/* The event log: one distrust event per entry per window, with the count of
+ * what it held back; refused files are events too. */
+static void
+test_events(void)
+{
+    CK_SESSION_HANDLE s = open_session();
+
+    tap_is_ulong(count_in_file(log_path, "\"event\":\"load\""), 1, "one load event");
+    tap_is_ulong(count_in_file(log_path, "\"event\":\"load_error\""), 1,
+                 "the broken file is a load_error event");
+    char want[600];
+    snprintf(want, sizeof(want), "\"error\":\"%s:3: unknown attribute 'CKA_BOGUS'\"", bad_path);
+    tap_is_ulong(count_in_file(log_path, want), 1, "... naming file:line: reason");
+
+    /* test_queries answered 3 trust queries: one event, two held back. Let
+     * that window pass, and count only what follows. */
+    unlink(log_path);
+    sleep(2);
+    for (int i = 0; i < 5; i++)
+        trust_query(s, CKO_NSS_TRUST, serial_der, sizeof(serial_der), NULL);
+    tap_is_ulong(count_in_file(log_path, "\"event\":\"distrust\""), 1,
+                 "five answers within the window: one event");
+    tap_is_ulong(count_in_file(log_path, "\"label\":\"test MITM CA\",\"reason\":\"mitm\","
+                                         "\"reference\":\"https://example.test/1\","
+                                         "\"issuer\":\"CN=A\",\"serial\":\"07\""),
+                 1, "the event names label, reason, reference, issuer and serial");
+    tap_is_ulong(count_in_file(log_path, "\"suppressed\":2}"), 1,
+                 "it counts the two answers held back in the previous window");
+    /* A listing is not a trust query: no event. */
+    find(s, NULL, 0, NULL);
+    sleep(2); /* the window (ratelimit=2) passes */
+    trust_query(s, CKO_NSS_TRUST, serial_bare, sizeof(serial_bare), NULL);
+    tap_is_ulong(count_in_file(log_path, "\"event\":\"distrust\""), 2,
+                 "after the window: the next answer is logged");
+    tap_is_ulong(count_in_file(log_path, "\"suppressed\":4}"), 1,
+                 "... saying how many were held back");
+    p11->C_CloseSession(s);
+}
+
+/* Every object served for Mozilla's 3.28 records: NOT_TRUSTED only, and a
+ * hash only where it is the certificate's. */
+static void
+test_mozilla_values(void)
+{
+    const char *shared = getenv("NSSGUARD_SHARED");
+    char path[1024], p[1200];
+
+    snprintf(path, sizeof(path), "%s/mozilla/certdata-nss-3.28.txt", shared ? shared : "");
+    if (!shared || access(path, R_OK) != 0) {
+        tap_skip("no ../shared/data/mozilla beside the checkout");
+        return;
+    }
+    snprintf(p, sizeof(p), "overlay=%s log=none", path);
+    tap_is_ulong(init_with(p), CKR_OK, "C_Initialize with Mozilla's certdata 3.28");
+    CK_SESSION_HANDLE s = open_session();
+    CK_OBJECT_HANDLE h[128];
+    CK_ULONG n = 0;
+    p11->C_FindObjectsInit(s, NULL, 0);
+    p11->C_FindObjects(s, h, 128, &n);
+    p11->C_FindObjectsFinal(s);
+    tap_is_ulong(n, 56, "28 entries, each as CKO_NSS_TRUST and CKO_TRUST");
+    int bad = 0, hashes = 0;
+    for (CK_ULONG i = 0; i < n; i++) {
+        CK_OBJECT_CLASS cls;
+        CK_ULONG t[4];
+        unsigned char hash[20];
+        CK_ATTRIBUTE a[] = {{CKA_CLASS, &cls, sizeof(cls)}};
+        p11->C_GetAttributeValue(s, h[i], a, 1);
+        CK_ATTRIBUTE_TYPE base[4] = {CKA_TRUST_SERVER_AUTH, CKA_TRUST_CLIENT_AUTH,
+                                     CKA_TRUST_EMAIL_PROTECTION, CKA_TRUST_CODE_SIGNING};
+        CK_ATTRIBUTE_TYPE pkcs[4] = {CKA_PKCS_TRUST_SERVER_AUTH, CKA_PKCS_TRUST_CLIENT_AUTH,
+                                     CKA_PKCS_TRUST_EMAIL_PROTECTION, CKA_PKCS_TRUST_CODE_SIGNING};
+        CK_ULONG want = cls == CKO_TRUST ? CKT_NOT_TRUSTED : CKT_NSS_NOT_TRUSTED;
+        for (int k = 0; k < 4; k++) {
+            CK_ATTRIBUTE q = {cls == CKO_TRUST ? pkcs[k] : base[k], &t[k], sizeof(t[k])};
+            if (p11->C_GetAttributeValue(s, h[i], &q, 1) != CKR_OK || t[k] != want)
+                bad++;
+        }
+        CK_ATTRIBUTE hq = {cls == CKO_TRUST ? CKA_HASH_OF_CERTIFICATE : CKA_CERT_SHA1_HASH, hash,
+                           sizeof(hash)};
+        hashes += p11->C_GetAttributeValue(s, h[i], &hq, 1) == CKR_OK;
+    }
+    tap_is_ulong(bad, 0, "every purpose of every object is NOT_TRUSTED (never positive, never UNKNOWN)");
+    tap_is_ulong(hashes, 38, "19 entries with their certificate serve its SHA-1, in both classes");
+    p11->C_CloseSession(s);
+    p11->C_Finalize(NULL);
+}
+
+static void
+test_config_file(void)
+{
+    char conf[600], text[1200];
+
+    snprintf(conf, sizeof(conf), "%s/nssguard.conf", dir);
+    snprintf(text, sizeof(text), "# test\noverlay = %s\nlog = file:%s\n", overlay_path, log_path);
+    write_file(conf, text);
+    setenv("NSSGUARD_CONFIG", conf, 1);
+    unlink(log_path);
+    tap_is_ulong(init_with(NULL), CKR_OK, "no parameters: the config file serves");
+    CK_SESSION_HANDLE s = open_session();
+    tap_is_ulong(trust_query(s, CKO_NSS_TRUST, serial_der, sizeof(serial_der), NULL), 1,
+                 "... with its overlay");
+    snprintf(text, sizeof(text), "\"config\":\"%s\"", conf);
+    tap_is_ulong(count_in_file(log_path, text), 1, "... and its log, naming the config file");
+    p11->C_Finalize(NULL);
+
+    write_file(conf, "overlay = /x\nfrobnicate = 1\n");
+    tap_is_ulong(init_with(NULL), CKR_GENERAL_ERROR, "a broken config file fails C_Initialize");
+    unsetenv("NSSGUARD_CONFIG");
+}
+
+static void
+test_fork(void)
+{
+    pid_t pid;
+    int status = -1;
+
+    tap_is_ulong(init_with(params), CKR_OK, "initialised before fork");
+    pid = fork();
+    if (pid == 0) {
+        CK_INFO info;
+        int ok = p11->C_GetInfo(&info) == CKR_CRYPTOKI_NOT_INITIALIZED;
+        ok = ok && init_with(params) == CKR_OK;
+        CK_SESSION_HANDLE s = open_session();
+        ok = ok && trust_query(s, CKO_NSS_TRUST, serial_der, sizeof(serial_der), NULL) == 1;
+        ok = ok && p11->C_Finalize(NULL) == CKR_OK;
+        _exit(ok ? 0 : 1);
+    }
+    waitpid(pid, &status, 0);
+    tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+           "after fork the child is uninitialised, then C_Initialize and a lookup work");
+    tap_is_ulong(p11->C_Finalize(NULL), CKR_OK, "parent still finalises");
+}
+
+int
+main(void)
+{
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 99;
+    }
+    snprintf(log_path, sizeof(log_path), "%s/events.json", dir);
+    snprintf(overlay_path, sizeof(overlay_path), "%s/good.txt", dir);
+    snprintf(bad_path, sizeof(bad_path), "%s/bad.txt", dir);
+    write_file(overlay_path, overlay_text);
+    write_file(bad_path, "CKA_CLASS CK_OBJECT_CLASS CKO_NSS_TRUST\n\nCKA_BOGUS CK_BBOOL CK_TRUE\n");
+    snprintf(params, sizeof(params), "overlay=%s:%s log=file:%s ratelimit=2", overlay_path,
+             bad_path, log_path);
+
+    C_GetFunctionList(&p11);
+    test_before_init();
+    test_token();
+    test_queries();
+    test_events();
+    tap_is_ulong(p11->C_Finalize(NULL), CKR_OK, "C_Finalize");
+    tap_is_ulong(p11->C_Finalize(NULL), CKR_CRYPTOKI_NOT_INITIALIZED, "C_Finalize twice");
+    test_mozilla_values();
+    test_config_file();
+    test_fork();
+
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        printf("# could not remove %s\n", dir);
+    return tap_done();
+}

@@ -1,0 +1,15 @@
+# In-process tests of the module's stages, linked with the convenience library.
+unit_cflags = $(AM_CFLAGS) $(NSS_INCLUDES) $(NSPR_CFLAGS)
+unit_ldadd = libnssguard-testable.la
+
+check_PROGRAMS += tests/test-parser tests/test-module
+TESTS += tests/test-parser tests/test-module
+dist_noinst_DATA += tests/tap.h
+
+tests_test_parser_SOURCES = tests/test-parser.c
+tests_test_parser_CFLAGS = $(unit_cflags)
+tests_test_parser_LDADD = $(unit_ldadd)
+
+tests_test_module_SOURCES = tests/test-module.c
+tests_test_module_CFLAGS = $(unit_cflags)
+tests_test_module_LDADD = $(unit_ldadd)
