@@ -1,0 +1,89 @@
+# Helpers for the end-to-end tests (tests/e2e-*.sh), sourced after lib.sh.
+# They drive NSS's own tools against the PKI that tests/pki.sh makes.
+
+# vfychain's words for a chain through a distrusted sub-CA (NSS 3.87):
+# the classic verifier says SEC_ERROR_UNTRUSTED_ISSUER, libpkix (-pp)
+# SEC_ERROR_UNTRUSTED_CERT. vfychain prints the number and text, not the name.
+E2E_UNTRUSTED_ISSUER="ERROR -8172: Peer's certificate issuer has been marked as not trusted by the user."
+E2E_UNTRUSTED_CERT="ERROR -8171: Peer's certificate has been marked as not trusted by the user."
+
+# e2e_setup NAME: checks the tools and files, makes $out and the PKI in $pki.
+e2e_setup()
+{
+    require_tool certutil modutil vfychain
+    [ -f "$NSSGUARD_MODULE" ] || skip_all "$NSSGUARD_MODULE not built"
+    [ -x "$NSSGUARD_TOOL" ] || skip_all "$NSSGUARD_TOOL not built"
+    out=$(test_outdir "$1")
+    pki=$out/pki
+    if ! sh "$top_srcdir/tests/pki.sh" "$pki" >"$out/pki.log" 2>&1; then
+        sed 's/^/# /' "$out/pki.log"
+        echo "Bail out! tests/pki.sh failed"
+        exit 1
+    fi
+}
+
+# client_db DIR: a new NSS database that trusts only the test root.
+client_db()
+{
+    rm -rf "$1"
+    mkdir -p "$1"
+    certutil -N -d "sql:$1" --empty-password &&
+        certutil -A -d "sql:$1" -n root -t "C,," -i "$pki/root.der"
+}
+
+# vfy DB classic|pkix CHAIN: vfychain on CHAIN-leaf with CHAIN-ca as the
+# untrusted intermediate, SSL server usage. Sets vfy_rc and vfy_out.
+vfy()
+{
+    case $2 in
+    classic) set -- "$1" "" "$3" ;;
+    pkix) set -- "$1" "-pp" "$3" ;;
+    esac
+    vfy_out=$(vfychain -d "sql:$1" $2 -u 1 "$pki/$3-leaf.der" "$pki/$3-ca.der" 2>&1)
+    vfy_rc=$?
+}
+
+# expect_good DB classic|pkix CHAIN: one test, the chain verifies.
+expect_good()
+{
+    vfy "$1" "$2" "$3"
+    if [ "$vfy_rc" -eq 0 ] && printf '%s\n' "$vfy_out" | grep -qx 'Chain is good!'; then
+        ok 0 "$3 chain is good ($2)"
+    else
+        ok 1 "$3 chain is good ($2)"
+        printf '%s\n' "exit $vfy_rc" "$vfy_out" | sed 's/^/#   /'
+    fi
+}
+
+# expect_distrust DB classic|pkix CHAIN [WHY]: one test, the chain is
+# rejected at the sub-CA (CERT 1) with the distrust error of that verifier.
+expect_distrust()
+{
+    if [ "$2" = classic ]; then
+        want=$E2E_UNTRUSTED_ISSUER
+    else
+        want=$E2E_UNTRUSTED_CERT
+    fi
+    vfy "$1" "$2" "$3"
+    if [ "$vfy_rc" -eq 1 ] &&
+        printf '%s\n' "$vfy_out" | grep -qx 'Chain is bad!' &&
+        printf '%s\n' "$vfy_out" | grep -q '^CERT 1\. ' &&
+        printf '%s\n' "$vfy_out" | grep -qxF "  $want"; then
+        ok 0 "$3 chain rejected as distrusted ($2)${4:+ $4}"
+    else
+        ok 1 "$3 chain rejected as distrusted ($2)${4:+ $4}"
+        echo "#   want exit 1 and: $want"
+        printf '%s\n' "exit $vfy_rc" "$vfy_out" | sed 's/^/#   /'
+    fi
+}
+
+# log_has LOG PATTERN...: true when one line of LOG holds every fixed string.
+log_has()
+{
+    f=$1
+    shift
+    awk -v n=$# 'BEGIN { for (i = 1; i <= n; i++) want[i] = ARGV[i + 1]; ARGC = 2 }
+        { hit = 1; for (i = 1; i <= n; i++) if (index($0, want[i]) == 0) hit = 0
+          if (hit) found = 1 }
+        END { exit !found }' "$f" "$@"
+}

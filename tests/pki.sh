@@ -1,0 +1,103 @@
+#!/bin/sh
+# pki.sh DIR: a throwaway test PKI made with certutil alone.
+#
+#   root ─┬─ mitm-ca ──── mitm-leaf     (distrusted by overlay.txt, full record)
+#         ├─ good-ca ──── good-leaf     (never distrusted)
+#         └─ isonly-ca ── isonly-leaf   (distrusted by issuer+serial only)
+#
+# DIR gets db/ (every certificate, the CA keys), NAME-server/ (NAME-leaf with
+# its key and NAME-ca, for selfserv), NAME.der and NAME.pem for each
+# certificate, NAME-chain.pem (leaf then sub-CA) for each chain and
+# overlay.txt, written by $NSSGUARD_TOOL (default ./nssguard).
+set -eu
+
+if [ $# -ne 1 ]; then
+    echo "usage: $0 DIR" >&2
+    exit 2
+fi
+dir=$1
+tool=${NSSGUARD_TOOL:-./nssguard}
+org="O=nssguard tests"
+
+mkdir -p "$dir/db"
+rm -f "$dir"/db/*.db "$dir"/db/pkcs11.txt
+certutil -N -d "sql:$dir/db" --empty-password
+head -c 2048 /dev/urandom >"$dir/noise"
+
+log=$dir/certutil.log
+: >"$log"
+
+# run CMD...: runs a command quietly, shows its output if it fails.
+run()
+{
+    if ! "$@" >>"$log" 2>&1; then
+        echo "pki.sh: failed: $*" >&2
+        cat "$log" >&2
+        exit 1
+    fi
+}
+
+# ca NICK SUBJECT ISSUER|self SERIAL: a CA, key and certificate in db/.
+ca()
+{
+    if [ "$3" = self ]; then
+        set -- "$1" "$2" -x "$4"
+    else
+        set -- "$1" "$2" "-c $3" "$4"
+    fi
+    # -2 asks: a CA? path length (enter: none)? critical?
+    printf 'y\n\ny\n' >"$dir/answers"
+    run sh -c 'certutil -S -d "sql:$0/db" -n "$1" -s "$2" $3 -t ",," -m "$4" \
+        -k ec -q secp256r1 -z "$0/noise" -v 120 -w -1 \
+        -2 --keyUsage certSigning,crlSigning <"$0/answers"' "$dir" "$@"
+    export_cert "$1"
+}
+
+# leaf NAME SERIAL: NAME-leaf issued by NAME-ca for localhost. All leaves
+# share one subject, and certutil -L -n prints every certificate with the
+# nickname's subject, so each leaf is written by certutil -C and its key
+# lives in its own server db, NAME-server/, beside NAME-ca's certificate.
+leaf()
+{
+    srv=$dir/$1-server
+    mkdir -p "$srv"
+    rm -f "$srv"/*.db "$srv"/pkcs11.txt
+    run certutil -N -d "sql:$srv" --empty-password
+    run certutil -R -d "sql:$srv" -s "CN=localhost,$org" -k ec -q secp256r1 \
+        -z "$dir/noise" -o "$dir/$1-leaf.req"
+    run certutil -C -d "sql:$dir/db" -c "$1-ca" -i "$dir/$1-leaf.req" -o "$dir/$1-leaf.der" \
+        -m "$2" -v 120 -w -1 --extSAN dns:localhost,ip:127.0.0.1 \
+        --extKeyUsage serverAuth --keyUsage digitalSignature
+    run certutil -A -d "sql:$srv" -n "$1-leaf" -t ",," -i "$dir/$1-leaf.der"
+    run certutil -A -d "sql:$srv" -n "$1-ca" -t ",," -i "$dir/$1-ca.der"
+    run certutil -A -d "sql:$dir/db" -n "$1-leaf" -t ",," -i "$dir/$1-leaf.der"
+    rm -f "$dir/$1-leaf.req"
+    certutil -L -d "sql:$srv" -n "$1-leaf" -a >"$dir/$1-leaf.pem"
+}
+
+export_cert()
+{
+    certutil -L -d "sql:$dir/db" -n "$1" -r >"$dir/$1.der"
+    certutil -L -d "sql:$dir/db" -n "$1" -a >"$dir/$1.pem"
+}
+
+ca root "CN=nssguard Test Root,$org" self 1
+ca mitm-ca "CN=nssguard MITM sub-CA,$org" root 11
+ca good-ca "CN=nssguard Good sub-CA,$org" root 12
+ca isonly-ca "CN=nssguard Issuer-Serial sub-CA,$org" root 13
+leaf mitm 101
+leaf good 102
+leaf isonly 103
+rm -f "$dir/noise" "$dir/answers"
+
+for c in mitm good isonly; do
+    cat "$dir/$c-leaf.pem" "$dir/$c-ca.pem" >"$dir/$c-chain.pem"
+done
+
+{
+    "$tool" add --reason mitm --ref https://example.test/mitm \
+        --label "nssguard MITM sub-CA" "$dir/mitm-ca.der"
+    "$tool" add --issuer-serial --reason revoked --ref https://example.test/isonly \
+        --label "nssguard Issuer-Serial sub-CA" "$dir/isonly-ca.der"
+} >"$dir/overlay.txt.tmp"
+mv "$dir/overlay.txt.tmp" "$dir/overlay.txt"
