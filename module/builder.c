@@ -142,8 +142,8 @@ add_certificate(cert_map *map, const ng_records *recs, const ng_record *rec, ng_
     ng_sha1(value->value, value->len, e.sha1);
     e.has_sha1 = true;
     e.line = rec->line;
-    e.label = (const char *)(ng_record_get(rec, CKA_LABEL) ? ng_record_get(rec, CKA_LABEL)->value
-                                                           : NULL);
+    e.label =
+        (const char *)(ng_record_get(rec, CKA_LABEL) ? ng_record_get(rec, CKA_LABEL)->value : NULL);
     if (!push_entry(&map->certs, &e)) {
         ng_error_set(err, recs->file, rec->line, "out of memory");
         return false;

@@ -75,8 +75,8 @@ typedef struct {
 } ng_attr;
 
 typedef struct {
-    unsigned line;   /* line of its CKA_CLASS */
-    char *comment;   /* the comment block just before it, or NULL */
+    unsigned line; /* line of its CKA_CLASS */
+    char *comment; /* the comment block just before it, or NULL */
     ng_attr *attrs;
     size_t n_attrs;
 } ng_record;
@@ -90,8 +90,7 @@ typedef struct {
 /* Parses a whole file. On failure returns false, fills err with
  * "file:line: reason" and leaves *out empty. */
 bool ng_parse_file(const char *path, ng_records *out, ng_error *err);
-bool ng_parse_buffer(const char *name, const char *buf, size_t len, ng_records *out,
-                     ng_error *err);
+bool ng_parse_buffer(const char *name, const char *buf, size_t len, ng_records *out, ng_error *err);
 void ng_records_clear(ng_records *recs);
 const ng_attr *ng_record_get(const ng_record *rec, CK_ATTRIBUTE_TYPE type);
 bool ng_record_ulong(const ng_record *rec, CK_ATTRIBUTE_TYPE type, CK_ULONG *value);
@@ -218,8 +217,8 @@ typedef struct {
 CK_RV ng_objects_find(const ng_overlay *ov, const CK_ATTRIBUTE *tmpl, CK_ULONG count,
                       ng_find *find);
 void ng_find_clear(ng_find *find);
-CK_RV ng_objects_get_attributes(const ng_overlay *ov, CK_OBJECT_HANDLE handle,
-                                CK_ATTRIBUTE *tmpl, CK_ULONG count);
+CK_RV ng_objects_get_attributes(const ng_overlay *ov, CK_OBJECT_HANDLE handle, CK_ATTRIBUTE *tmpl,
+                                CK_ULONG count);
 bool ng_objects_valid(const ng_overlay *ov, CK_OBJECT_HANDLE handle);
 /* Logs (rate-limited) that the object's entry answered a trust query. */
 void ng_objects_report(ng_overlay *ov, CK_OBJECT_HANDLE handle);

@@ -144,8 +144,8 @@ send_syslog(int priority, const char *msg)
 
     localtime_r(&now, &tm);
     strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
-    n = snprintf(packet, sizeof(packet), "<%d>%s nssguard[%ld]: %s", LOG_AUTHPRIV | priority,
-                 stamp, (long)getpid(), msg);
+    n = snprintf(packet, sizeof(packet), "<%d>%s nssguard[%ld]: %s", LOG_AUTHPRIV | priority, stamp,
+                 (long)getpid(), msg);
     if (n < 0)
         return;
     fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);

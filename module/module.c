@@ -179,8 +179,7 @@ mod_C_GetInfo(CK_INFO_PTR pInfo)
     pInfo->cryptokiVersion.major = 2;
     pInfo->cryptokiVersion.minor = 40;
     pad(pInfo->manufacturerID, sizeof(pInfo->manufacturerID), "nssguard");
-    pad(pInfo->libraryDescription, sizeof(pInfo->libraryDescription),
-        "nssguard distrust overlay");
+    pad(pInfo->libraryDescription, sizeof(pInfo->libraryDescription), "nssguard distrust overlay");
     pInfo->libraryVersion.major = 0;
     pInfo->libraryVersion.minor = 1;
     return CKR_OK;
@@ -249,7 +248,8 @@ mod_C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
 }
 
 static CK_RV
-mod_C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList, CK_ULONG_PTR pulCount)
+mod_C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList,
+                       CK_ULONG_PTR pulCount)
 {
     if (!is_initialized())
         return CKR_CRYPTOKI_NOT_INITIALIZED;
@@ -273,7 +273,7 @@ mod_C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type, CK_MECHANISM_I
 
 static CK_RV
 mod_C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication, CK_NOTIFY Notify,
-              CK_SESSION_HANDLE_PTR phSession)
+                  CK_SESSION_HANDLE_PTR phSession)
 {
     CK_RV rv;
 
@@ -358,8 +358,8 @@ mod_C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, CK
 }
 
 static CK_RV
-mod_C_FindObjects(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE_PTR phObject, CK_ULONG ulMaxObjectCount,
-              CK_ULONG_PTR pulObjectCount)
+mod_C_FindObjects(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE_PTR phObject,
+                  CK_ULONG ulMaxObjectCount, CK_ULONG_PTR pulObjectCount)
 {
     ng_session *s;
     CK_RV rv;
@@ -409,8 +409,8 @@ mod_C_FindObjectsFinal(CK_SESSION_HANDLE hSession)
 }
 
 static CK_RV
-mod_C_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject, CK_ATTRIBUTE_PTR pTemplate,
-                    CK_ULONG ulCount)
+mod_C_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
+                        CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
 {
     ng_session *s;
     CK_RV rv;

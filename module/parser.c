@@ -44,8 +44,11 @@ static const struct {
     const char *name;
     enum value_type type;
 } value_types[] = {
-    {"CK_OBJECT_CLASS", T_CLASS}, {"CK_BBOOL", T_BBOOL}, {"UTF8", T_UTF8},
-    {"CK_TRUST", T_TRUST},        {"CK_CERTIFICATE_TYPE", T_CERTTYPE},
+    {"CK_OBJECT_CLASS", T_CLASS},
+    {"CK_BBOOL", T_BBOOL},
+    {"UTF8", T_UTF8},
+    {"CK_TRUST", T_TRUST},
+    {"CK_CERTIFICATE_TYPE", T_CERTTYPE},
     {"MULTILINE_OCTAL", T_OCTAL},
 };
 
@@ -311,7 +314,7 @@ parse_octal(parser *ps, unsigned char **val, size_t *len)
                 free(buf);
                 return fail(ps, "%s",
                             s[0] == '\\' ? "bad or truncated octal escape"
-                                          : "expected \\ooo octal escapes or END");
+                                         : "expected \\ooo octal escapes or END");
             }
             if (used == cap) {
                 if (cap >= MAX_VALUE_SIZE) {

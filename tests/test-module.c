@@ -233,8 +233,8 @@ test_queries(void)
     tap_is_ulong(p11->C_GetAttributeValue(s, h[0], attrs, 7), CKR_ATTRIBUTE_TYPE_INVALID,
                  "NSS's trust template: the hash is absent (no certificate to verify it)");
     tap_ok(token == CK_TRUE, "CKA_TOKEN is true");
-    tap_ok(sa == CKT_NSS_NOT_TRUSTED && ca == CKT_NSS_NOT_TRUSTED &&
-               ep == CKT_NSS_NOT_TRUSTED && cs == CKT_NSS_NOT_TRUSTED,
+    tap_ok(sa == CKT_NSS_NOT_TRUSTED && ca == CKT_NSS_NOT_TRUSTED && ep == CKT_NSS_NOT_TRUSTED &&
+               cs == CKT_NSS_NOT_TRUSTED,
            "every purpose is CKT_NSS_NOT_TRUSTED");
     tap_ok(step == CK_FALSE, "step-up not approved");
     tap_is_ulong(attrs[6].ulValueLen, CK_UNAVAILABLE_INFORMATION, "hash length unavailable");
@@ -357,7 +357,8 @@ test_mozilla_values(void)
                            sizeof(hash)};
         hashes += p11->C_GetAttributeValue(s, h[i], &hq, 1) == CKR_OK;
     }
-    tap_is_ulong(bad, 0, "every purpose of every object is NOT_TRUSTED (never positive, never UNKNOWN)");
+    tap_is_ulong(bad, 0,
+                 "every purpose of every object is NOT_TRUSTED (never positive, never UNKNOWN)");
     tap_is_ulong(hashes, 38, "19 entries with their certificate serve its SHA-1, in both classes");
     p11->C_CloseSession(s);
     p11->C_Finalize(NULL);

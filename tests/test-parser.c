@@ -44,7 +44,10 @@ load_error(const char *text)
 
 #define TRUST_HEAD "CKA_CLASS CK_OBJECT_CLASS CKO_NSS_TRUST\nCKA_TOKEN CK_BBOOL CK_TRUE\n"
 /* issuer: SEQUENCE { SET { SEQUENCE { OID CN, PrintableString "A" } } } */
-#define ISSUER "CKA_ISSUER MULTILINE_OCTAL\n\\060\\014\\061\\012\\060\\010\\006\\003\\125\\004\\003\\023\\001\\101\nEND\n"
+#define ISSUER                                                                                     \
+    "CKA_ISSUER "                                                                                  \
+    "MULTILINE_"                                                                                   \
+    "OCTAL\n\\060\\014\\061\\012\\060\\010\\006\\003\\125\\004\\003\\023\\001\\101\nEND\n"
 #define SERIAL "CKA_SERIAL_NUMBER MULTILINE_OCTAL\n\\002\\001\\007\nEND\n"
 #define DISTRUST "CKA_TRUST_SERVER_AUTH CK_TRUST CKT_NSS_NOT_TRUSTED\n"
 
@@ -96,17 +99,22 @@ test_malformed(void)
          "t.txt:1: trust object without CKA_ISSUER"},
         {"trust without serial", TRUST_HEAD ISSUER DISTRUST,
          "t.txt:1: trust object without CKA_SERIAL_NUMBER"},
-        {"serial not DER", TRUST_HEAD ISSUER "CKA_SERIAL_NUMBER MULTILINE_OCTAL\n\\007\nEND\n" DISTRUST,
+        {"serial not DER",
+         TRUST_HEAD ISSUER "CKA_SERIAL_NUMBER MULTILINE_OCTAL\n\\007\nEND\n" DISTRUST,
          "t.txt:6: CKA_SERIAL_NUMBER is not a DER INTEGER"},
-        {"issuer not DER", TRUST_HEAD "CKA_ISSUER MULTILINE_OCTAL\n\\060\\005\\001\nEND\n" SERIAL DISTRUST,
+        {"issuer not DER",
+         TRUST_HEAD "CKA_ISSUER MULTILINE_OCTAL\n\\060\\005\\001\nEND\n" SERIAL DISTRUST,
          "t.txt:3: CKA_ISSUER is not a DER Name"},
-        {"short hash", TRUST_HEAD ISSUER SERIAL DISTRUST "CKA_CERT_SHA1_HASH MULTILINE_OCTAL\n\\001\\002\nEND\n",
+        {"short hash",
+         TRUST_HEAD ISSUER SERIAL DISTRUST "CKA_CERT_SHA1_HASH MULTILINE_OCTAL\n\\001\\002\nEND\n",
          "t.txt:10: CKA_CERT_SHA1_HASH is 2 bytes, not 20"},
-        {"unknown reason", TRUST_HEAD ISSUER SERIAL DISTRUST "CKA_NSSGUARD_REASON UTF8 \"annoying\"\n",
+        {"unknown reason",
+         TRUST_HEAD ISSUER SERIAL DISTRUST "CKA_NSSGUARD_REASON UTF8 \"annoying\"\n",
          "t.txt:10: unknown reason 'annoying' (mitm, revoked, compromised, misissued, distrusted)"},
         {"certificate without value", "CKA_CLASS CK_OBJECT_CLASS CKO_CERTIFICATE\n" ISSUER SERIAL,
          "t.txt:1: certificate object without CKA_VALUE"},
-        {"certificate value not DER", "CKA_CLASS CK_OBJECT_CLASS CKO_CERTIFICATE\nCKA_VALUE MULTILINE_OCTAL\n\\060\\000\nEND\n",
+        {"certificate value not DER",
+         "CKA_CLASS CK_OBJECT_CLASS CKO_CERTIFICATE\nCKA_VALUE MULTILINE_OCTAL\n\\060\\000\nEND\n",
          "t.txt:2: CKA_VALUE is not a DER X.509 certificate"},
     };
     for (size_t i = 0; i < NG_N_ELEMENTS(cases); i++)
@@ -140,12 +148,16 @@ test_builder(void)
     ng_records recs;
 
     /* A plain distrust record: all escapes in a label decode. */
-    tap_is_str(load(TRUST_HEAD "CKA_LABEL UTF8 \"a\\\"b\\\\c\\xC3\\xA9\\101\"\n" ISSUER SERIAL DISTRUST,
+    tap_is_str(load(TRUST_HEAD
+                    "CKA_LABEL UTF8 \"a\\\"b\\\\c\\xC3\\xA9\\101\"\n" ISSUER SERIAL DISTRUST,
                     &ents, &recs),
                "", "a distrust record loads");
     tap_is_ulong(ents.n_entries, 1, "one entry");
     if (ents.n_entries == 1) {
-        tap_is_str(ents.entries[0].label, "a\"b\\c\xC3\xA9" "A", "label escapes decoded");
+        tap_is_str(ents.entries[0].label,
+                   "a\"b\\c\xC3\xA9"
+                   "A",
+                   "label escapes decoded");
         tap_is_str(ents.entries[0].reason, "distrusted", "default reason");
         tap_is_str(ents.entries[0].reference, "", "no reference without a Bug comment");
         tap_ok(!ents.entries[0].has_sha1, "no certificate: no hash");
@@ -165,8 +177,9 @@ test_builder(void)
     ng_records_clear(&recs);
 
     /* Vendor attributes win. */
-    tap_is_str(load(TRUST_HEAD ISSUER SERIAL DISTRUST "CKA_NSSGUARD_REASON UTF8 \"mitm\"\n"
-                                                      "CKA_NSSGUARD_REFERENCE UTF8 \"https://x/1\"\n",
+    tap_is_str(load(TRUST_HEAD ISSUER SERIAL DISTRUST
+                    "CKA_NSSGUARD_REASON UTF8 \"mitm\"\n"
+                    "CKA_NSSGUARD_REFERENCE UTF8 \"https://x/1\"\n",
                     &ents, &recs),
                "", "vendor attributes load");
     tap_is_str(ents.n_entries ? ents.entries[0].reason : NULL, "mitm", "reason attribute");
@@ -233,7 +246,8 @@ test_mozilla(void)
             for (size_t j = 0; j < ents.n_entries; j++) {
                 if (strstr(ents.entries[j].label, "Trustwave")) {
                     trustwave++;
-                    tap_ok(!ents.entries[j].has_sha1, "Trustwave MITM subCA: no certificate, no hash");
+                    tap_ok(!ents.entries[j].has_sha1,
+                           "Trustwave MITM subCA: no certificate, no hash");
                     tap_is_str(ents.entries[j].reference,
                                "https://bugzilla.mozilla.org/show_bug.cgi?id=724929",
                                "Trustwave record links bug 724929");

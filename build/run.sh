@@ -1,0 +1,51 @@
+#!/bin/sh
+# build/run.sh: the README's two commands on a fresh Debian 12 machine.
+#
+#   sh build/run.sh demo    install dependencies, build, run the demo
+#   sh build/run.sh check   install dependencies, build with warnings as
+#                           errors, run the test suite and make distcheck
+#
+# Dependencies come from Debian's packages (apt-get, as root or via sudo);
+# a machine that already has them is left alone.
+set -eu
+
+job=${1:-check}
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+packages="build-essential autoconf automake libtool pkg-config
+          libnss3-dev libnspr4-dev libnss3-tools"
+
+missing=""
+for p in $packages; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+        missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    echo "run.sh: installing:$missing"
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing >/dev/null
+fi
+
+jobs=$(nproc 2>/dev/null || echo 2)
+[ -x configure ] || autoreconf -fi
+case $job in
+demo)
+    [ -f Makefile ] || ./configure --enable-werror
+    make -j"$jobs"
+    make demo
+    ;;
+check)
+    [ -f Makefile ] || ./configure --enable-werror
+    make -j"$jobs"
+    make -j"$jobs" check || { cat tests/*.log tests/firefox/*.log 2>/dev/null | tail -200; exit 1; }
+    make check-style
+    make -j"$jobs" distcheck
+    ;;
+*)
+    echo "usage: sh build/run.sh demo|check" >&2
+    exit 2
+    ;;
+esac
