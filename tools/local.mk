@@ -1,5 +1,19 @@
-# The command-line tool: writes overlay records for certificates.
+# The command-line tool: a table of subcommands (tools/nssguard.c), one file
+# per subcommand, shared helpers in tools/util.c. It reads overlays with the
+# module's own parser and builder (libnssguard-testable.la) and does the
+# certificate work with NSS.
 bin_PROGRAMS += nssguard
-nssguard_SOURCES = tools/nssguard.c
+nssguard_SOURCES = \
+	tools/tool.h \
+	tools/util.c \
+	tools/nssguard.c \
+	tools/cmd-add.c \
+	tools/json.c \
+	tools/cmd-import.c \
+	tools/cmd-check.c \
+	tools/cmd-list.c \
+	tools/cmd-explain.c \
+	tools/cmd-verify.c \
+	tools/cmd-audit.c
 nssguard_CFLAGS = $(AM_CFLAGS) $(NSS_CFLAGS) $(NSPR_CFLAGS)
-nssguard_LDADD = $(NSS_LIBS) $(NSPR_LIBS)
+nssguard_LDADD = libnssguard-testable.la $(NSS_LIBS) $(NSPR_LIBS) -lpthread

@@ -1,0 +1,343 @@
+/*
+ * cmd-add.c: nssguard add: overlay records for certificates.
+ *
+ *   nssguard add --reason REASON --ref URL [--label TEXT] [--issuer-serial]
+ *                [--subject-key SUBJECT:KEYHASH]... [--db sql:DIR] [-o FILE] [CERT...]
+ *
+ * Reads certificates (DER, or PEM holding one or more) and writes a
+ * CKO_CERTIFICATE object and a CKO_NSS_TRUST object with every purpose
+ * CKT_NSS_NOT_TRUSTED, or with --issuer-serial the trust object alone, keyed
+ * by issuer and serial and carrying no hash.
+ *
+ * --subject-key selects, among the certificates given and those in --db,
+ * the ones with that DER subject and that SHA-256 of the public key (both
+ * base64, OneCRL's form): NSS looks trust up by issuer and serial only, so a
+ * subject+key entry is enforceable only as the issuer+serial records of the
+ * certificates known to share that key. Certificates that are not known at
+ * add time (a re-issue, a new cross-certificate) are not covered.
+ *
+ * Nothing is written unless every certificate was read: the records are
+ * collected in memory first.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* getopt_long, open_memstream */
+#endif
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <base64.h>
+#include <nss.h>
+#include <pk11pub.h>
+
+#include "tool.h"
+
+static void
+usage(FILE *fp)
+{
+    fprintf(fp, "usage: nssguard add --reason REASON --ref URL [--label TEXT] [--issuer-serial]\n"
+                "                    [--subject-key SUBJECT:KEYHASH]... [--db sql:DIR]\n"
+                "                    [-o FILE] CERT...\n"
+                "\n"
+                "Writes distrust records (Mozilla certdata.txt syntax) for each certificate\n"
+                "in the DER or PEM files given.\n"
+                "\n"
+                "  --reason REASON   mitm, revoked, compromised or misissued\n"
+                "  --ref URL         where the decision is documented\n"
+                "  --label TEXT      object label (default: the subject's common name)\n"
+                "  --issuer-serial   write only the trust object, by issuer and serial,\n"
+                "                    without certificate hashes\n"
+                "  --subject-key S:K only the certificates whose DER subject is S and whose\n"
+                "                    public key's SHA-256 is K (both base64, OneCRL's form),\n"
+                "                    among those given and those in --db\n"
+                "  --db sql:DIR      also search this NSS database (with --subject-key)\n"
+                "  -o, --output FILE write to FILE instead of standard output\n"
+                "  -h, --help        show this help\n");
+}
+
+static void
+hex_comment(char *buf, size_t size, const unsigned char *data, size_t len)
+{
+    size_t used = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < len && used + 4 < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%02x", i ? ":" : "", data[i]);
+}
+
+bool
+tool_add_cert(FILE *out, const SECItem *der, const tool_add_options *opt, const char **why)
+{
+    CERTCertificate *cert = NULL;
+    char *cn = NULL, *comment = NULL;
+    char serial_hex[256], sha1_hex[64];
+    ng_bytes issuer, serial_der;
+    tool_entry e;
+    bool ok = false;
+
+    memset(&e, 0, sizeof(e));
+    if (der->len == 0 || der->data[0] != 0x30) {
+        *why = "not a DER or PEM certificate";
+        goto out;
+    }
+    cert = CERT_DecodeCertFromPackage((char *)der->data, (int)der->len);
+    if (!cert) {
+        *why = "cannot decode the certificate";
+        goto out;
+    }
+    if (!ng_der_cert_issuer_serial((ng_bytes){cert->derCert.data, cert->derCert.len}, &issuer,
+                                   &serial_der)) {
+        *why = "cannot find the serial number";
+        goto out;
+    }
+    ng_sha1(cert->derCert.data, cert->derCert.len, e.sha1);
+    if (PK11_HashBuf(SEC_OID_MD5, e.md5, cert->derCert.data, (PRInt32)cert->derCert.len) !=
+        SECSuccess) {
+        *why = "cannot hash the certificate";
+        goto out;
+    }
+    e.label = opt->label;
+    if (!e.label) {
+        cn = CERT_GetCommonName(&cert->subject);
+        e.label = cn ? cn : cert->subjectName;
+    }
+    if (!e.label)
+        e.label = "";
+    hex_comment(serial_hex, sizeof(serial_hex), cert->serialNumber.data, cert->serialNumber.len);
+    hex_comment(sha1_hex, sizeof(sha1_hex), e.sha1, sizeof(e.sha1));
+    if (asprintf(&comment, "nssguard add: %s\nIssuer: %s\nSerial Number: %s\nSHA-1: %s",
+                 cert->subjectName ? cert->subjectName : "(none)",
+                 cert->issuerName ? cert->issuerName : "(none)", serial_hex, sha1_hex) < 0) {
+        comment = NULL;
+        *why = "out of memory";
+        goto out;
+    }
+    e.comment = comment;
+    e.issuer = issuer;
+    e.serial_der = serial_der;
+    if (!opt->issuer_serial) {
+        e.cert = (ng_bytes){cert->derCert.data, cert->derCert.len};
+        e.subject = (ng_bytes){cert->derSubject.data, cert->derSubject.len};
+        e.has_sha1 = true;
+        e.has_md5 = true;
+    }
+    e.reason = opt->reason;
+    e.reference = opt->ref;
+    tool_write_entry(out, &e);
+    ok = true;
+out:
+    free(comment);
+    if (cn)
+        PORT_Free(cn);
+    if (cert)
+        CERT_DestroyCertificate(cert);
+    return ok;
+}
+
+bool
+tool_subject_key_decode(tool_subject_key *sk, const char *subject_b64, const char *hash_b64)
+{
+    unsigned char *subject = NULL, *hash = NULL;
+    unsigned subject_len = 0, hash_len = 0;
+    bool ok = false;
+
+    memset(sk, 0, sizeof(*sk));
+    subject = ATOB_AsciiToData(subject_b64, &subject_len);
+    hash = ATOB_AsciiToData(hash_b64, &hash_len);
+    if (!subject || !hash || hash_len != sizeof(sk->key_hash) ||
+        !ng_der_is_sequence((ng_bytes){subject, subject_len}))
+        goto out;
+    sk->subject = malloc(subject_len);
+    if (!sk->subject)
+        goto out;
+    memcpy(sk->subject, subject, subject_len);
+    sk->subject_len = subject_len;
+    memcpy(sk->key_hash, hash, sizeof(sk->key_hash));
+    ok = true;
+out:
+    if (subject)
+        PORT_Free(subject);
+    if (hash)
+        PORT_Free(hash);
+    return ok;
+}
+
+void
+tool_subject_key_clear(tool_subject_key *sk)
+{
+    free(sk->subject);
+    memset(sk, 0, sizeof(*sk));
+}
+
+bool
+tool_subject_key_matches(const tool_subject_key *sk, const CERTCertificate *cert)
+{
+    unsigned char hash[32];
+
+    return cert->derSubject.len == sk->subject_len &&
+           memcmp(cert->derSubject.data, sk->subject, sk->subject_len) == 0 &&
+           tool_spki_sha256(cert, hash) && memcmp(hash, sk->key_hash, sizeof(hash)) == 0;
+}
+
+static bool
+selected(const SECItem *der, const tool_subject_key *sks, size_t n_sks)
+{
+    CERTCertificate *cert;
+    bool hit = false;
+
+    if (n_sks == 0)
+        return true;
+    cert = CERT_DecodeCertFromPackage((char *)der->data, (int)der->len);
+    if (!cert)
+        return false;
+    for (size_t i = 0; i < n_sks && !hit; i++)
+        hit = tool_subject_key_matches(&sks[i], cert);
+    CERT_DestroyCertificate(cert);
+    return hit;
+}
+
+int
+tool_cmd_add(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"reason", required_argument, NULL, 'r'},
+        {"ref", required_argument, NULL, 'R'},
+        {"label", required_argument, NULL, 'l'},
+        {"issuer-serial", no_argument, NULL, 'i'},
+        {"subject-key", required_argument, NULL, 'k'},
+        {"db", required_argument, NULL, 'd'},
+        {"output", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    tool_add_options opt = {NULL, NULL, NULL, false};
+    tool_subject_key *sks = NULL, *nsk;
+    size_t n_sks = 0, written = 0;
+    tool_certs certs = {0};
+    const char *output = NULL, *db = NULL, *why = NULL;
+    char *buf = NULL, *colon;
+    size_t buf_len = 0;
+    FILE *mem = NULL;
+    bool nss_up = false;
+    int c, rc = TOOL_EXIT_ERROR;
+
+    while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'r':
+            opt.reason = optarg;
+            break;
+        case 'R':
+            opt.ref = optarg;
+            break;
+        case 'l':
+            opt.label = optarg;
+            break;
+        case 'i':
+            opt.issuer_serial = true;
+            break;
+        case 'k':
+            nsk = realloc(sks, (n_sks + 1) * sizeof(*nsk));
+            if (!nsk)
+                goto out;
+            sks = nsk;
+            colon = strchr(optarg, ':');
+            if (colon)
+                *colon = '\0';
+            if (!colon || !tool_subject_key_decode(&sks[n_sks], optarg, colon + 1)) {
+                tool_error("--subject-key wants SUBJECT:KEYHASH, both base64 (a DER Name "
+                           "and a SHA-256)");
+                goto out;
+            }
+            n_sks++;
+            break;
+        case 'd':
+            db = optarg;
+            break;
+        case 'o':
+            output = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            rc = TOOL_EXIT_OK;
+            goto out;
+        default:
+            usage(stderr);
+            goto out;
+        }
+    }
+    if (!opt.reason || !tool_valid_reason(opt.reason)) {
+        tool_error("--reason must be mitm, revoked, compromised or misissued");
+        usage(stderr);
+        goto out;
+    }
+    if (!opt.ref || !*opt.ref) {
+        tool_error("--ref URL is required");
+        usage(stderr);
+        goto out;
+    }
+    if (optind >= argc && !(db && n_sks)) {
+        tool_error("no certificate given");
+        usage(stderr);
+        goto out;
+    }
+    if (db && !n_sks) {
+        tool_error("--db is only searched for --subject-key");
+        goto out;
+    }
+
+    if (!tool_nss_init(db))
+        goto out;
+    nss_up = true;
+    for (int i = optind; i < argc; i++) {
+        if (!tool_certs_read_file(&certs, argv[i], &why)) {
+            tool_error("%s: %s", argv[i], why);
+            goto out;
+        }
+    }
+    if (db && !tool_certs_read_nssdb(&certs, db)) {
+        tool_error("%s: out of memory", db);
+        goto out;
+    }
+
+    mem = open_memstream(&buf, &buf_len);
+    if (!mem) {
+        tool_error("%s", strerror(errno));
+        goto out;
+    }
+    for (size_t i = 0; i < certs.n; i++) {
+        if (!selected(&certs.items[i], sks, n_sks))
+            continue;
+        if (!tool_add_cert(mem, &certs.items[i], &opt, &why)) {
+            tool_error("%s: %s", certs.origins[i], why);
+            goto out;
+        }
+        written++;
+    }
+    if (fclose(mem) != 0) {
+        mem = NULL;
+        tool_error("%s", strerror(errno));
+        goto out;
+    }
+    mem = NULL;
+    if (written == 0) {
+        tool_error("no certificate matches --subject-key: nothing written");
+        rc = TOOL_EXIT_FOUND;
+        goto out;
+    }
+    if (tool_write_output(output, buf, buf_len))
+        rc = TOOL_EXIT_OK;
+out:
+    if (mem)
+        fclose(mem);
+    free(buf);
+    for (size_t i = 0; i < n_sks; i++)
+        tool_subject_key_clear(&sks[i]);
+    free(sks);
+    tool_certs_clear(&certs);
+    if (nss_up)
+        tool_nss_shutdown();
+    return rc;
+}

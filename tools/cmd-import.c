@@ -1,0 +1,749 @@
+/*
+ * cmd-import.c: overlay entries from Mozilla's own distrust data.
+ *
+ *   nssguard import-mozilla [--facts FILE] [--source URL] [--header FILE] [-o FILE] CERTDATA
+ *   nssguard import-onecrl [--include-disabled] [--certs FILE]... [--db sql:DIR]
+ *                          [-o FILE] ONECRL.json
+ *
+ * import-mozilla reads certdata.txt with the module's parser and builder: the
+ * entries are exactly the records the module would serve as distrust from
+ * that file (a CKO_NSS_TRUST record with a CKT_NSS_NOT_TRUSTED purpose and
+ * no positive trust), each written with its certificate when Mozilla had it,
+ * the verified SHA-1, a reason and a reference. The reason comes from the
+ * facts file (REASON REFERENCE LABEL lines) or else from the record's own
+ * words (MITM -> mitm; mis-issued, not complying -> misissued; bogus,
+ * forged, compromise -> compromised; else "distrusted"); the reference from
+ * the facts file, else a "Bug N" comment, else --source.
+ *
+ * import-onecrl turns Remote Settings records into issuer+serial entries.
+ * subject+pubKeyHash records are expanded against the certificates given
+ * (--certs, --db); those that match none, disabled records (unless asked)
+ * and unknown forms are reported on stderr, never dropped silently.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <base64.h>
+#include <pk11pub.h>
+
+#include "tool.h"
+
+/* ---- facts: REASON REFERENCE LABEL ---- */
+
+typedef struct {
+    char *reason;
+    char *reference; /* NULL for "-" */
+    char *label;
+} fact;
+
+typedef struct {
+    fact *facts;
+    size_t n;
+} facts;
+
+static void
+facts_clear(facts *fs)
+{
+    for (size_t i = 0; i < fs->n; i++) {
+        free(fs->facts[i].reason);
+        free(fs->facts[i].reference);
+        free(fs->facts[i].label);
+    }
+    free(fs->facts);
+    memset(fs, 0, sizeof(*fs));
+}
+
+static bool
+facts_read(facts *fs, const char *path)
+{
+    unsigned char *data = NULL;
+    size_t len;
+    const char *why;
+    char *line, *save = NULL;
+    unsigned lineno = 0;
+    bool ok = false;
+
+    if (!tool_read_file(path, &data, &len, &why)) {
+        tool_error("%s: %s", path, why);
+        return false;
+    }
+    for (line = strtok_r((char *)data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char reason[32], ref[1024];
+        int used = 0;
+        fact *nf;
+        lineno++;
+        while (isspace((unsigned char)*line))
+            line++;
+        if (*line == '#' || *line == '\0')
+            continue;
+        if (sscanf(line, "%31s %1023s %n", reason, ref, &used) != 2 || !line[used]) {
+            tool_error("%s:%u: want REASON REFERENCE LABEL", path, lineno);
+            goto out;
+        }
+        if (!tool_valid_reason(reason) && strcmp(reason, "distrusted") != 0) {
+            tool_error("%s:%u: unknown reason '%s'", path, lineno, reason);
+            goto out;
+        }
+        nf = realloc(fs->facts, (fs->n + 1) * sizeof(*nf));
+        if (!nf)
+            goto out;
+        fs->facts = nf;
+        nf[fs->n].reason = strdup(reason);
+        nf[fs->n].reference = strcmp(ref, "-") == 0 ? NULL : strdup(ref);
+        nf[fs->n].label = strdup(line + used);
+        fs->n++;
+    }
+    ok = true;
+out:
+    free(data);
+    return ok;
+}
+
+static const fact *
+facts_find(const facts *fs, const char *label)
+{
+    for (size_t i = 0; i < fs->n; i++) {
+        if (strcmp(fs->facts[i].label, label) == 0)
+            return &fs->facts[i];
+    }
+    return NULL;
+}
+
+/* The reason a Mozilla record's own words give. */
+static const char *
+reason_from_words(const char *label, const char *comment)
+{
+    static const struct {
+        const char *word;
+        const char *reason;
+    } words[] = {
+        {"MITM", "mitm"},
+        {"mis-issued", "misissued"},
+        {"misissued", "misissued"},
+        {"does not comply", "misissued"},
+        {"bogus", "compromised"},
+        {"forged", "compromised"},
+        {"compromise", "compromised"},
+    };
+
+    for (size_t i = 0; i < NG_N_ELEMENTS(words); i++) {
+        if (strcasestr(label, words[i].word) || (comment && strcasestr(comment, words[i].word)))
+            return words[i].reason;
+    }
+    return "distrusted";
+}
+
+static const ng_record *
+record_at(const ng_records *recs, unsigned line)
+{
+    for (size_t i = 0; i < recs->n_records; i++) {
+        if (recs->records[i].line == line)
+            return &recs->records[i];
+    }
+    return NULL;
+}
+
+/* Mozilla's comment lines without their '#', then where the record was. */
+static char *
+import_comment(const ng_record *rec, const char *source_name)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    const char *p;
+
+    if (!mem)
+        return NULL;
+    for (p = rec->comment; p && *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        const char *s = p;
+        if (n && *s == '#') {
+            s++;
+            n--;
+            if (n && *s == ' ') {
+                s++;
+                n--;
+            }
+        }
+        if (n) /* Mozilla's blank "#" lines carry nothing */
+            fprintf(mem, "%.*s\n", (int)n, s);
+        p = nl ? nl + 1 : p + strlen(p);
+    }
+    fprintf(mem, "nssguard import-mozilla: %s:%u", source_name, rec->line);
+    if (fclose(mem) != 0) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+static const char *
+base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+
+    return slash ? slash + 1 : path;
+}
+
+static void
+usage_mozilla(FILE *fp)
+{
+    fputs("usage: nssguard import-mozilla [--facts FILE] [--source URL] [--header FILE]\n"
+          "                               [-o FILE] CERTDATA.txt\n"
+          "\n"
+          "Writes Mozilla's explicit-distrust records (trust objects with a\n"
+          "CKT_NSS_NOT_TRUSTED purpose and no positive trust) as overlay entries.\n"
+          "\n"
+          "  --facts FILE    REASON REFERENCE LABEL lines that set the reason and\n"
+          "                  reference of the records with that label (- keeps it)\n"
+          "  --source URL    reference for records without one (default: the file name)\n"
+          "  --header FILE   copy this file's text first (a provenance comment)\n"
+          "  -o FILE         write to FILE instead of standard output\n",
+          fp);
+}
+
+int
+tool_cmd_import_mozilla(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"facts", required_argument, NULL, 'f'},  {"source", required_argument, NULL, 's'},
+        {"header", required_argument, NULL, 'H'}, {"output", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+    };
+    const char *facts_path = NULL, *source = NULL, *header = NULL, *output = NULL, *why;
+    facts fs = {NULL, 0};
+    ng_records recs;
+    ng_entries ents;
+    ng_error err;
+    unsigned char *header_text = NULL, *input = NULL, sha256[32];
+    size_t header_len = 0, input_len = 0, n_with_cert = 0, n_facts_used = 0;
+    char *buf = NULL, hex[200];
+    size_t buf_len = 0;
+    FILE *mem = NULL;
+    bool nss_up = false;
+    int c, rc = TOOL_EXIT_ERROR;
+
+    memset(&recs, 0, sizeof(recs));
+    memset(&ents, 0, sizeof(ents));
+    while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'f':
+            facts_path = optarg;
+            break;
+        case 's':
+            source = optarg;
+            break;
+        case 'H':
+            header = optarg;
+            break;
+        case 'o':
+            output = optarg;
+            break;
+        case 'h':
+            usage_mozilla(stdout);
+            return TOOL_EXIT_OK;
+        default:
+            usage_mozilla(stderr);
+            return TOOL_EXIT_ERROR;
+        }
+    }
+    if (optind + 1 != argc) {
+        tool_error("import-mozilla wants one certdata.txt");
+        usage_mozilla(stderr);
+        return TOOL_EXIT_ERROR;
+    }
+    if (facts_path && !facts_read(&fs, facts_path))
+        goto out;
+    if (header && !tool_read_file(header, &header_text, &header_len, &why)) {
+        tool_error("%s: %s", header, why);
+        goto out;
+    }
+    if (!tool_read_file(argv[optind], &input, &input_len, &why)) {
+        tool_error("%s: %s", argv[optind], why);
+        goto out;
+    }
+    if (!ng_parse_buffer(argv[optind], (const char *)input, input_len, &recs, &err) ||
+        !ng_build_entries(&recs, &ents, &err)) {
+        tool_error("%s", err.msg);
+        goto out;
+    }
+    if (!tool_nss_init(NULL))
+        goto out;
+    nss_up = true;
+    if (PK11_HashBuf(SEC_OID_SHA256, sha256, input, (PRInt32)input_len) != SECSuccess) {
+        tool_error("cannot hash %s", argv[optind]);
+        goto out;
+    }
+    tool_hex(sha256, sizeof(sha256), hex, sizeof(hex));
+
+    mem = open_memstream(&buf, &buf_len);
+    if (!mem)
+        goto out;
+    if (header_text)
+        fwrite(header_text, 1, header_len, mem);
+    fprintf(mem, "# Generated by: nssguard import-mozilla%s%s %s\n", facts_path ? " --facts " : "",
+            facts_path ? base_name(facts_path) : "", base_name(argv[optind]));
+    fprintf(mem, "# Input SHA-256: %s\n", hex);
+    fprintf(mem, "# Entries: %zu (%zu records in the input)\n\nBEGINDATA\n\n", ents.n_entries,
+            recs.n_records);
+    for (size_t i = 0; i < ents.n_entries; i++) {
+        const ng_entry *e = &ents.entries[i];
+        const ng_record *rec = record_at(&recs, e->line);
+        const ng_record *cert_rec = tool_records_find_cert(&recs, e->issuer, e->serial_der);
+        const ng_attr *md5 = rec ? ng_record_get(rec, CKA_CERT_MD5_HASH) : NULL;
+        const fact *f = facts_find(&fs, e->label);
+        tool_entry out;
+        char *comment;
+
+        memset(&out, 0, sizeof(out));
+        comment = import_comment(rec, base_name(argv[optind]));
+        out.label = e->label;
+        out.comment = comment;
+        out.issuer = e->issuer;
+        out.serial_der = e->serial_der;
+        if (cert_rec) {
+            const ng_attr *value = ng_record_get(cert_rec, CKA_VALUE);
+            out.cert = (ng_bytes){value->value, value->len};
+            if (!tool_der_cert_field(out.cert, 4, &out.subject)) {
+                tool_error("%s:%u: cannot find the subject", argv[optind], cert_rec->line);
+                free(comment);
+                goto out;
+            }
+            n_with_cert++;
+        }
+        out.has_sha1 = e->has_sha1;
+        memcpy(out.sha1, e->sha1, sizeof(out.sha1));
+        if (cert_rec && md5 && md5->len == sizeof(out.md5)) {
+            out.has_md5 = true;
+            memcpy(out.md5, md5->value, sizeof(out.md5));
+        }
+        out.reason = f ? f->reason : reason_from_words(e->label, rec ? rec->comment : NULL);
+        out.reference = f && f->reference ? f->reference
+                        : e->reference[0] ? e->reference
+                        : source          ? source
+                                          : base_name(argv[optind]);
+        n_facts_used += f != NULL;
+        tool_write_entry(mem, &out);
+        free(comment);
+    }
+    if (fclose(mem) != 0) {
+        mem = NULL;
+        goto out;
+    }
+    mem = NULL;
+    for (size_t i = 0; i < fs.n; i++) {
+        bool used = false;
+        for (size_t j = 0; j < ents.n_entries && !used; j++)
+            used = strcmp(ents.entries[j].label, fs.facts[i].label) == 0;
+        if (!used)
+            tool_error("%s: no distrust record is labelled \"%s\"", facts_path, fs.facts[i].label);
+    }
+    if (!tool_write_output(output, buf, buf_len))
+        goto out;
+    fprintf(stderr,
+            "nssguard: import-mozilla: %zu entries (%zu with the certificate, %zu "
+            "issuer+serial only), %zu records skipped, %zu set by facts\n",
+            ents.n_entries, n_with_cert, ents.n_entries - n_with_cert, ents.skipped, n_facts_used);
+    rc = TOOL_EXIT_OK;
+out:
+    if (mem)
+        fclose(mem);
+    free(buf);
+    ng_entries_clear(&ents);
+    ng_records_clear(&recs);
+    free(input);
+    free(header_text);
+    facts_clear(&fs);
+    if (nss_up)
+        tool_nss_shutdown();
+    return rc;
+}
+
+/* ---- import-onecrl ---- */
+
+typedef struct {
+    size_t records, imported, expanded, disabled, duplicates, unconverted;
+} onecrl_stats;
+
+typedef struct {
+    unsigned char *issuer;
+    size_t issuer_len;
+    unsigned char *serial;
+    size_t serial_len;
+    uint64_t hash;
+} seen_key;
+
+static bool
+seen_before(seen_key **seen, size_t *n, const unsigned char *issuer, size_t issuer_len,
+            const unsigned char *serial, size_t serial_len)
+{
+    uint64_t h = ng_entry_hash((ng_bytes){issuer, issuer_len}, (ng_bytes){serial, serial_len});
+    seen_key *ns;
+
+    for (size_t i = 0; i < *n; i++) {
+        const seen_key *s = &(*seen)[i];
+        if (s->hash == h && s->issuer_len == issuer_len && s->serial_len == serial_len &&
+            memcmp(s->issuer, issuer, issuer_len) == 0 &&
+            memcmp(s->serial, serial, serial_len) == 0)
+            return true;
+    }
+    ns = realloc(*seen, (*n + 1) * sizeof(*ns));
+    if (!ns)
+        return false;
+    *seen = ns;
+    ns[*n] = (seen_key){malloc(issuer_len), issuer_len, malloc(serial_len), serial_len, h};
+    if (ns[*n].issuer)
+        memcpy(ns[*n].issuer, issuer, issuer_len);
+    if (ns[*n].serial)
+        memcpy(ns[*n].serial, serial, serial_len);
+    (*n)++;
+    return false;
+}
+
+/* details.bug: a number, a URL or nothing. */
+static char *
+onecrl_reference(const tool_json *rec)
+{
+    const tool_json *details = tool_json_get(rec, "details");
+    const char *bug = tool_json_get_string(details, "bug");
+    const char *id = tool_json_get_string(rec, "id");
+    char *ref = NULL;
+
+    if (bug && *bug && strspn(bug, "0123456789") == strlen(bug)) {
+        if (asprintf(&ref, "https://bugzilla.mozilla.org/show_bug.cgi?id=%s", bug) < 0)
+            ref = NULL;
+    } else if (bug && strncmp(bug, "http", 4) == 0) {
+        ref = strdup(bug);
+    } else if (asprintf(&ref, "OneCRL record %s", id ? id : "(no id)") < 0) {
+        ref = NULL;
+    }
+    return ref;
+}
+
+static const char *
+onecrl_reason(const tool_json *rec)
+{
+    const char *why = tool_json_get_string(tool_json_get(rec, "details"), "why");
+
+    return why && strcasestr(why, "compromise") ? "compromised" : "revoked";
+}
+
+static char *
+onecrl_label(const tool_json *rec)
+{
+    const char *name = tool_json_get_string(tool_json_get(rec, "details"), "name");
+    const char *id = tool_json_get_string(rec, "id");
+    char *label;
+
+    if (name && *name)
+        return strdup(name);
+    if (asprintf(&label, "OneCRL %s", id ? id : "(no id)") < 0)
+        return NULL;
+    return label;
+}
+
+static bool
+import_issuer_serial(FILE *out, const tool_json *rec, const char *issuer_b64,
+                     const char *serial_b64, seen_key **seen, size_t *n_seen, onecrl_stats *st,
+                     const char *why_prefix)
+{
+    unsigned char *issuer = NULL, *serial = NULL, *serial_der = NULL;
+    unsigned issuer_len = 0, serial_len = 0;
+    size_t serial_der_len = 0;
+    char name[512], hex[256], *comment = NULL, *label = NULL, *ref = NULL;
+    const char *why = tool_json_get_string(tool_json_get(rec, "details"), "why");
+    const char *id = tool_json_get_string(rec, "id");
+    tool_entry e;
+    bool ok = false;
+
+    issuer = ATOB_AsciiToData(issuer_b64, &issuer_len);
+    serial = ATOB_AsciiToData(serial_b64, &serial_len);
+    if (!issuer || !serial || !serial_len || !ng_der_is_sequence((ng_bytes){issuer, issuer_len}) ||
+        !(serial_der = tool_der_integer(serial, serial_len, &serial_der_len))) {
+        tool_error("%srecord %s: issuerName or serialNumber is not base64 of a DER Name and "
+                   "serial bytes; not imported",
+                   why_prefix, id ? id : "(no id)");
+        st->unconverted++;
+        ok = true;
+        goto out;
+    }
+    if (seen_before(seen, n_seen, issuer, issuer_len, serial, serial_len)) {
+        st->duplicates++;
+        ok = true;
+        goto out;
+    }
+    tool_name_text((ng_bytes){issuer, issuer_len}, name, sizeof(name));
+    tool_hex(serial, serial_len, hex, sizeof(hex));
+    label = onecrl_label(rec);
+    ref = onecrl_reference(rec);
+    if (asprintf(&comment, "OneCRL %s%s\nIssuer: %s\nSerial Number: %s%s%s", id ? id : "",
+                 tool_json_get(rec, "enabled") &&
+                         tool_json_get(rec, "enabled")->type == TOOL_JSON_FALSE
+                     ? " (disabled in OneCRL)"
+                     : "",
+                 name, hex, why && *why && strcmp(why, ".") ? "\nWhy: " : "",
+                 why && *why && strcmp(why, ".") ? why : "") < 0)
+        comment = NULL;
+    if (!label || !ref || !comment)
+        goto out;
+    memset(&e, 0, sizeof(e));
+    e.label = label;
+    e.comment = comment;
+    e.issuer = (ng_bytes){issuer, issuer_len};
+    e.serial_der = (ng_bytes){serial_der, serial_der_len};
+    e.reason = onecrl_reason(rec);
+    e.reference = ref;
+    tool_write_entry(out, &e);
+    st->imported++;
+    ok = true;
+out:
+    if (issuer)
+        PORT_Free(issuer);
+    if (serial)
+        PORT_Free(serial);
+    free(serial_der);
+    free(comment);
+    free(label);
+    free(ref);
+    return ok;
+}
+
+static bool
+import_subject_key(FILE *out, const tool_json *rec, const tool_certs *certs, onecrl_stats *st,
+                   const char *source)
+{
+    const char *subject_b64 = tool_json_get_string(rec, "subject");
+    const char *hash_b64 = tool_json_get_string(rec, "pubKeyHash");
+    const char *id = tool_json_get_string(rec, "id");
+    tool_subject_key sk;
+    tool_add_options opt;
+    char name[512], *label = NULL, *ref = NULL;
+    size_t matched = 0;
+    const char *why;
+    bool ok = false;
+
+    if (!tool_subject_key_decode(&sk, subject_b64, hash_b64)) {
+        tool_error("%s: record %s: subject or pubKeyHash is not base64 of a DER Name and a "
+                   "SHA-256; not imported",
+                   source, id ? id : "(no id)");
+        st->unconverted++;
+        return true;
+    }
+    label = onecrl_label(rec);
+    ref = onecrl_reference(rec);
+    if (!label || !ref)
+        goto out;
+    opt = (tool_add_options){onecrl_reason(rec), ref, label, false};
+    for (size_t i = 0; i < certs->n; i++) {
+        CERTCertificate *cert =
+            CERT_DecodeCertFromPackage((char *)certs->items[i].data, (int)certs->items[i].len);
+        bool hit = cert && tool_subject_key_matches(&sk, cert);
+        if (cert)
+            CERT_DestroyCertificate(cert);
+        if (!hit)
+            continue;
+        if (!tool_add_cert(out, &certs->items[i], &opt, &why)) {
+            tool_error("%s: %s", certs->origins[i], why);
+            goto out;
+        }
+        matched++;
+    }
+    if (matched) {
+        st->expanded += matched;
+    } else {
+        tool_name_text((ng_bytes){sk.subject, sk.subject_len}, name, sizeof(name));
+        tool_error("%s: record %s: subject+pubKeyHash (%s) matches none of the certificates "
+                   "given; not imported (NSS looks trust up by issuer and serial: give the "
+                   "certificates with --certs or --db)",
+                   source, id ? id : "(no id)", name);
+        st->unconverted++;
+    }
+    ok = true;
+out:
+    free(label);
+    free(ref);
+    tool_subject_key_clear(&sk);
+    return ok;
+}
+
+static void
+usage_onecrl(FILE *fp)
+{
+    fputs("usage: nssguard import-onecrl [--include-disabled] [--certs FILE]... [--db sql:DIR]\n"
+          "                              [-o FILE] ONECRL.json\n"
+          "\n"
+          "Writes OneCRL records (a Remote Settings export) as overlay entries:\n"
+          "issuerName+serialNumber records as issuer+serial entries, subject+pubKeyHash\n"
+          "records as full entries for each certificate given that has that subject\n"
+          "and key. Records that cannot be converted are listed on stderr and make\n"
+          "the exit status 1.\n"
+          "\n"
+          "  --include-disabled  also import records with \"enabled\": false\n"
+          "  --certs FILE        certificates to expand subject+pubKeyHash records against\n"
+          "  --db sql:DIR        ... and the certificates of this NSS database\n"
+          "  -o FILE             write to FILE instead of standard output\n",
+          fp);
+}
+
+int
+tool_cmd_import_onecrl(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"include-disabled", no_argument, NULL, 'D'},
+        {"certs", required_argument, NULL, 'c'},
+        {"db", required_argument, NULL, 'd'},
+        {"output", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *db = NULL, *output = NULL, *why, *source;
+    char **cert_files = NULL;
+    size_t n_cert_files = 0;
+    bool include_disabled = false, nss_up = false;
+    unsigned char *input = NULL;
+    size_t input_len = 0;
+    tool_json root;
+    const tool_json *data;
+    tool_certs certs = {0};
+    onecrl_stats st = {0};
+    seen_key *seen = NULL;
+    size_t n_seen = 0;
+    char err[256], *buf = NULL, prefix[1100];
+    size_t buf_len = 0;
+    FILE *mem = NULL;
+    int c, rc = TOOL_EXIT_ERROR;
+
+    memset(&root, 0, sizeof(root));
+    while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'D':
+            include_disabled = true;
+            break;
+        case 'c': {
+            char **nc = realloc(cert_files, (n_cert_files + 1) * sizeof(*nc));
+            if (!nc)
+                goto out;
+            cert_files = nc;
+            cert_files[n_cert_files++] = optarg;
+            break;
+        }
+        case 'd':
+            db = optarg;
+            break;
+        case 'o':
+            output = optarg;
+            break;
+        case 'h':
+            usage_onecrl(stdout);
+            rc = TOOL_EXIT_OK;
+            goto out;
+        default:
+            usage_onecrl(stderr);
+            goto out;
+        }
+    }
+    if (optind + 1 != argc) {
+        tool_error("import-onecrl wants one JSON file");
+        usage_onecrl(stderr);
+        goto out;
+    }
+    source = argv[optind];
+    snprintf(prefix, sizeof(prefix), "%s: ", source);
+    if (!tool_read_file(source, &input, &input_len, &why)) {
+        tool_error("%s: %s", source, why);
+        goto out;
+    }
+    if (!tool_json_parse((const char *)input, input_len, &root, err, sizeof(err))) {
+        tool_error("%s: %s", source, err);
+        goto out;
+    }
+    data = root.type == TOOL_JSON_ARRAY ? &root : tool_json_get(&root, "data");
+    if (!data || data->type != TOOL_JSON_ARRAY) {
+        tool_error("%s: want a Remote Settings export: {\"data\": [records]} or [records]", source);
+        goto out;
+    }
+    if (!tool_nss_init(db))
+        goto out;
+    nss_up = true;
+    for (size_t i = 0; i < n_cert_files; i++) {
+        if (!tool_certs_read_file(&certs, cert_files[i], &why)) {
+            tool_error("%s: %s", cert_files[i], why);
+            goto out;
+        }
+    }
+    if (db && !tool_certs_read_nssdb(&certs, db))
+        goto out;
+
+    mem = open_memstream(&buf, &buf_len);
+    if (!mem)
+        goto out;
+    fprintf(mem,
+            "# Generated by: nssguard import-onecrl%s %s\n"
+            "# OneCRL records are revocations Firefox applies; as an overlay they make\n"
+            "# NSS reject these certificates for every application.\n\nBEGINDATA\n\n",
+            include_disabled ? " --include-disabled" : "",
+            strrchr(source, '/') ? strrchr(source, '/') + 1 : source);
+    for (size_t i = 0; i < data->n; i++) {
+        const tool_json *rec = &data->children[i];
+        const tool_json *enabled = tool_json_get(rec, "enabled");
+        const char *issuer = tool_json_get_string(rec, "issuerName");
+        const char *serial = tool_json_get_string(rec, "serialNumber");
+        const char *id = tool_json_get_string(rec, "id");
+        st.records++;
+        if (enabled && enabled->type == TOOL_JSON_FALSE && !include_disabled) {
+            st.disabled++;
+            continue;
+        }
+        if (issuer && serial) {
+            if (!import_issuer_serial(mem, rec, issuer, serial, &seen, &n_seen, &st, prefix))
+                goto out;
+        } else if (tool_json_get_string(rec, "subject") &&
+                   tool_json_get_string(rec, "pubKeyHash")) {
+            if (!import_subject_key(mem, rec, &certs, &st, source))
+                goto out;
+        } else {
+            tool_error("%s: record %zu (%s): neither issuerName+serialNumber nor "
+                       "subject+pubKeyHash; not imported",
+                       source, i + 1, id ? id : "no id");
+            st.unconverted++;
+        }
+    }
+    if (fclose(mem) != 0) {
+        mem = NULL;
+        goto out;
+    }
+    mem = NULL;
+    if (!tool_write_output(output, buf, buf_len))
+        goto out;
+    fprintf(stderr,
+            "nssguard: import-onecrl: %zu records: %zu imported, %zu expanded from "
+            "subject+pubKeyHash, %zu disabled, %zu duplicates, %zu not converted\n",
+            st.records, st.imported, st.expanded, st.disabled, st.duplicates, st.unconverted);
+    rc = st.unconverted ? TOOL_EXIT_FOUND : TOOL_EXIT_OK;
+out:
+    if (mem)
+        fclose(mem);
+    free(buf);
+    for (size_t i = 0; i < n_seen; i++) {
+        free(seen[i].issuer);
+        free(seen[i].serial);
+    }
+    free(seen);
+    tool_json_free(&root);
+    free(input);
+    free(cert_files);
+    tool_certs_clear(&certs);
+    if (nss_up)
+        tool_nss_shutdown();
+    return rc;
+}

@@ -1,0 +1,207 @@
+/*
+ * tool.h: what the nssguard subcommands share.
+ *
+ * Each subcommand lives in its own tools/cmd-*.c and is one row of the table
+ * in tools/nssguard.c. Overlays are read with the module's own parser and
+ * builder (module/internal.h), so the tool sees exactly what the module
+ * serves; NSS does the certificate work (decoding, hashing, verification).
+ *
+ * Exit statuses, common to every subcommand:
+ *   0  done, nothing to report
+ *   1  findings (check), matches (explain), a rejected chain (verify),
+ *      records not converted (import-onecrl), unconstrained CAs (audit)
+ *   2  usage error or unreadable input
+ */
+#ifndef NSSGUARD_TOOL_H
+#define NSSGUARD_TOOL_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <cert.h>
+
+#include "internal.h"
+
+#define TOOL_EXIT_OK 0
+#define TOOL_EXIT_FOUND 1
+#define TOOL_EXIT_ERROR 2
+
+/* ---- the subcommand table (nssguard.c) ---- */
+
+typedef int (*tool_cmd_fn)(int argc, char **argv);
+
+typedef struct {
+    const char *name;
+    tool_cmd_fn run;
+    const char *summary;
+} tool_command;
+
+int tool_cmd_add(int argc, char **argv);
+int tool_cmd_import_mozilla(int argc, char **argv);
+int tool_cmd_import_onecrl(int argc, char **argv);
+int tool_cmd_check(int argc, char **argv);
+int tool_cmd_list(int argc, char **argv);
+int tool_cmd_explain(int argc, char **argv);
+int tool_cmd_verify(int argc, char **argv);
+int tool_cmd_audit(int argc, char **argv);
+
+/* "nssguard: message" on stderr: a user message, never an event. */
+void tool_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The reasons `add` accepts (NSSGUARD_REASONS without "distrusted", which
+ * only describes Mozilla records imported as they are). */
+bool tool_valid_reason(const char *reason);
+
+/* ---- files and certificates ---- */
+
+/* Reads a whole file (NUL-terminated for convenience). On failure *why is set. */
+bool tool_read_file(const char *path, unsigned char **data, size_t *len, const char **why);
+
+/* DER certificates read from files, NSS databases or bundles. */
+typedef struct {
+    SECItem *items; /* each item's data is PORT_Alloc'd */
+    size_t n;
+    char **origins; /* "file" or "file#2" or "sql:DB nickname", parallel to items */
+} tool_certs;
+
+void tool_certs_clear(tool_certs *certs);
+/* Appends every certificate in a DER file or a PEM file (one or many). */
+bool tool_certs_read_file(tool_certs *certs, const char *path, const char **why);
+/* Appends every certificate in an initialised NSS database (PK11_ListCerts). */
+bool tool_certs_read_nssdb(tool_certs *certs, const char *db_name);
+/* Appends one DER certificate (copied). */
+bool tool_certs_push(tool_certs *certs, const unsigned char *der, size_t len, const char *origin);
+
+/* NSS without a database, or with a read-only one ("sql:DIR"). */
+bool tool_nss_init(const char *db);
+void tool_nss_shutdown(void);
+
+/* A TLV of a DER certificate's TBSCertificate, counted without the
+ * optional version: 0 serial, 1 signature, 2 issuer, 3 validity, 4 subject,
+ * 5 subjectPublicKeyInfo. */
+bool tool_der_cert_field(ng_bytes cert, int field, ng_bytes *out);
+/* The certificate's SHA-256 of its SubjectPublicKeyInfo (OneCRL's pubKeyHash). */
+bool tool_spki_sha256(const CERTCertificate *cert, unsigned char out[32]);
+
+/* ---- writing overlay records (certdata.txt syntax) ---- */
+
+typedef struct {
+    const char *label;
+    const char *comment; /* lines (without '#') written above the records, or NULL */
+    ng_bytes cert;       /* DER certificate: written as CKO_CERTIFICATE when set */
+    ng_bytes subject;    /* with cert: its DER subject */
+    ng_bytes issuer;     /* DER Name */
+    ng_bytes serial_der; /* DER INTEGER */
+    bool has_sha1;
+    unsigned char sha1[NG_SHA1_LEN];
+    bool has_md5;
+    unsigned char md5[16];
+    const char *reason;
+    const char *reference;
+} tool_entry;
+
+/* One entry: a certificate object when e->cert is set, then the trust
+ * object with every purpose CKT_NSS_NOT_TRUSTED. */
+void tool_write_entry(FILE *out, const tool_entry *e);
+void tool_write_octal(FILE *out, const char *attr, const unsigned char *data, size_t len);
+void tool_write_utf8(FILE *out, const char *attr, const char *text);
+/* "# " + text, control characters replaced; one line per '\n' in text. */
+void tool_write_comment(FILE *out, const char *text);
+/* Writes `len` bytes to path (or stdout when path is NULL) only when all of
+ * them were produced: the caller collects the output in memory first. */
+bool tool_write_output(const char *path, const char *buf, size_t len);
+
+/* A DER INTEGER for serial value bytes (as OneCRL gives them). Caller frees. */
+unsigned char *tool_der_integer(const unsigned char *value, size_t len, size_t *der_len);
+
+/* ---- cmd-add.c, also used by import-onecrl ---- */
+
+typedef struct {
+    const char *reason;
+    const char *ref;
+    const char *label; /* NULL: the subject's common name */
+    bool issuer_serial;
+} tool_add_options;
+
+/* Writes the records for one DER certificate. On failure sets *why. */
+bool tool_add_cert(FILE *out, const SECItem *der, const tool_add_options *opt, const char **why);
+
+/* A subject + public key selector (OneCRL's second form): the DER subject
+ * and the SHA-256 of the SubjectPublicKeyInfo. */
+typedef struct {
+    unsigned char *subject;
+    size_t subject_len;
+    unsigned char key_hash[32];
+} tool_subject_key;
+
+/* Parses "SUBJECT_BASE64:PUBKEYHASH_BASE64" or the two halves. */
+bool tool_subject_key_decode(tool_subject_key *sk, const char *subject_b64, const char *hash_b64);
+void tool_subject_key_clear(tool_subject_key *sk);
+bool tool_subject_key_matches(const tool_subject_key *sk, const CERTCertificate *cert);
+
+/* ---- json.c: a small JSON reader (OneCRL exports) ---- */
+
+typedef enum {
+    TOOL_JSON_NULL,
+    TOOL_JSON_FALSE,
+    TOOL_JSON_TRUE,
+    TOOL_JSON_NUMBER, /* text in .string */
+    TOOL_JSON_STRING,
+    TOOL_JSON_ARRAY,
+    TOOL_JSON_OBJECT,
+} tool_json_type;
+
+typedef struct tool_json tool_json;
+struct tool_json {
+    tool_json_type type;
+    char *key;    /* member name inside an object */
+    char *string; /* STRING (UTF-8) or NUMBER text */
+    tool_json *children;
+    size_t n, cap;
+};
+
+/* On failure err says "line N: reason". */
+bool tool_json_parse(const char *text, size_t len, tool_json *root, char *err, size_t err_size);
+void tool_json_free(tool_json *v);
+const tool_json *tool_json_get(const tool_json *obj, const char *key);
+const char *tool_json_get_string(const tool_json *obj, const char *key);
+
+/* ---- JSON output ---- */
+
+void tool_json_string(FILE *out, const char *s);
+
+/* ---- reading overlays with the module's parser and builder ---- */
+
+typedef struct {
+    ng_records *files; /* the files that loaded; entries point into them */
+    size_t n_files;
+    ng_entries ents;
+    ng_index index;
+    size_t n_refused; /* files the module would refuse (message printed) */
+} tool_overlay;
+
+/* Expands FILE|DIR arguments as the module does (a directory means its *.txt
+ * files in name order, dot files skipped). Returns a NULL-terminated array,
+ * or NULL with a message printed. */
+char **tool_overlay_paths(char *const *args, size_t n_args);
+void tool_overlay_paths_free(char **paths);
+
+/* Loads as the module does: a file with an error is refused whole (its
+ * "file:line: reason" printed on stderr), the others load. With no paths the
+ * module's configuration ($NSSGUARD_CONFIG, the system file, the defaults)
+ * decides. False only when nothing could be read at all. */
+bool tool_overlay_load(tool_overlay *ov, char *const *args, size_t n_args);
+void tool_overlay_clear(tool_overlay *ov);
+/* The entry for a certificate (by issuer + serial), or NULL. */
+const ng_entry *tool_overlay_find(const tool_overlay *ov, const CERTCertificate *cert);
+/* The CKO_CERTIFICATE record of a file with this issuer and serial, or NULL. */
+const ng_record *tool_records_find_cert(const ng_records *recs, ng_bytes issuer,
+                                        ng_bytes serial_der);
+/* The full DER certificate an overlay file holds for this entry, if any. */
+bool tool_overlay_entry_cert(const tool_overlay *ov, const ng_entry *e, ng_bytes *cert);
+
+/* Readable forms. */
+void tool_name_text(ng_bytes name, char *buf, size_t size);
+void tool_hex(const unsigned char *data, size_t len, char *buf, size_t size);
+
+#endif /* NSSGUARD_TOOL_H */

@@ -1,0 +1,663 @@
+/*
+ * util.c: what the subcommands share: reading certificates, writing overlay
+ * records in certdata.txt syntax, JSON strings, and reading overlays through
+ * the module's own parser and builder.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <base64.h>
+#include <nss.h>
+#include <pk11pub.h>
+#include <prerror.h>
+
+#include "tool.h"
+
+#define OCTALS_PER_LINE 16
+
+static const char *const add_reasons[] = {"mitm", "revoked", "compromised", "misissued"};
+
+void
+tool_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("nssguard: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+bool
+tool_valid_reason(const char *reason)
+{
+    for (size_t i = 0; i < NG_N_ELEMENTS(add_reasons); i++) {
+        if (strcmp(reason, add_reasons[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
+bool
+tool_read_file(const char *path, unsigned char **data, size_t *len, const char **why)
+{
+    FILE *fp = NULL;
+    unsigned char *buf = NULL, *bigger;
+    size_t n = 0, cap = 0, got;
+    bool ok = false;
+
+    fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!fp) {
+        *why = strerror(errno);
+        goto out;
+    }
+    for (;;) {
+        if (cap - n < 4096) {
+            cap = cap ? cap * 2 : 16384;
+            bigger = realloc(buf, cap + 1);
+            if (!bigger) {
+                *why = "out of memory";
+                goto out;
+            }
+            buf = bigger;
+        }
+        got = fread(buf + n, 1, cap - n, fp);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    if (ferror(fp)) {
+        *why = strerror(errno);
+        goto out;
+    }
+    buf[n] = '\0';
+    *data = buf;
+    *len = n;
+    buf = NULL;
+    ok = true;
+out:
+    free(buf);
+    if (fp && fp != stdin)
+        fclose(fp);
+    return ok;
+}
+
+/* ---- certificates ---- */
+
+void
+tool_certs_clear(tool_certs *certs)
+{
+    for (size_t i = 0; i < certs->n; i++) {
+        PORT_Free(certs->items[i].data);
+        free(certs->origins[i]);
+    }
+    free(certs->items);
+    free(certs->origins);
+    memset(certs, 0, sizeof(*certs));
+}
+
+static bool
+certs_take(tool_certs *certs, unsigned char *der, unsigned len, const char *origin)
+{
+    SECItem *ni = realloc(certs->items, (certs->n + 1) * sizeof(*ni));
+    char **no;
+
+    if (!ni)
+        return false;
+    certs->items = ni;
+    no = realloc(certs->origins, (certs->n + 1) * sizeof(*no));
+    if (!no)
+        return false;
+    certs->origins = no;
+    certs->origins[certs->n] = strdup(origin);
+    if (!certs->origins[certs->n])
+        return false;
+    certs->items[certs->n] = (SECItem){siBuffer, der, len};
+    certs->n++;
+    return true;
+}
+
+bool
+tool_certs_push(tool_certs *certs, const unsigned char *der, size_t len, const char *origin)
+{
+    unsigned char *copy = PORT_Alloc(len ? len : 1);
+
+    if (!copy)
+        return false;
+    memcpy(copy, der, len);
+    if (!certs_take(certs, copy, (unsigned)len, origin)) {
+        PORT_Free(copy);
+        return false;
+    }
+    return true;
+}
+
+static const char pem_begin[] = "-----BEGIN CERTIFICATE-----";
+static const char pem_end[] = "-----END CERTIFICATE-----";
+
+bool
+tool_certs_read_file(tool_certs *certs, const char *path, const char **why)
+{
+    unsigned char *data = NULL;
+    size_t len = 0;
+    char *p, *end, origin[4096];
+    unsigned char *der;
+    unsigned der_len, count = 0;
+    bool ok = false;
+
+    if (!tool_read_file(path, &data, &len, why))
+        goto out;
+    if (len == 0) {
+        *why = "empty file";
+        goto out;
+    }
+    if (data[0] == 0x30) {
+        if (!ng_der_is_sequence((ng_bytes){data, len})) {
+            *why = "not a DER or PEM certificate";
+            goto out;
+        }
+        ok = tool_certs_push(certs, data, len, path);
+        if (!ok)
+            *why = "out of memory";
+        goto out;
+    }
+    if (memchr(data, '\0', len)) {
+        *why = "not a DER or PEM certificate";
+        goto out;
+    }
+    for (p = (char *)data; (p = strstr(p, pem_begin)) != NULL; p = end + sizeof(pem_end) - 1) {
+        p += sizeof(pem_begin) - 1;
+        end = strstr(p, pem_end);
+        if (!end) {
+            *why = "PEM certificate without an END line";
+            goto out;
+        }
+        *end = '\0';
+        der = ATOB_AsciiToData(p, &der_len);
+        if (!der || der_len == 0 || der[0] != 0x30) {
+            if (der)
+                PORT_Free(der);
+            *why = "bad base64 in a PEM certificate";
+            goto out;
+        }
+        count++;
+        if (count == 1)
+            snprintf(origin, sizeof(origin), "%s", path);
+        else
+            snprintf(origin, sizeof(origin), "%s#%u", path, count);
+        if (!certs_take(certs, der, der_len, origin)) {
+            PORT_Free(der);
+            *why = "out of memory";
+            goto out;
+        }
+    }
+    if (count == 0) {
+        *why = "no certificate found (want DER or PEM)";
+        goto out;
+    }
+    ok = true;
+out:
+    free(data);
+    return ok;
+}
+
+bool
+tool_certs_read_nssdb(tool_certs *certs, const char *db_name)
+{
+    CERTCertList *list = PK11_ListCerts(PK11CertListAll, NULL);
+    CERTCertListNode *node;
+    char origin[1024];
+    bool ok = true;
+
+    if (!list)
+        return true; /* an empty database */
+    for (node = CERT_LIST_HEAD(list); !CERT_LIST_END(node, list); node = CERT_LIST_NEXT(node)) {
+        snprintf(origin, sizeof(origin), "%s %s", db_name,
+                 node->cert->nickname ? node->cert->nickname : "(no nickname)");
+        if (!tool_certs_push(certs, node->cert->derCert.data, node->cert->derCert.len, origin)) {
+            ok = false;
+            break;
+        }
+    }
+    CERT_DestroyCertList(list);
+    return ok;
+}
+
+bool
+tool_nss_init(const char *db)
+{
+    SECStatus rv;
+
+    if (db)
+        rv = NSS_Initialize(db, "", "", SECMOD_DB, NSS_INIT_READONLY);
+    else
+        rv = NSS_NoDB_Init(NULL);
+    if (rv != SECSuccess) {
+        tool_error("cannot initialise NSS%s%s: %s", db ? " with " : "", db ? db : "",
+                   PR_ErrorToName(PR_GetError()) ? PR_ErrorToName(PR_GetError()) : "error");
+        return false;
+    }
+    return true;
+}
+
+void
+tool_nss_shutdown(void)
+{
+    NSS_Shutdown();
+}
+
+bool
+tool_der_cert_field(ng_bytes cert, int want, ng_bytes *out)
+{
+    ng_bytes c, tbs, v;
+    unsigned tag;
+    size_t total, left;
+    const unsigned char *p;
+    int field = 0;
+
+    if (!ng_der_read(cert.data, cert.len, &tag, &c, &total) || tag != 0x30)
+        return false;
+    if (!ng_der_read(c.data, c.len, &tag, &tbs, &total) || tag != 0x30)
+        return false;
+    p = tbs.data;
+    left = tbs.len;
+    while (ng_der_read(p, left, &tag, &v, &total)) {
+        if (!(p == tbs.data && tag == 0xa0)) { /* skip the [0] version */
+            if (field == want) {
+                *out = (ng_bytes){p, total};
+                return true;
+            }
+            field++;
+        }
+        p += total;
+        left -= total;
+    }
+    return false;
+}
+
+bool
+tool_spki_sha256(const CERTCertificate *cert, unsigned char out[32])
+{
+    ng_bytes spki;
+
+    if (!tool_der_cert_field((ng_bytes){cert->derCert.data, cert->derCert.len}, 5, &spki))
+        return false;
+    return PK11_HashBuf(SEC_OID_SHA256, out, spki.data, (PRInt32)spki.len) == SECSuccess;
+}
+
+/* ---- writing records ---- */
+
+void
+tool_write_octal(FILE *out, const char *attr, const unsigned char *data, size_t len)
+{
+    fprintf(out, "%s MULTILINE_OCTAL\n", attr);
+    for (size_t i = 0; i < len; i++) {
+        fprintf(out, "\\%03o", data[i]);
+        if ((i + 1) % OCTALS_PER_LINE == 0 || i + 1 == len)
+            fputc('\n', out);
+    }
+    fputs("END\n", out);
+}
+
+void
+tool_write_utf8(FILE *out, const char *attr, const char *text)
+{
+    fprintf(out, "%s UTF8 \"", attr);
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(out, "\\%c", *p);
+        else if (*p < 0x20 || *p > 0x7e)
+            fprintf(out, "\\x%02x", *p);
+        else
+            fputc(*p, out);
+    }
+    fputs("\"\n", out);
+}
+
+void
+tool_write_comment(FILE *out, const char *text)
+{
+    bool start = true;
+
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        if (start)
+            fputs(*p == '\n' ? "#" : "# ", out);
+        start = false;
+        if (*p == '\n') {
+            fputc('\n', out);
+            start = true;
+        } else {
+            fputc(*p < 0x20 || *p == 0x7f ? '?' : *p, out);
+        }
+    }
+    if (!start)
+        fputc('\n', out);
+}
+
+static void
+object_header(FILE *out, const char *cls, const char *label)
+{
+    fprintf(out, "CKA_CLASS CK_OBJECT_CLASS %s\n", cls);
+    fputs("CKA_TOKEN CK_BBOOL CK_TRUE\n", out);
+    fputs("CKA_PRIVATE CK_BBOOL CK_FALSE\n", out);
+    fputs("CKA_MODIFIABLE CK_BBOOL CK_FALSE\n", out);
+    tool_write_utf8(out, "CKA_LABEL", label ? label : "");
+}
+
+void
+tool_write_entry(FILE *out, const tool_entry *e)
+{
+    if (e->comment)
+        tool_write_comment(out, e->comment);
+    if (e->cert.len) {
+        object_header(out, "CKO_CERTIFICATE", e->label);
+        fputs("CKA_CERTIFICATE_TYPE CK_CERTIFICATE_TYPE CKC_X_509\n", out);
+        tool_write_octal(out, "CKA_SUBJECT", e->subject.data, e->subject.len);
+        fputs("CKA_ID UTF8 \"0\"\n", out);
+        tool_write_octal(out, "CKA_ISSUER", e->issuer.data, e->issuer.len);
+        tool_write_octal(out, "CKA_SERIAL_NUMBER", e->serial_der.data, e->serial_der.len);
+        tool_write_octal(out, "CKA_VALUE", e->cert.data, e->cert.len);
+        fputc('\n', out);
+    }
+    object_header(out, "CKO_NSS_TRUST", e->label);
+    if (e->has_sha1)
+        tool_write_octal(out, "CKA_CERT_SHA1_HASH", e->sha1, sizeof(e->sha1));
+    if (e->has_md5)
+        tool_write_octal(out, "CKA_CERT_MD5_HASH", e->md5, sizeof(e->md5));
+    tool_write_octal(out, "CKA_ISSUER", e->issuer.data, e->issuer.len);
+    tool_write_octal(out, "CKA_SERIAL_NUMBER", e->serial_der.data, e->serial_der.len);
+    fputs("CKA_TRUST_SERVER_AUTH CK_TRUST CKT_NSS_NOT_TRUSTED\n", out);
+    fputs("CKA_TRUST_CLIENT_AUTH CK_TRUST CKT_NSS_NOT_TRUSTED\n", out);
+    fputs("CKA_TRUST_EMAIL_PROTECTION CK_TRUST CKT_NSS_NOT_TRUSTED\n", out);
+    fputs("CKA_TRUST_CODE_SIGNING CK_TRUST CKT_NSS_NOT_TRUSTED\n", out);
+    fputs("CKA_TRUST_STEP_UP_APPROVED CK_BBOOL CK_FALSE\n", out);
+    tool_write_utf8(out, "CKA_NSSGUARD_REASON", e->reason);
+    tool_write_utf8(out, "CKA_NSSGUARD_REFERENCE", e->reference ? e->reference : "");
+    fputc('\n', out);
+}
+
+bool
+tool_write_output(const char *path, const char *buf, size_t len)
+{
+    FILE *fp = path ? fopen(path, "w") : stdout;
+    bool ok;
+
+    if (!fp) {
+        tool_error("%s: %s", path, strerror(errno));
+        return false;
+    }
+    ok = fwrite(buf, 1, len, fp) == len && fflush(fp) == 0;
+    if (path && fclose(fp) != 0)
+        ok = false;
+    if (!ok)
+        tool_error("%s: %s", path ? path : "stdout", strerror(errno));
+    return ok;
+}
+
+unsigned char *
+tool_der_integer(const unsigned char *value, size_t len, size_t *der_len)
+{
+    unsigned char *der, *p;
+    size_t hdr = len < 0x80 ? 2 : len < 0x100 ? 3 : 4;
+
+    if (len == 0 || len > 0xffff)
+        return NULL;
+    der = malloc(hdr + len);
+    if (!der)
+        return NULL;
+    p = der;
+    *p++ = 0x02;
+    if (len >= 0x100) {
+        *p++ = 0x82;
+        *p++ = (unsigned char)(len >> 8);
+    } else if (len >= 0x80) {
+        *p++ = 0x81;
+    }
+    *p++ = (unsigned char)len;
+    memcpy(p, value, len);
+    *der_len = hdr + len;
+    return der;
+}
+
+/* ---- JSON ---- */
+
+void
+tool_json_string(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(out, "\\%c", *p);
+        else if (*p == '\n')
+            fputs("\\n", out);
+        else if (*p < 0x20 || *p == 0x7f)
+            fprintf(out, "\\u%04x", *p);
+        else
+            fputc(*p, out);
+    }
+    fputc('"', out);
+}
+
+/* ---- overlays ---- */
+
+static int
+compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The module's rule for a directory (overlay.c): *.txt, no dot files. */
+static bool
+wanted(const char *name)
+{
+    size_t n = strlen(name);
+
+    return name[0] != '.' && n > 4 && strcmp(name + n - 4, ".txt") == 0;
+}
+
+static bool
+push_path(char ***paths, size_t *n, char *path)
+{
+    char **np;
+
+    if (!path)
+        return false;
+    np = realloc(*paths, (*n + 2) * sizeof(*np));
+    if (!np) {
+        free(path);
+        return false;
+    }
+    *paths = np;
+    np[(*n)++] = path;
+    np[*n] = NULL;
+    return true;
+}
+
+void
+tool_overlay_paths_free(char **paths)
+{
+    for (size_t i = 0; paths && paths[i]; i++)
+        free(paths[i]);
+    free(paths);
+}
+
+char **
+tool_overlay_paths(char *const *args, size_t n_args)
+{
+    char **paths = NULL;
+    size_t n = 0;
+    struct stat st;
+
+    paths = calloc(1, sizeof(*paths)); /* an empty, NULL-terminated array */
+    if (!paths)
+        return NULL;
+    for (size_t i = 0; i < n_args; i++) {
+        if (stat(args[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+            DIR *d = opendir(args[i]);
+            struct dirent *de;
+            size_t first = n;
+            if (!d) {
+                tool_error("%s: cannot open directory: %s", args[i], strerror(errno));
+                goto fail;
+            }
+            while ((de = readdir(d)) != NULL) {
+                char *p;
+                if (!wanted(de->d_name))
+                    continue;
+                if (asprintf(&p, "%s/%s", args[i], de->d_name) < 0 || !push_path(&paths, &n, p)) {
+                    closedir(d);
+                    goto fail;
+                }
+            }
+            closedir(d);
+            qsort(paths + first, n - first, sizeof(*paths), compare_names);
+        } else if (!push_path(&paths, &n, strdup(args[i]))) {
+            goto fail;
+        }
+    }
+    return paths;
+fail:
+    tool_overlay_paths_free(paths);
+    return NULL;
+}
+
+bool
+tool_overlay_load(tool_overlay *ov, char *const *args, size_t n_args)
+{
+    ng_config cfg;
+    ng_error err;
+    char **paths = NULL;
+    bool ok = false;
+
+    memset(ov, 0, sizeof(*ov));
+    ng_config_init_defaults(&cfg);
+    if (n_args == 0) {
+        if (!ng_config_load(&cfg, NULL, &err)) {
+            tool_error("%s", err.msg);
+            goto out;
+        }
+        args = cfg.overlays;
+        n_args = cfg.n_overlays;
+    }
+    paths = tool_overlay_paths(args, n_args);
+    if (!paths)
+        goto out;
+    for (size_t i = 0; paths[i]; i++) {
+        ng_records recs;
+        ng_records *nf;
+        if (!ng_parse_file(paths[i], &recs, &err)) {
+            tool_error("%s (file refused)", err.msg);
+            ov->n_refused++;
+            continue;
+        }
+        if (!ng_build_entries(&recs, &ov->ents, &err)) {
+            tool_error("%s (file refused)", err.msg);
+            ng_records_clear(&recs);
+            ov->n_refused++;
+            continue;
+        }
+        nf = realloc(ov->files, (ov->n_files + 1) * sizeof(*nf));
+        if (!nf) {
+            ng_records_clear(&recs);
+            tool_error("out of memory");
+            goto out;
+        }
+        ov->files = nf;
+        ov->files[ov->n_files++] = recs;
+    }
+    if (!ng_index_build(&ov->index, ov->ents.entries, ov->ents.n_entries)) {
+        tool_error("out of memory");
+        goto out;
+    }
+    ok = ov->n_files > 0 || ov->n_refused == 0;
+out:
+    tool_overlay_paths_free(paths);
+    ng_config_clear(&cfg);
+    return ok;
+}
+
+void
+tool_overlay_clear(tool_overlay *ov)
+{
+    ng_index_clear(&ov->index);
+    ng_entries_clear(&ov->ents);
+    for (size_t i = 0; i < ov->n_files; i++)
+        ng_records_clear(&ov->files[i]);
+    free(ov->files);
+    memset(ov, 0, sizeof(*ov));
+}
+
+const ng_entry *
+tool_overlay_find(const tool_overlay *ov, const CERTCertificate *cert)
+{
+    ng_bytes issuer, serial_der, serial;
+    long i;
+
+    if (!ng_der_cert_issuer_serial((ng_bytes){cert->derCert.data, cert->derCert.len}, &issuer,
+                                   &serial_der) ||
+        !ng_der_integer_value(serial_der, &serial))
+        return NULL;
+    i = ng_index_find(&ov->index, ov->ents.entries, issuer, serial);
+    return i < 0 ? NULL : &ov->ents.entries[i];
+}
+
+const ng_record *
+tool_records_find_cert(const ng_records *recs, ng_bytes issuer, ng_bytes serial_der)
+{
+    for (size_t r = 0; r < recs->n_records; r++) {
+        const ng_record *rec = &recs->records[r];
+        const ng_attr *value = ng_record_get(rec, CKA_VALUE);
+        ng_bytes ci, cs;
+        CK_ULONG cls;
+        if (!value || !ng_record_ulong(rec, CKA_CLASS, &cls) || cls != CKO_CERTIFICATE)
+            continue;
+        if (!ng_der_cert_issuer_serial((ng_bytes){value->value, value->len}, &ci, &cs))
+            continue;
+        if (ci.len == issuer.len && cs.len == serial_der.len &&
+            memcmp(ci.data, issuer.data, ci.len) == 0 &&
+            memcmp(cs.data, serial_der.data, cs.len) == 0)
+            return rec;
+    }
+    return NULL;
+}
+
+bool
+tool_overlay_entry_cert(const tool_overlay *ov, const ng_entry *e, ng_bytes *cert)
+{
+    for (size_t f = 0; f < ov->n_files; f++) {
+        const ng_records *recs = &ov->files[f];
+        const ng_record *rec;
+        const ng_attr *value;
+        if (recs->file != e->file && strcmp(recs->file, e->file) != 0)
+            continue;
+        rec = tool_records_find_cert(recs, e->issuer, e->serial_der);
+        value = rec ? ng_record_get(rec, CKA_VALUE) : NULL;
+        if (value) {
+            *cert = (ng_bytes){value->value, value->len};
+            return true;
+        }
+    }
+    return false;
+}
+
+void
+tool_name_text(ng_bytes name, char *buf, size_t size)
+{
+    ng_der_name_text(name, buf, size);
+}
+
+void
+tool_hex(const unsigned char *data, size_t len, char *buf, size_t size)
+{
+    ng_hex_text((ng_bytes){data, len}, buf, size);
+}
