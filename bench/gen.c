@@ -1,0 +1,579 @@
+/*
+ * nssguard-bench-gen: N synthetic distrusted sub-CAs for the benchmark.
+ *
+ *   nssguard-bench-gen [-s SEED] [-q QUERIES] [-t OVERLAY.txt] [-c CHUNK]
+ *                      [-p P11KIT-DIR] [-l QUERY-LIST] N
+ *
+ * Every certificate is built by hand in DER: version 3, a 16-byte random
+ * serial, ecdsa-with-SHA256, an issuer from a pool of 50 synthetic roots, a
+ * unique subject, a P-256 SPKI (random point), basicConstraints CA and
+ * keyUsage certSign, and a dummy signature. Nothing in the lookup path
+ * verifies signatures, so NSS and p11-kit take them as they are.
+ *
+ *   -t FILE  nssguard text overlay (certdata.txt syntax): per sub-CA a
+ *            CKO_CERTIFICATE and a CKO_NSS_TRUST, every purpose
+ *            CKT_NSS_NOT_TRUSTED, CKA_CERT_SHA1_HASH of the DER.
+ *            With -c CHUNK the overlay is split: FILE.000, FILE.001, ...
+ *            of CHUNK sub-CAs each (for overlays too big for one file).
+ *   -p DIR   p11-kit trust module store: DIR/blocklist/NNNNNNN.der; load
+ *            it with the init string "paths=DIR".
+ *   -l FILE  query list: QUERIES hits (sub-CAs drawn at random) and as many
+ *            misses (a pool issuer with a fresh random serial), interleaved:
+ *              H <issuer hex> <serial DER hex> <sha1 hex>
+ *              M <issuer hex> <serial DER hex>
+ *
+ * Everything is a function of SEED and the sub-CA's number, so the N=1k set is
+ * a prefix of the N=100k set and two runs write identical files.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nss.h>
+#include <pk11pub.h>
+#include <secoid.h>
+
+#define N_ROOTS 50
+#define SERIAL_LEN 16
+#define SHA1_LEN 20
+#define MAX_DER 1024
+
+/* ---- a seeded generator (splitmix64) ---- */
+
+static uint64_t
+mix64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static void
+random_bytes(uint64_t *state, unsigned char *out, size_t len)
+{
+    size_t i;
+    uint64_t r = 0;
+
+    for (i = 0; i < len; i++) {
+        if (i % 8 == 0)
+            r = mix64(state);
+        out[i] = (unsigned char)(r >> (8 * (i % 8)));
+    }
+}
+
+/* ---- DER, built inside out into fixed buffers ---- */
+
+typedef struct {
+    unsigned char data[MAX_DER];
+    size_t len;
+} der_buf;
+
+static void
+die(const char *what)
+{
+    fprintf(stderr, "nssguard-bench-gen: %s\n", what);
+    exit(1);
+}
+
+static void
+put(der_buf *b, const void *data, size_t len)
+{
+    if (b->len + len > sizeof(b->data))
+        die("DER buffer overflow");
+    memcpy(b->data + b->len, data, len);
+    b->len += len;
+}
+
+/* Appends tag, length and contents. */
+static void
+put_tlv(der_buf *b, unsigned char tag, const void *contents, size_t len)
+{
+    unsigned char head[4];
+    size_t n = 0;
+
+    head[n++] = tag;
+    if (len < 0x80) {
+        head[n++] = (unsigned char)len;
+    } else if (len < 0x100) {
+        head[n++] = 0x81;
+        head[n++] = (unsigned char)len;
+    } else {
+        head[n++] = 0x82;
+        head[n++] = (unsigned char)(len >> 8);
+        head[n++] = (unsigned char)len;
+    }
+    put(b, head, n);
+    put(b, contents, len);
+}
+
+static void
+put_wrapped(der_buf *b, unsigned char tag, const der_buf *inner)
+{
+    put_tlv(b, tag, inner->data, inner->len);
+}
+
+static const unsigned char oid_country[] = {0x55, 0x04, 0x06};
+static const unsigned char oid_org[] = {0x55, 0x04, 0x0a};
+static const unsigned char oid_cn[] = {0x55, 0x04, 0x03};
+static const unsigned char oid_ecdsa_sha256[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02};
+static const unsigned char oid_ec_public_key[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01};
+static const unsigned char oid_p256[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+static const unsigned char oid_basic_constraints[] = {0x55, 0x1d, 0x13};
+static const unsigned char oid_key_usage[] = {0x55, 0x1d, 0x0f};
+static const unsigned char oid_ski[] = {0x55, 0x1d, 0x0e};
+static const unsigned char oid_aki[] = {0x55, 0x1d, 0x23};
+
+/* 16 real P-256 public points (X|Y), made once with openssl: every SPKI
+ * parses as a valid key; the sub-CAs share them (nothing here signs). */
+static const unsigned char ec_points[16][64] = {
+    {0x52, 0xa0, 0x0a, 0x91, 0xd8, 0x42, 0x30, 0x3e, 0x43, 0x57, 0x00, 0x6b, 0x92,
+     0x07, 0x9f, 0x44, 0x85, 0x52, 0xbe, 0x51, 0x5f, 0x40, 0xd7, 0x05, 0xac, 0x34,
+     0xce, 0xcf, 0x18, 0x3b, 0xe4, 0xe4, 0x3c, 0x54, 0x0a, 0x20, 0xac, 0x26, 0x48,
+     0x9f, 0x44, 0xff, 0xfe, 0x4e, 0xd3, 0x04, 0x79, 0x9a, 0xa3, 0xd0, 0x69, 0x6c,
+     0xaf, 0x5b, 0xa1, 0x8c, 0xb8, 0xba, 0x3f, 0x24, 0x3f, 0x60, 0xdd, 0x46},
+    {0x96, 0xe6, 0xb6, 0x4c, 0x32, 0x67, 0x55, 0x32, 0x25, 0x1c, 0x17, 0xde, 0xdc,
+     0x1c, 0x55, 0x10, 0xc1, 0xbf, 0x20, 0x26, 0x01, 0x71, 0xc1, 0xc6, 0x38, 0x7b,
+     0x37, 0x18, 0xbd, 0xb1, 0x1c, 0xc3, 0xbc, 0xbc, 0x45, 0xf1, 0xc1, 0xc7, 0x07,
+     0xab, 0xc8, 0x06, 0xd3, 0xe4, 0xef, 0x7f, 0xd0, 0x62, 0x6f, 0x84, 0x9e, 0x01,
+     0xac, 0x1e, 0xa6, 0x95, 0xf6, 0x58, 0x5e, 0x6d, 0x35, 0xdd, 0x31, 0x6f},
+    {0x25, 0x58, 0xcd, 0x55, 0xbc, 0x5e, 0x2c, 0x70, 0xb0, 0xab, 0xe8, 0x26, 0x19,
+     0xb8, 0x82, 0xc4, 0x12, 0xbf, 0x4d, 0x8a, 0x28, 0x82, 0xc5, 0x07, 0x87, 0xaa,
+     0x33, 0x36, 0xd4, 0x26, 0x27, 0xf2, 0xb3, 0xb4, 0x23, 0x25, 0x34, 0xe5, 0xf0,
+     0xaf, 0x9c, 0xf4, 0x01, 0xb1, 0x00, 0xaf, 0x08, 0x3e, 0x79, 0xb9, 0x20, 0xb2,
+     0xe4, 0xc1, 0x7a, 0xb4, 0xaf, 0x89, 0x5d, 0xdc, 0xa3, 0x9d, 0x51, 0x6b},
+    {0xba, 0x5d, 0x3c, 0x21, 0x0c, 0x8d, 0x16, 0xcc, 0x51, 0xb2, 0xe1, 0xc4, 0xb7,
+     0x78, 0x58, 0x35, 0x6b, 0xbf, 0x1a, 0x57, 0xc1, 0x3a, 0x33, 0xdd, 0xed, 0xe2,
+     0x3f, 0x32, 0xc3, 0x9d, 0x19, 0x84, 0x25, 0xc7, 0x8e, 0x35, 0xcc, 0xdf, 0x9f,
+     0xda, 0x23, 0x7b, 0x4e, 0xee, 0xcb, 0xb3, 0x13, 0x66, 0x15, 0x45, 0x85, 0x85,
+     0xfd, 0x8a, 0xe8, 0xbd, 0x5e, 0x6b, 0xbe, 0x44, 0x74, 0xa0, 0x24, 0xe9},
+    {0xf5, 0x4f, 0x2e, 0x6b, 0x5e, 0xe8, 0xae, 0x0f, 0x9b, 0x5f, 0x1c, 0x78, 0x72,
+     0x14, 0xd2, 0x84, 0x00, 0xdf, 0x9e, 0x85, 0xc0, 0xda, 0x7e, 0x55, 0x26, 0x40,
+     0xf2, 0xb4, 0x38, 0x3d, 0xd7, 0xc4, 0x73, 0xf3, 0x28, 0x99, 0x0c, 0x01, 0xc7,
+     0x83, 0x3e, 0xf3, 0xc3, 0xce, 0x2b, 0xce, 0x2a, 0x98, 0xd2, 0x48, 0xd2, 0x12,
+     0x10, 0xcb, 0x2a, 0xaf, 0x0a, 0xa8, 0xbd, 0xc6, 0x9f, 0xd3, 0xca, 0xa3},
+    {0xda, 0xbc, 0xae, 0xaf, 0xdf, 0x7c, 0x71, 0xf3, 0x99, 0xe9, 0x4b, 0xdd, 0xa5,
+     0x90, 0xab, 0xbb, 0x9f, 0x5f, 0x85, 0x2b, 0xea, 0x49, 0x68, 0x87, 0x42, 0x24,
+     0x20, 0x4d, 0xe5, 0xc7, 0xf7, 0xb0, 0x31, 0x9c, 0x4f, 0x52, 0x09, 0xed, 0xbb,
+     0x36, 0x00, 0x20, 0xd4, 0x5c, 0xa5, 0x99, 0x44, 0x61, 0xa0, 0xc0, 0x6b, 0xb3,
+     0xfb, 0xf3, 0xdc, 0xb9, 0x4f, 0xc3, 0xd7, 0xe1, 0xbc, 0x54, 0xae, 0x6a},
+    {0x9e, 0x96, 0xe0, 0xae, 0x1c, 0xe6, 0xaf, 0xa6, 0x63, 0xd8, 0x8d, 0xc4, 0xe2,
+     0xc0, 0x38, 0x7a, 0x95, 0x6c, 0xe2, 0xcb, 0x13, 0x8a, 0x13, 0x17, 0x3d, 0x65,
+     0x83, 0x8d, 0x49, 0x59, 0x1d, 0x6e, 0x6f, 0x6c, 0x2d, 0x03, 0x90, 0x48, 0x99,
+     0xbc, 0x17, 0xed, 0xc0, 0xcb, 0x16, 0x3f, 0x82, 0x1a, 0x6a, 0x39, 0xc3, 0xee,
+     0x5b, 0xdf, 0xb1, 0x57, 0x54, 0x9b, 0xa8, 0xc0, 0xf5, 0x90, 0x8d, 0x34},
+    {0x85, 0xbd, 0x03, 0xf3, 0xc3, 0x30, 0xfb, 0x41, 0x3f, 0x81, 0x0a, 0x90, 0xcd,
+     0x2e, 0xcd, 0x7d, 0x5c, 0x14, 0xe0, 0x8b, 0xa1, 0x64, 0x86, 0xa0, 0xe9, 0xf2,
+     0xca, 0x3d, 0x28, 0x44, 0x06, 0x00, 0x3c, 0xac, 0x5d, 0x08, 0x7c, 0xd6, 0xa1,
+     0x4e, 0x41, 0xac, 0xde, 0x2f, 0x9c, 0x44, 0x64, 0x67, 0xbf, 0xdf, 0x89, 0x9a,
+     0x35, 0x51, 0x88, 0x19, 0xa6, 0x95, 0x36, 0x87, 0xbc, 0x63, 0xe1, 0xd5},
+    {0xbd, 0xb5, 0x86, 0x99, 0x6e, 0xc0, 0x3f, 0x92, 0x31, 0xe2, 0xa9, 0xba, 0xd6,
+     0x5f, 0xc9, 0x1d, 0xb4, 0xc9, 0x75, 0xd7, 0x85, 0xa8, 0xdc, 0x38, 0x45, 0xbd,
+     0x34, 0x15, 0x15, 0x46, 0x8a, 0x23, 0x10, 0x27, 0x71, 0xd0, 0x27, 0x2a, 0x17,
+     0xf2, 0x6a, 0x9b, 0x13, 0x0a, 0xfd, 0x96, 0xf3, 0x80, 0x25, 0x3d, 0xfa, 0x0b,
+     0x49, 0x93, 0x3a, 0x4b, 0xfd, 0x5c, 0x9b, 0x97, 0x00, 0x29, 0x74, 0x32},
+    {0x01, 0xd6, 0x32, 0xb1, 0x88, 0xf1, 0x3a, 0xb2, 0x7d, 0x28, 0x30, 0x46, 0xb0,
+     0xfd, 0xcc, 0x77, 0xd6, 0xa2, 0xd5, 0x19, 0x7e, 0xde, 0x2a, 0x51, 0xbf, 0x4c,
+     0x41, 0x1a, 0x09, 0x09, 0xe5, 0xe1, 0x05, 0x8e, 0xb6, 0xf5, 0xe2, 0xbb, 0x55,
+     0xa3, 0xbd, 0x52, 0x2d, 0x9f, 0xab, 0x13, 0x04, 0xe8, 0xa4, 0xe1, 0x44, 0x46,
+     0x06, 0xf9, 0xfc, 0x4d, 0x10, 0x9e, 0x82, 0xaa, 0x3d, 0x51, 0x5f, 0xdd},
+    {0xec, 0xf6, 0xdf, 0xfb, 0xd4, 0xa0, 0x34, 0x1a, 0xbb, 0x99, 0xf2, 0x35, 0x64,
+     0x3a, 0x3e, 0x58, 0x0d, 0x97, 0x80, 0xe9, 0x26, 0x57, 0xc3, 0x5f, 0x29, 0x1f,
+     0x26, 0x13, 0xcc, 0x7d, 0xda, 0x2b, 0x81, 0xdb, 0xe7, 0x9a, 0x86, 0x81, 0x17,
+     0xf1, 0xc4, 0x0e, 0xe1, 0x12, 0x93, 0x47, 0x72, 0xce, 0xc6, 0x39, 0x84, 0x2f,
+     0x55, 0x05, 0x00, 0x54, 0x4f, 0x7b, 0x3d, 0x27, 0x65, 0xf0, 0x56, 0xba},
+    {0x70, 0x80, 0x45, 0xdd, 0xea, 0xf8, 0x08, 0x72, 0x7a, 0x4f, 0xa0, 0xf2, 0x65,
+     0xfb, 0xe9, 0x84, 0x52, 0xfe, 0x44, 0xbf, 0xb4, 0xc9, 0xc3, 0x24, 0x81, 0x4b,
+     0x02, 0xaf, 0xdc, 0x3d, 0x4d, 0xe6, 0xe7, 0x32, 0xa4, 0x01, 0x93, 0xde, 0xa3,
+     0x23, 0xd4, 0x3d, 0x4f, 0x32, 0x85, 0xc3, 0x3b, 0x95, 0x08, 0x6c, 0x24, 0x92,
+     0x87, 0xae, 0xaa, 0x94, 0x4e, 0x23, 0x49, 0x46, 0x6f, 0x62, 0x1a, 0x73},
+    {0x4b, 0xb6, 0x5e, 0xbb, 0x66, 0xe8, 0x95, 0xf1, 0x85, 0x1a, 0xb2, 0x39, 0x19,
+     0x61, 0xc2, 0x8e, 0x99, 0x2a, 0xfb, 0x3e, 0xa9, 0xbd, 0x88, 0x0c, 0x84, 0xb0,
+     0xcf, 0xc2, 0x93, 0x13, 0x16, 0xc5, 0x92, 0x4d, 0x56, 0x71, 0x9c, 0x8e, 0xe2,
+     0x94, 0x3c, 0x84, 0x5d, 0x9d, 0x04, 0xab, 0x32, 0xd2, 0x87, 0x5d, 0x4f, 0x21,
+     0xb8, 0x05, 0x06, 0x72, 0xf9, 0x14, 0x35, 0x1c, 0x82, 0x04, 0x04, 0x03},
+    {0x91, 0x58, 0x7a, 0xc6, 0x5f, 0xa1, 0xc2, 0x0d, 0x7f, 0x26, 0xd3, 0x21, 0x11,
+     0x92, 0x95, 0xd4, 0x0f, 0x16, 0x47, 0x6a, 0x7d, 0x55, 0x94, 0xb2, 0x46, 0xb0,
+     0xa5, 0x75, 0x9e, 0x6e, 0x19, 0xe2, 0xef, 0x7c, 0xef, 0x55, 0x42, 0xbb, 0x64,
+     0xb7, 0xa6, 0x00, 0x45, 0x21, 0xed, 0x76, 0x30, 0x45, 0x43, 0xd1, 0x1e, 0xd1,
+     0xc6, 0x02, 0x23, 0xe0, 0xa7, 0x77, 0x03, 0x98, 0x17, 0x2c, 0x24, 0xc4},
+    {0x05, 0x76, 0x9e, 0xa5, 0x63, 0x5f, 0x3e, 0x1a, 0x7e, 0x86, 0x44, 0xf9, 0x2b,
+     0x29, 0x74, 0x17, 0xa5, 0xba, 0xed, 0x4b, 0x4d, 0x5a, 0x20, 0x2d, 0x95, 0xad,
+     0x95, 0x4a, 0xb4, 0x18, 0xd3, 0xbd, 0xcb, 0xbb, 0x29, 0xb0, 0xd0, 0x37, 0x98,
+     0xd5, 0x40, 0xf2, 0xcd, 0xcd, 0x69, 0x2f, 0xd2, 0x60, 0xc8, 0xf0, 0x99, 0x45,
+     0xfc, 0xe7, 0x49, 0x80, 0x6b, 0x6b, 0xbc, 0x72, 0x48, 0x27, 0x63, 0x59},
+    {0xdc, 0xc3, 0xe6, 0x3f, 0x3d, 0xf4, 0xcc, 0x81, 0x11, 0x28, 0x83, 0x0a, 0xdb,
+     0xf3, 0xc3, 0x8d, 0xdd, 0x2a, 0x3b, 0xa4, 0x0d, 0x03, 0x9e, 0x6d, 0xb9, 0x6d,
+     0x95, 0x56, 0x3a, 0xf2, 0x05, 0x32, 0xac, 0x58, 0x13, 0xbe, 0xd8, 0xf7, 0x36,
+     0x72, 0x19, 0x1b, 0x20, 0x28, 0x57, 0x17, 0x03, 0xc5, 0xf7, 0xfa, 0x58, 0x32,
+     0xce, 0x02, 0xc6, 0x98, 0xc1, 0xb3, 0x39, 0xe2, 0x36, 0x05, 0x53, 0x0e},
+};
+
+/* SET { SEQUENCE { OID, string } } */
+static void
+put_rdn(der_buf *b, const unsigned char *oid, size_t oid_len, unsigned char str_tag,
+        const char *value)
+{
+    der_buf atv = {.len = 0}, set = {.len = 0};
+
+    put_tlv(&atv, 0x06, oid, oid_len);
+    put_tlv(&atv, str_tag, value, strlen(value));
+    put_wrapped(&set, 0x30, &atv);
+    put_wrapped(b, 0x31, &set);
+}
+
+/* C=country, O=org, CN=cn */
+static void
+make_name(der_buf *out, const char *country, const char *org, const char *cn)
+{
+    der_buf rdns = {.len = 0};
+
+    put_rdn(&rdns, oid_country, sizeof(oid_country), 0x13, country);
+    put_rdn(&rdns, oid_org, sizeof(oid_org), 0x0c, org);
+    put_rdn(&rdns, oid_cn, sizeof(oid_cn), 0x0c, cn);
+    out->len = 0;
+    put_wrapped(out, 0x30, &rdns);
+}
+
+static void
+root_name(der_buf *out, unsigned r)
+{
+    static const char *const countries[] = {"US", "DE", "FR", "JP", "GB", "NL", "CH", "ES"};
+    char org[64], cn[64];
+
+    snprintf(org, sizeof(org), "nssguard Bench Trust Services %02u", r);
+    snprintf(cn, sizeof(cn), "nssguard Bench Root CA %02u G%u", r, 1 + r % 3);
+    make_name(out, countries[r % (sizeof(countries) / sizeof(countries[0]))], org, cn);
+}
+
+/* A positive DER INTEGER of exactly SERIAL_LEN value bytes. */
+static void
+make_serial(uint64_t *rng, der_buf *out)
+{
+    unsigned char v[SERIAL_LEN];
+
+    random_bytes(rng, v, sizeof(v));
+    v[0] = (unsigned char)((v[0] & 0x7f) | 0x40);
+    out->len = 0;
+    put_tlv(out, 0x02, v, sizeof(v));
+}
+
+typedef struct {
+    der_buf cert;
+    der_buf issuer;
+    der_buf serial;
+    unsigned char sha1[SHA1_LEN];
+} subca;
+
+/* Sub-CA number i: a function of (seed, i) only. */
+static void
+make_subca(uint64_t seed, unsigned long i, subca *out)
+{
+    uint64_t rng = seed ^ (0xa0761d6478bd642fULL * (i + 1));
+    der_buf tbs = {.len = 0}, body = {.len = 0}, tmp = {.len = 0}, tmp2 = {.len = 0};
+    der_buf subject, alg = {.len = 0};
+    unsigned char point[66], sig[72], key_id[22], aki[24];
+    uint64_t root_rng;
+    char cn[64];
+    unsigned root = (unsigned)(mix64(&rng) % N_ROOTS);
+    static const unsigned char version[] = {0x02, 0x01, 0x02};
+    static const char validity[] = "\x17\x0d"
+                                   "250101000000Z"
+                                   "\x17\x0d"
+                                   "350101000000Z";
+    static const unsigned char bc_value[] = {0x30, 0x06, 0x01, 0x01, 0xff, 0x02, 0x01, 0x00};
+    static const unsigned char ku_value[] = {0x03, 0x02, 0x01, 0x06};
+    static const unsigned char critical[] = {0x01, 0x01, 0xff};
+
+    root_name(&out->issuer, root);
+    make_serial(&rng, &out->serial);
+    snprintf(cn, sizeof(cn), "nssguard Bench Sub-CA %07lu", i);
+    make_name(&subject, "US", "nssguard Bench Intermediates", cn);
+    put_tlv(&alg, 0x06, oid_ecdsa_sha256, sizeof(oid_ecdsa_sha256));
+
+    put_tlv(&body, 0xa0, version, sizeof(version));
+    put(&body, out->serial.data, out->serial.len);
+    put_wrapped(&body, 0x30, &alg);
+    put(&body, out->issuer.data, out->issuer.len);
+    put_tlv(&body, 0x30, validity, sizeof(validity) - 1);
+    put(&body, subject.data, subject.len);
+
+    /* SubjectPublicKeyInfo: id-ecPublicKey, prime256v1, BIT STRING 04|X|Y */
+    put_tlv(&tmp, 0x06, oid_ec_public_key, sizeof(oid_ec_public_key));
+    put_tlv(&tmp, 0x06, oid_p256, sizeof(oid_p256));
+    put_wrapped(&tmp2, 0x30, &tmp);
+    point[0] = 0x00;
+    point[1] = 0x04;
+    memcpy(point + 2, ec_points[mix64(&rng) % 16], 64);
+    put_tlv(&tmp2, 0x03, point, sizeof(point));
+    put_wrapped(&body, 0x30, &tmp2);
+
+    /* [3] Extensions: basicConstraints (critical, CA, pathlen 0), keyUsage */
+    tmp.len = 0;
+    tmp2.len = 0;
+    put_tlv(&tmp2, 0x06, oid_basic_constraints, sizeof(oid_basic_constraints));
+    put(&tmp2, critical, sizeof(critical));
+    put_tlv(&tmp2, 0x04, bc_value, sizeof(bc_value));
+    put_wrapped(&tmp, 0x30, &tmp2);
+    tmp2.len = 0;
+    put_tlv(&tmp2, 0x06, oid_key_usage, sizeof(oid_key_usage));
+    put(&tmp2, critical, sizeof(critical));
+    put_tlv(&tmp2, 0x04, ku_value, sizeof(ku_value));
+    put_wrapped(&tmp, 0x30, &tmp2);
+    /* subjectKeyIdentifier: random; authorityKeyIdentifier: the root's */
+    random_bytes(&rng, key_id + 2, 20);
+    key_id[0] = 0x04;
+    key_id[1] = 20;
+    tmp2.len = 0;
+    put_tlv(&tmp2, 0x06, oid_ski, sizeof(oid_ski));
+    put_tlv(&tmp2, 0x04, key_id, sizeof(key_id));
+    put_wrapped(&tmp, 0x30, &tmp2);
+    root_rng = seed ^ (0x7e57ab1eULL + root);
+    random_bytes(&root_rng, aki + 4, 20);
+    aki[0] = 0x30;
+    aki[1] = 22;
+    aki[2] = 0x80;
+    aki[3] = 20;
+    tmp2.len = 0;
+    put_tlv(&tmp2, 0x06, oid_aki, sizeof(oid_aki));
+    put_tlv(&tmp2, 0x04, aki, sizeof(aki));
+    put_wrapped(&tmp, 0x30, &tmp2);
+    tmp2.len = 0;
+    put_wrapped(&tmp2, 0x30, &tmp);
+    put_wrapped(&body, 0xa3, &tmp2);
+
+    put_wrapped(&tbs, 0x30, &body);
+
+    /* The dummy signature: 00 | SEQUENCE { INTEGER r(32), INTEGER s(32) } */
+    sig[0] = 0x00;
+    sig[1] = 0x30;
+    sig[2] = 0x44;
+    sig[3] = 0x02;
+    sig[4] = 0x20;
+    random_bytes(&rng, sig + 5, 32);
+    sig[5] &= 0x7f;
+    sig[5] |= 0x01;
+    sig[37] = 0x02;
+    sig[38] = 0x20;
+    random_bytes(&rng, sig + 39, 32);
+    sig[39] &= 0x7f;
+    sig[39] |= 0x01;
+    body.len = 0;
+    put(&body, tbs.data, tbs.len);
+    put_wrapped(&body, 0x30, &alg);
+    put_tlv(&body, 0x03, sig, 71);
+    out->cert.len = 0;
+    put_wrapped(&out->cert, 0x30, &body);
+
+    if (PK11_HashBuf(SEC_OID_SHA1, out->sha1, out->cert.data, (PRInt32)out->cert.len) != SECSuccess)
+        die("PK11_HashBuf(SHA-1) failed");
+}
+
+/* ---- writers ---- */
+
+static void
+write_octal(FILE *fp, const char *attr, const unsigned char *data, size_t len)
+{
+    size_t i;
+
+    fprintf(fp, "%s MULTILINE_OCTAL\n", attr);
+    for (i = 0; i < len; i++) {
+        fprintf(fp, "\\%03o", data[i]);
+        if (i % 16 == 15 || i + 1 == len)
+            fputc('\n', fp);
+    }
+    fputs("END\n", fp);
+}
+
+static void
+write_record(FILE *fp, unsigned long i, const subca *s)
+{
+    static const char *const purposes[] = {"CKA_TRUST_SERVER_AUTH", "CKA_TRUST_CLIENT_AUTH",
+                                           "CKA_TRUST_EMAIL_PROTECTION", "CKA_TRUST_CODE_SIGNING"};
+    size_t k;
+
+    fprintf(fp, "\n# nssguard-bench-gen: synthetic sub-CA %lu\n", i);
+    fputs("CKA_CLASS CK_OBJECT_CLASS CKO_CERTIFICATE\n"
+          "CKA_TOKEN CK_BBOOL CK_TRUE\n"
+          "CKA_PRIVATE CK_BBOOL CK_FALSE\n"
+          "CKA_MODIFIABLE CK_BBOOL CK_FALSE\n",
+          fp);
+    fprintf(fp, "CKA_LABEL UTF8 \"nssguard Bench Sub-CA %07lu\"\n", i);
+    fputs("CKA_CERTIFICATE_TYPE CK_CERTIFICATE_TYPE CKC_X_509\n", fp);
+    write_octal(fp, "CKA_ISSUER", s->issuer.data, s->issuer.len);
+    write_octal(fp, "CKA_SERIAL_NUMBER", s->serial.data, s->serial.len);
+    write_octal(fp, "CKA_VALUE", s->cert.data, s->cert.len);
+    fputs("\nCKA_CLASS CK_OBJECT_CLASS CKO_NSS_TRUST\n"
+          "CKA_TOKEN CK_BBOOL CK_TRUE\n"
+          "CKA_PRIVATE CK_BBOOL CK_FALSE\n"
+          "CKA_MODIFIABLE CK_BBOOL CK_FALSE\n",
+          fp);
+    fprintf(fp, "CKA_LABEL UTF8 \"nssguard Bench Sub-CA %07lu\"\n", i);
+    write_octal(fp, "CKA_CERT_SHA1_HASH", s->sha1, SHA1_LEN);
+    write_octal(fp, "CKA_ISSUER", s->issuer.data, s->issuer.len);
+    write_octal(fp, "CKA_SERIAL_NUMBER", s->serial.data, s->serial.len);
+    for (k = 0; k < sizeof(purposes) / sizeof(purposes[0]); k++)
+        fprintf(fp, "%s CK_TRUST CKT_NSS_NOT_TRUSTED\n", purposes[k]);
+    fputs("CKA_TRUST_STEP_UP_APPROVED CK_BBOOL CK_FALSE\n"
+          "CKA_NSSGUARD_REASON UTF8 \"revoked\"\n",
+          fp);
+}
+
+static void
+write_hex(FILE *fp, const unsigned char *data, size_t len)
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t i;
+
+    fputc(' ', fp);
+    for (i = 0; i < len; i++) {
+        fputc(digits[data[i] >> 4], fp);
+        fputc(digits[data[i] & 15], fp);
+    }
+}
+
+static FILE *
+open_out(const char *path)
+{
+    FILE *fp = fopen(path, "w");
+
+    if (!fp) {
+        fprintf(stderr, "nssguard-bench-gen: %s: %s\n", path, strerror(errno));
+        exit(1);
+    }
+    return fp;
+}
+
+static void
+close_out(FILE *fp, const char *path)
+{
+    if (ferror(fp) || fclose(fp) != 0) {
+        fprintf(stderr, "nssguard-bench-gen: %s: write error\n", path);
+        exit(1);
+    }
+}
+
+static void
+make_dir(const char *path)
+{
+    if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "nssguard-bench-gen: mkdir %s: %s\n", path, strerror(errno));
+        exit(1);
+    }
+}
+
+static void
+usage(void)
+{
+    fputs("usage: nssguard-bench-gen [-s SEED] [-q QUERIES] [-t OVERLAY.txt] [-c CHUNK]\n"
+          "                          [-p P11KIT-DIR] [-l QUERY-LIST] N\n",
+          stderr);
+    exit(2);
+}
+
+int
+main(int argc, char **argv)
+{
+    const char *text = NULL, *p11kit = NULL, *list = NULL;
+    unsigned long long seed = 20121;
+    unsigned long n, i, queries = 10000, chunk = 0;
+    FILE *fp = NULL;
+    char path[4096];
+    subca s;
+    int opt;
+
+    while ((opt = getopt(argc, argv, "s:q:t:c:p:l:")) != -1) {
+        switch (opt) {
+        case 's':
+            seed = strtoull(optarg, NULL, 0);
+            break;
+        case 'q':
+            queries = strtoul(optarg, NULL, 0);
+            break;
+        case 't':
+            text = optarg;
+            break;
+        case 'c':
+            chunk = strtoul(optarg, NULL, 0);
+            break;
+        case 'p':
+            p11kit = optarg;
+            break;
+        case 'l':
+            list = optarg;
+            break;
+        default:
+            usage();
+        }
+    }
+    if (optind + 1 != argc)
+        usage();
+    n = strtoul(argv[optind], NULL, 0);
+    if (n == 0)
+        usage();
+    if (NSS_NoDB_Init(NULL) != SECSuccess)
+        die("NSS_NoDB_Init failed");
+
+    if (p11kit) {
+        make_dir(p11kit);
+        snprintf(path, sizeof(path), "%s/blocklist", p11kit);
+        make_dir(path);
+    }
+    for (i = 0; (text || p11kit) && i < n; i++) {
+        make_subca(seed, i, &s);
+        if (text) {
+            if (!fp || (chunk && i % chunk == 0)) {
+                if (fp)
+                    close_out(fp, path);
+                if (chunk)
+                    snprintf(path, sizeof(path), "%s.%03lu", text, i / chunk);
+                else
+                    snprintf(path, sizeof(path), "%s", text);
+                fp = open_out(path);
+                fprintf(fp, "# nssguard-bench-gen %lu sub-CAs, seed %llu\nBEGINDATA\n", n, seed);
+            }
+            write_record(fp, i, &s);
+        }
+        if (p11kit) {
+            char file[4096];
+            FILE *cf;
+
+            snprintf(file, sizeof(file), "%s/blocklist/%07lu.der", p11kit, i);
+            cf = open_out(file);
+            fwrite(s.cert.data, 1, s.cert.len, cf);
+            close_out(cf, file);
+        }
+    }
+    if (fp)
+        close_out(fp, path);
+
+    if (list) {
+        uint64_t rng = seed ^ 0x5151515151515151ULL;
+
+        fp = open_out(list);
+        for (i = 0; i < queries; i++) {
+            der_buf issuer, serial;
+
+            make_subca(seed, (unsigned long)(mix64(&rng) % n), &s);
+            fputc('H', fp);
+            write_hex(fp, s.issuer.data, s.issuer.len);
+            write_hex(fp, s.serial.data, s.serial.len);
+            write_hex(fp, s.sha1, SHA1_LEN);
+            fputc('\n', fp);
+            root_name(&issuer, (unsigned)(mix64(&rng) % N_ROOTS));
+            make_serial(&rng, &serial);
+            fputc('M', fp);
+            write_hex(fp, issuer.data, issuer.len);
+            write_hex(fp, serial.data, serial.len);
+            fputc('\n', fp);
+        }
+        close_out(fp, list);
+    }
+    NSS_Shutdown();
+    return 0;
+}
