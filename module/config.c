@@ -9,7 +9,7 @@
  *   3. else the defaults: overlay=$(datadir)/nssguard, log=syslog.
  *
  * Keys: overlay=PATH[:PATH...]  log=syslog|stderr|file:PATH|none[,...]
- *       ratelimit=SECONDS
+ *       ratelimit=SECONDS  reload=SECONDS
  */
 #include "config.h"
 
@@ -30,6 +30,7 @@
 #define DEFAULT_OVERLAY NSSGUARD_DATADIR "/nssguard"
 #define DEFAULT_CONFIG NSSGUARD_SYSCONFDIR "/nssguard/nssguard.conf"
 #define DEFAULT_RATELIMIT 60
+#define DEFAULT_RELOAD_MS 1000
 
 static void
 free_overlays(ng_config *cfg)
@@ -73,6 +74,7 @@ ng_config_init_defaults(ng_config *cfg)
     set_overlays(cfg, DEFAULT_OVERLAY);
     cfg->log_sinks = NG_LOG_SYSLOG;
     cfg->ratelimit = DEFAULT_RATELIMIT;
+    cfg->reload_ms = DEFAULT_RELOAD_MS;
     cfg->source = strdup("built-in defaults");
 }
 
@@ -131,18 +133,21 @@ set_key(ng_config *cfg, const char *key, const char *value, const char *where, u
     }
     if (strcmp(key, "log") == 0)
         return set_log(cfg, value, where, line, err);
-    if (strcmp(key, "ratelimit") == 0) {
+    if (strcmp(key, "ratelimit") == 0 || strcmp(key, "reload") == 0) {
         char *end;
         errno = 0;
         unsigned long v = strtoul(value, &end, 10);
         if (errno || end == value || *end || v > 86400) {
-            ng_error_set(err, where, line, "ratelimit: '%.40s' is not 0..86400 seconds", value);
+            ng_error_set(err, where, line, "%s: '%.40s' is not 0..86400 seconds", key, value);
             return false;
         }
-        cfg->ratelimit = (unsigned)v;
+        if (key[1] == 'a')
+            cfg->ratelimit = (unsigned)v;
+        else
+            cfg->reload_ms = (unsigned)v * 1000;
         return true;
     }
-    ng_error_set(err, where, line, "unknown key '%.40s' (overlay, log, ratelimit)", key);
+    ng_error_set(err, where, line, "unknown key '%.40s' (overlay, log, ratelimit, reload)", key);
     return false;
 }
 

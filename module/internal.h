@@ -4,7 +4,8 @@
  *   parser.c   overlay text (certdata.txt syntax)  -> records (attribute lists)
  *   builder.c  records -> distrust entries (checked, hashes verified)
  *   index.c    issuer+serial hash index over the entries
- *   overlay.c  configured paths -> one immutable, reference-counted overlay
+ *   image.c    entries -> one flat image (in memory, or compiled to a file)
+ *   overlay.c  configured paths -> generations of images, live reload
  *   objects.c  entries as PKCS#11 objects: attributes, template matching, find
  *   session.c  the session table
  *   config.c   parameter string and configuration file
@@ -153,6 +154,7 @@ typedef struct {
     unsigned log_sinks;
     char *log_file;
     unsigned ratelimit; /* seconds between two events for one entry */
+    unsigned reload_ms; /* how often a query may look for changed files */
     char *source;       /* where the configuration came from, for messages */
 } ng_config;
 
@@ -176,36 +178,73 @@ void ng_log_close(void);
  * log.c's numeric keys. */
 void ng_log_event(const char *event, ...) __attribute__((sentinel));
 
-/* ---- overlay.c: the served snapshot ---- */
+/* ---- image.c: the compiled overlay (also what text is built into) ---- */
+
+typedef struct ng_image ng_image;
+
+/* Builds an image in memory; source_* stamp the text file it came from. */
+ng_image *ng_image_build(const ng_entries *ents, uint64_t source_size, int64_t source_mtime_ns,
+                         ng_error *err);
+/* Maps a compiled file read-only after checking all of it. */
+ng_image *ng_image_open(const char *path, ng_error *err);
+/* Writes the image to path atomically (temporary file, then rename). */
+bool ng_image_write(const ng_image *img, const char *path, ng_error *err);
+void ng_image_free(ng_image *img);
+size_t ng_image_count(const ng_image *img);
+void ng_image_source(const ng_image *img, uint64_t *size, int64_t *mtime_ns);
+/* Fills a view of entry i; its pointers point into the image. */
+void ng_image_entry(const ng_image *img, size_t i, ng_entry *e);
+long ng_image_find(const ng_image *img, ng_bytes issuer, ng_bytes serial_value);
+
+/* ---- overlay.c: generations of the served overlay ---- */
 
 typedef struct {
     uint64_t last; /* monotonic second of the last logged event, 0 = never */
     uint32_t suppressed;
 } ng_rate;
 
+typedef struct ng_source ng_source;
 typedef struct ng_overlay ng_overlay;
 
+/* One generation: immutable once published, but for `rates`. */
 struct ng_overlay {
-    int refs;
-    ng_records *files; /* parsed files that loaded (entries point into them) */
-    size_t n_files;
-    ng_entries ents;
-    ng_index index;
-    ng_rate *rates; /* the only mutable part: per-entry event rate limiting */
-    unsigned ratelimit;
+    uint64_t id;
+    ng_source **sources; /* one per loaded file, in load order */
+    size_t *first;       /* global number of each source's first entry */
+    size_t n_sources;
+    size_t n_entries;
     size_t n_refused;
+    size_t skipped;
+    struct ng_file_stamp *scan; /* what the files looked like (overlay.c) */
+    size_t n_scan;
+    ng_rate *rates; /* per-entry event rate limiting: the only mutable part */
+    unsigned ratelimit;
+    uint64_t retired_at; /* epoch it was replaced at */
+    ng_overlay *next_retired;
 };
 
-/* Loads every configured path; a file with an error is refused whole (and
- * logged), the others load. Returns NULL only when out of memory. */
-ng_overlay *ng_overlay_load(const ng_config *cfg);
-ng_overlay *ng_overlay_ref(ng_overlay *ov);
-void ng_overlay_unref(ng_overlay *ov);
+/* Loads the first generation; false only when out of memory. */
+bool ng_overlays_start(const ng_config *cfg);
+void ng_overlays_stop(void);
+/* After fork(): drop the parent's state without touching it. */
+void ng_overlays_forget(void);
+/* Looks at the files when the reload interval has passed; reloads when they
+ * changed. Never waits for another thread. */
+void ng_overlays_poll(void);
+void ng_overlays_reclaim(void);
+ng_overlay *ng_overlays_current(void);
+uint64_t ng_overlays_epoch(void);
+
+bool ng_overlay_entry(const ng_overlay *ov, size_t global, ng_entry *e);
+/* The global number of the entry with this issuer and serial value, or -1. */
+long ng_overlay_find(const ng_overlay *ov, ng_bytes issuer, ng_bytes serial_value);
 
 /* ---- objects.c: entries as PKCS#11 objects ---- */
 
-/* Each entry is served as two objects: CKO_NSS_TRUST and CKO_TRUST. */
+/* Each entry is served as two objects: CKO_NSS_TRUST and CKO_TRUST. A handle
+ * carries the generation's id above NG_HANDLE_ID_SHIFT. */
 #define NG_OBJECTS_PER_ENTRY 2
+#define NG_HANDLE_ID_SHIFT 40
 
 typedef struct {
     CK_OBJECT_HANDLE *handles;
@@ -220,27 +259,38 @@ void ng_find_clear(ng_find *find);
 CK_RV ng_objects_get_attributes(const ng_overlay *ov, CK_OBJECT_HANDLE handle, CK_ATTRIBUTE *tmpl,
                                 CK_ULONG count);
 bool ng_objects_valid(const ng_overlay *ov, CK_OBJECT_HANDLE handle);
+uint64_t ng_objects_handle_id(CK_OBJECT_HANDLE handle);
 /* Logs (rate-limited) that the object's entry answered a trust query. */
 void ng_objects_report(ng_overlay *ov, CK_OBJECT_HANDLE handle);
 
 /* ---- session.c ---- */
 
 typedef struct {
-    pthread_mutex_t lock; /* held while one call works on the session */
     CK_SESSION_HANDLE handle;
     CK_FLAGS flags;
-    ng_overlay *overlay; /* the generation this session reads */
+    /* The generations this session reads: the one of its last search and the
+     * one before, so handles found just before a reload still resolve. */
+    ng_overlay *cur, *prev;
     bool finding;
     ng_find find;
 } ng_session;
 
 void ng_sessions_init(void);
 void ng_sessions_close_all(void);
-CK_RV ng_session_open(CK_FLAGS flags, ng_overlay *ov, CK_SESSION_HANDLE *handle);
+CK_RV ng_session_open(CK_FLAGS flags, CK_SESSION_HANDLE *handle);
 CK_RV ng_session_close(CK_SESSION_HANDLE handle);
-/* Finds a session and locks it; release with ng_session_release. */
+/* Finds a session and locks it (its own lock only); release with
+ * ng_session_release. */
 CK_RV ng_session_acquire(CK_SESSION_HANDLE handle, ng_session **sess);
 void ng_session_release(ng_session *sess);
+/* Makes the current generation the session's, for a new search. */
+void ng_session_pin(ng_session *sess);
+/* The session's generation that a handle belongs to, or NULL. */
+ng_overlay *ng_session_overlay_of(const ng_session *sess, CK_OBJECT_HANDLE handle);
 unsigned long ng_sessions_count(void);
+/* Could a session still be reading this replaced generation? */
+bool ng_sessions_may_read(const ng_overlay *ov);
+/* At C_Finalize: close every session and free the table. */
+void ng_sessions_free(void);
 
 #endif /* NSSGUARD_INTERNAL_H */

@@ -10,6 +10,7 @@ module_sources = \
 	module/index.c \
 	module/config.c \
 	module/log.c \
+	module/image.c \
 	module/overlay.c \
 	module/objects.c \
 	module/session.c

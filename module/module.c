@@ -24,7 +24,6 @@ static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool initialized;
 static pid_t initialized_pid;
 static ng_config config;
-static ng_overlay *overlay;
 
 static CK_FUNCTION_LIST function_list;
 
@@ -49,6 +48,7 @@ allowed(CK_RV rv)
         CKR_OBJECT_HANDLE_INVALID,
         CKR_OPERATION_ACTIVE,
         CKR_OPERATION_NOT_INITIALIZED,
+        CKR_SESSION_COUNT,
         CKR_SESSION_HANDLE_INVALID,
         CKR_SESSION_PARALLEL_NOT_SUPPORTED,
         CKR_SLOT_ID_INVALID,
@@ -112,7 +112,8 @@ initialize(const CK_C_INITIALIZE_ARGS *args)
         return rv;
     if (initialized) { /* a forked child: forget the parent's state */
         ng_sessions_init();
-        overlay = NULL;
+        ng_overlays_forget();
+        memset(&config, 0, sizeof(config));
         initialized = false;
     }
     if (!ng_config_load(&config, params, &err)) {
@@ -125,8 +126,7 @@ initialize(const CK_C_INITIALIZE_ARGS *args)
         return params ? CKR_ARGUMENTS_BAD : CKR_GENERAL_ERROR;
     }
     ng_log_configure(&config);
-    overlay = ng_overlay_load(&config);
-    if (!overlay) {
+    if (!ng_overlays_start(&config)) {
         ng_config_clear(&config);
         return CKR_HOST_MEMORY;
     }
@@ -157,9 +157,8 @@ mod_C_Finalize(CK_VOID_PTR pReserved)
     else if (!is_initialized())
         rv = CKR_CRYPTOKI_NOT_INITIALIZED;
     else {
-        ng_sessions_close_all();
-        ng_overlay_unref(overlay);
-        overlay = NULL;
+        ng_sessions_free();
+        ng_overlays_stop();
         ng_config_clear(&config);
         ng_log_close();
         initialized = false;
@@ -287,10 +286,7 @@ mod_C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication, C
         return CKR_TOKEN_WRITE_PROTECTED;
     if (!phSession)
         return CKR_ARGUMENTS_BAD;
-    pthread_mutex_lock(&state_lock);
-    rv = is_initialized() ? ng_session_open(flags, overlay, phSession)
-                          : CKR_CRYPTOKI_NOT_INITIALIZED;
-    pthread_mutex_unlock(&state_lock);
+    rv = ng_session_open(flags, phSession);
     return allowed(rv);
 }
 
@@ -346,13 +342,17 @@ mod_C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, CK
         return CKR_CRYPTOKI_NOT_INITIALIZED;
     if (!pTemplate && ulCount)
         return CKR_ARGUMENTS_BAD;
+    ng_overlays_poll(); /* files changed? (rate-limited, never waits) */
     rv = ng_session_acquire(hSession, &s);
     if (rv != CKR_OK)
         return allowed(rv);
-    if (s->finding)
+    if (s->finding) {
         rv = CKR_OPERATION_ACTIVE;
-    else if ((rv = ng_objects_find(s->overlay, pTemplate, ulCount, &s->find)) == CKR_OK)
-        s->finding = true;
+    } else {
+        ng_session_pin(s); /* this search reads the current generation */
+        rv = ng_objects_find(s->cur, pTemplate, ulCount, &s->find);
+        s->finding = rv == CKR_OK;
+    }
     ng_session_release(s);
     return allowed(rv);
 }
@@ -378,7 +378,7 @@ mod_C_FindObjects(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE_PTR phObject,
         while (n < ulMaxObjectCount && s->find.pos < s->find.n) {
             phObject[n] = s->find.handles[s->find.pos++];
             if (s->find.trust_query) /* a trust query answered with distrust */
-                ng_objects_report(s->overlay, phObject[n]);
+                ng_objects_report(s->cur, phObject[n]);
             n++;
         }
         *pulObjectCount = n;
@@ -422,7 +422,7 @@ mod_C_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
     rv = ng_session_acquire(hSession, &s);
     if (rv != CKR_OK)
         return allowed(rv);
-    rv = ng_objects_get_attributes(s->overlay, hObject, pTemplate, ulCount);
+    rv = ng_objects_get_attributes(ng_session_overlay_of(s, hObject), hObject, pTemplate, ulCount);
     ng_session_release(s);
     return allowed(rv);
 }
@@ -440,7 +440,8 @@ mod_C_GetObjectSize(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject, CK_ULO
     rv = ng_session_acquire(hSession, &s);
     if (rv != CKR_OK)
         return allowed(rv);
-    if (ng_objects_valid(s->overlay, hObject))
+    const ng_overlay *ov = ng_session_overlay_of(s, hObject);
+    if (ov && ng_objects_valid(ov, hObject))
         *pulSize = CK_UNAVAILABLE_INFORMATION;
     else
         rv = CKR_OBJECT_HANDLE_INVALID;

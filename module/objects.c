@@ -1,9 +1,10 @@
 /*
  * objects.c: distrust entries as PKCS#11 objects, and the find.
  *
- * Entry i is served as two read-only token objects:
+ * Entry i of a generation is served as two read-only token objects:
  *   handle 2i+1  CKO_NSS_TRUST  (what every NSS asks for)
  *   handle 2i+2  CKO_TRUST      (PKCS#11 3.2; NSS >= 3.114 asks for it first)
+ * with the generation's id in the handle's high bits.
  * Every purpose is NOT_TRUSTED. Positive trust and CKT_NSS_TRUST_UNKNOWN are
  * never served; the SHA-1 is served only when builder.c verified it. No
  * certificate objects are served: NSS's PK11_FindCertFromDERCertItem on this
@@ -110,29 +111,40 @@ attribute(const ng_entry *e, int kind, CK_ATTRIBUTE_TYPE type, value *v)
     return false;
 }
 
-static bool
-decode_handle(const ng_overlay *ov, CK_OBJECT_HANDLE handle, const ng_entry **e, int *kind)
+uint64_t
+ng_objects_handle_id(CK_OBJECT_HANDLE handle)
 {
-    if (handle == CK_INVALID_HANDLE || (handle - 1) / NG_OBJECTS_PER_ENTRY >= ov->ents.n_entries)
+    return (uint64_t)handle >> NG_HANDLE_ID_SHIFT;
+}
+
+/* The entry and kind of a handle of generation ov. */
+static bool
+decode_handle(const ng_overlay *ov, CK_OBJECT_HANDLE handle, size_t *global, ng_entry *e, int *kind)
+{
+    uint64_t local = (uint64_t)handle & (((uint64_t)1 << NG_HANDLE_ID_SHIFT) - 1);
+
+    if (ng_objects_handle_id(handle) != ov->id || local == 0)
         return false;
-    *e = &ov->ents.entries[(handle - 1) / NG_OBJECTS_PER_ENTRY];
-    *kind = (int)((handle - 1) % NG_OBJECTS_PER_ENTRY);
-    return true;
+    *global = (size_t)((local - 1) / NG_OBJECTS_PER_ENTRY);
+    *kind = (int)((local - 1) % NG_OBJECTS_PER_ENTRY);
+    return ng_overlay_entry(ov, *global, e);
 }
 
 static CK_OBJECT_HANDLE
-encode_handle(size_t entry, int kind)
+encode_handle(const ng_overlay *ov, size_t global, int kind)
 {
-    return (CK_OBJECT_HANDLE)(entry * NG_OBJECTS_PER_ENTRY + (size_t)kind + 1);
+    return (CK_OBJECT_HANDLE)((ov->id << NG_HANDLE_ID_SHIFT) |
+                              (global * NG_OBJECTS_PER_ENTRY + (size_t)kind + 1));
 }
 
 bool
 ng_objects_valid(const ng_overlay *ov, CK_OBJECT_HANDLE handle)
 {
-    const ng_entry *e;
+    ng_entry e;
+    size_t global;
     int kind;
 
-    return decode_handle(ov, handle, &e, &kind);
+    return decode_handle(ov, handle, &global, &e, &kind);
 }
 
 static bool
@@ -176,12 +188,15 @@ push(ng_find *find, size_t *cap, CK_OBJECT_HANDLE h)
 }
 
 static bool
-push_matches(ng_find *find, size_t *cap, const ng_overlay *ov, size_t entry,
+push_matches(ng_find *find, size_t *cap, const ng_overlay *ov, size_t global,
              const CK_ATTRIBUTE *tmpl, CK_ULONG count)
 {
+    ng_entry e;
+
+    if (!ng_overlay_entry(ov, global, &e))
+        return true;
     for (int kind = 0; kind < NG_OBJECTS_PER_ENTRY; kind++) {
-        if (matches(&ov->ents.entries[entry], kind, tmpl, count) &&
-            !push(find, cap, encode_handle(entry, kind)))
+        if (matches(&e, kind, tmpl, count) && !push(find, cap, encode_handle(ov, global, kind)))
             return false;
     }
     return true;
@@ -213,16 +228,14 @@ ng_objects_find(const ng_overlay *ov, const CK_ATTRIBUTE *tmpl, CK_ULONG count, 
             served_class = trust_class;
         }
     }
-    if (!served_class) /* certificates, root list, CRLs...: none here */
+    if (!served_class || !ov) /* certificates, root list, CRLs...: none here */
         return CKR_OK;
 
     if (issuer && serial && serial->ulValueLen > 0) {
         ng_bytes iss = {issuer->pValue, issuer->ulValueLen};
         ng_bytes raw = {serial->pValue, serial->ulValueLen}, inner;
-        long a = ng_index_find(&ov->index, ov->ents.entries, iss, raw);
-        long b = ng_der_integer_value(raw, &inner)
-                     ? ng_index_find(&ov->index, ov->ents.entries, iss, inner)
-                     : -1;
+        long a = ng_overlay_find(ov, iss, raw);
+        long b = ng_der_integer_value(raw, &inner) ? ng_overlay_find(ov, iss, inner) : -1;
         find->trust_query = trust_class;
         if (a >= 0 && !push_matches(find, &cap, ov, (size_t)a, tmpl, count))
             goto oom;
@@ -230,7 +243,7 @@ ng_objects_find(const ng_overlay *ov, const CK_ATTRIBUTE *tmpl, CK_ULONG count, 
             goto oom;
         return CKR_OK;
     }
-    for (size_t i = 0; i < ov->ents.n_entries; i++) {
+    for (size_t i = 0; i < ov->n_entries; i++) {
         if (!push_matches(find, &cap, ov, i, tmpl, count))
             goto oom;
     }
@@ -251,16 +264,17 @@ CK_RV
 ng_objects_get_attributes(const ng_overlay *ov, CK_OBJECT_HANDLE handle, CK_ATTRIBUTE *tmpl,
                           CK_ULONG count)
 {
-    const ng_entry *e;
+    ng_entry e;
+    size_t global;
     int kind;
     CK_RV rv = CKR_OK;
     value v;
 
-    if (!decode_handle(ov, handle, &e, &kind))
+    if (!ov || !decode_handle(ov, handle, &global, &e, &kind))
         return CKR_OBJECT_HANDLE_INVALID;
     for (CK_ULONG i = 0; i < count; i++) {
         CK_ATTRIBUTE *t = &tmpl[i];
-        if (!attribute(e, kind, t->type, &v)) {
+        if (!attribute(&e, kind, t->type, &v)) {
             t->ulValueLen = CK_UNAVAILABLE_INFORMATION;
             rv = CKR_ATTRIBUTE_TYPE_INVALID;
         } else if (!t->pValue) {
@@ -290,15 +304,16 @@ monotonic_seconds(void)
 void
 ng_objects_report(ng_overlay *ov, CK_OBJECT_HANDLE handle)
 {
-    const ng_entry *e;
+    ng_entry e;
+    size_t global;
     int kind;
     ng_rate *rate;
     uint64_t now = monotonic_seconds(), last;
     char issuer[512], serial[256], sha1[64], source[600], suppressed[16];
 
-    if (!decode_handle(ov, handle, &e, &kind))
+    if (!decode_handle(ov, handle, &global, &e, &kind))
         return;
-    rate = &ov->rates[e - ov->ents.entries];
+    rate = &ov->rates[global];
     last = __atomic_load_n(&rate->last, __ATOMIC_ACQUIRE);
     if (last != 0 && now - last < ov->ratelimit) {
         __atomic_add_fetch(&rate->suppressed, 1, __ATOMIC_RELAXED);
@@ -311,11 +326,11 @@ ng_objects_report(ng_overlay *ov, CK_OBJECT_HANDLE handle)
     }
     snprintf(suppressed, sizeof(suppressed), "%u",
              __atomic_exchange_n(&rate->suppressed, 0, __ATOMIC_ACQ_REL));
-    ng_der_name_text(e->issuer, issuer, sizeof(issuer));
-    ng_hex_text(e->serial, serial, sizeof(serial));
-    ng_hex_text((ng_bytes){e->sha1, e->has_sha1 ? NG_SHA1_LEN : 0}, sha1, sizeof(sha1));
-    snprintf(source, sizeof(source), "%s:%u", e->file, e->line);
-    ng_log_event("distrust", "label", e->label, "reason", e->reason, "reference", e->reference,
+    ng_der_name_text(e.issuer, issuer, sizeof(issuer));
+    ng_hex_text(e.serial, serial, sizeof(serial));
+    ng_hex_text((ng_bytes){e.sha1, e.has_sha1 ? NG_SHA1_LEN : 0}, sha1, sizeof(sha1));
+    snprintf(source, sizeof(source), "%s:%u", e.file, e.line);
+    ng_log_event("distrust", "label", e.label, "reason", e.reason, "reference", e.reference,
                  "issuer", issuer, "serial", serial, "sha1", sha1, "class", class_name[kind],
                  "source", source, "suppressed", suppressed, NULL);
 }

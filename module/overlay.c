@@ -1,9 +1,18 @@
 /*
- * overlay.c: the configured paths -> one immutable overlay that sessions
- * share by reference. Each file is a unit: a file with any error is refused
- * whole (a load_error event names file:line) and the other files still load,
- * so one typo in an admin's drop-in cannot switch off the shipped distrust.
- * Directories load their *.txt files in name order; dot files are skipped.
+ * overlay.c: the configured paths -> generations of immutable overlays,
+ * swapped atomically when the files change.
+ *
+ * A generation is a list of sources, one per overlay file ("unit": X.txt,
+ * or its compiled X.ngo when that is current). Readers never lock: a
+ * session pins the generation it reads with an epoch (session.c), and a
+ * replaced generation is freed only when no session can still hold it.
+ *
+ * Reload: at most once per `reload` interval a query's thread looks at the
+ * files (stat and directory listing, no reading). When something changed it
+ * builds the next generation, reusing the sources whose files did not
+ * change, and publishes it; other threads keep answering from the old one
+ * and never wait (the check is a try-lock). A unit that fails to load keeps
+ * its previous version in service; either way a load_error event says why.
  */
 #include "config.h"
 
@@ -13,42 +22,119 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "internal.h"
 
-static void
-refuse(ng_overlay *ov, const char *path, const char *error)
+typedef struct ng_file_stamp {
+    char *path;
+    bool exists;
+    dev_t dev;
+    ino_t ino;
+    uint64_t size;
+    int64_t mtime_ns;
+} file_stamp;
+
+struct ng_source {
+    int refs;   /* generations holding it; changed under reload_lock only */
+    char *unit; /* the path without .txt / .ngo */
+    file_stamp txt, ngo;
+    ng_image *image;
+    bool compiled;
+};
+
+static pthread_mutex_t reload_lock = PTHREAD_MUTEX_INITIALIZER;
+static ng_overlay *current; /* __atomic access */
+static ng_overlay *retired; /* under reload_lock */
+static uint64_t epoch = 1;  /* __atomic access */
+static uint64_t next_check_ms;
+static uint64_t next_id = 1;
+static const ng_config *config;
+
+static uint64_t
+now_ms(void)
 {
-    ov->n_refused++;
-    ng_log_event("load_error", "file", path, "error", error, NULL);
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static void
-load_file(ng_overlay *ov, const char *path)
-{
-    ng_records recs;
-    ng_error err;
-    ng_records *nf;
-    size_t before = ov->ents.n_entries;
+/* ---- looking at the files ---- */
 
-    if (!ng_parse_file(path, &recs, &err)) {
-        refuse(ov, path, err.msg);
-        return;
+static void
+stamp_file(file_stamp *st, const char *path)
+{
+    struct stat sb;
+
+    memset(st, 0, sizeof(*st));
+    st->path = strdup(path);
+    if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode)) {
+        st->exists = true;
+        st->dev = sb.st_dev;
+        st->ino = sb.st_ino;
+        st->size = (uint64_t)sb.st_size;
+        st->mtime_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
     }
-    if (!ng_build_entries(&recs, &ov->ents, &err)) {
-        ng_records_clear(&recs);
-        refuse(ov, path, err.msg);
-        return;
+}
+
+static bool
+same_stamp(const file_stamp *a, const file_stamp *b)
+{
+    return a->exists == b->exists && strcmp(a->path, b->path) == 0 &&
+           (!a->exists || (a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+                           a->mtime_ns == b->mtime_ns));
+}
+
+static bool
+has_suffix(const char *name, const char *suffix)
+{
+    size_t n = strlen(name), m = strlen(suffix);
+
+    return n > m && strcmp(name + n - m, suffix) == 0;
+}
+
+/* One overlay file as configured: X.txt and its compiled X.ngo. */
+typedef struct {
+    char *unit;  /* the path without .txt / .ngo: the unit's identity */
+    char *given; /* the name as found, for messages */
+    char *txt, *ngo;
+} unit_paths;
+
+typedef struct {
+    unit_paths *units; /* in load order, each once */
+    size_t n_units;
+    char *dir_error; /* the first directory that could not be read */
+} unit_list;
+
+static void
+add_unit(unit_list *ul, const char *path)
+{
+    bool suffixed = has_suffix(path, ".txt") || has_suffix(path, ".ngo");
+    size_t n = strlen(path) - (suffixed ? 4 : 0);
+    unit_paths u = {strndup(path, n), strdup(path), NULL, NULL};
+
+    for (size_t i = 0; u.unit && i < ul->n_units; i++) {
+        if (strcmp(ul->units[i].unit, u.unit) == 0)
+            goto drop;
     }
-    nf = realloc(ov->files, (ov->n_files + 1) * sizeof(*nf));
-    if (!nf) { /* the entries point into recs: they must go with it */
-        ov->ents.n_entries = before;
-        ng_records_clear(&recs);
-        refuse(ov, path, "out of memory");
-        return;
-    }
-    ov->files = nf;
-    ov->files[ov->n_files++] = recs;
+    if (!u.unit || !u.given || asprintf(&u.ngo, "%s.ngo", u.unit) < 0)
+        goto drop;
+    /* overlay=/etc/x.conf names a text file whatever its name */
+    u.txt = suffixed ? NULL : strdup(path);
+    if (suffixed && asprintf(&u.txt, "%s.txt", u.unit) < 0)
+        u.txt = NULL;
+    unit_paths *nu = u.txt ? realloc(ul->units, (ul->n_units + 1) * sizeof(*nu)) : NULL;
+    if (!nu)
+        goto drop;
+    ul->units = nu;
+    ul->units[ul->n_units++] = u;
+    return;
+drop:
+    free(u.unit);
+    free(u.given);
+    free(u.txt);
+    free(u.ngo);
 }
 
 static int
@@ -57,100 +143,481 @@ compare_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static bool
-wanted(const char *name)
-{
-    size_t n = strlen(name);
-
-    return name[0] != '.' && n > 4 && strcmp(name + n - 4, ".txt") == 0;
-}
-
+/* The units of one configured path: the file itself, or the *.txt and *.ngo
+ * files of a directory in name order (dot files skipped). */
 static void
-load_dir(ng_overlay *ov, const char *dir)
+list_units(unit_list *ul, const char *path)
 {
-    DIR *d = opendir(dir);
+    struct stat sb;
+    DIR *d;
     struct dirent *de;
     char **names = NULL;
     size_t n = 0;
 
+    if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        add_unit(ul, path);
+        return;
+    }
+    d = opendir(path);
     if (!d) {
-        char msg[512];
-        snprintf(msg, sizeof(msg), "%s: cannot open directory: %s", dir, strerror(errno));
-        refuse(ov, dir, msg);
+        if (!ul->dir_error &&
+            asprintf(&ul->dir_error, "%s: cannot open directory: %s", path, strerror(errno)) < 0)
+            ul->dir_error = NULL;
         return;
     }
     while ((de = readdir(d))) {
-        if (!wanted(de->d_name))
+        if (de->d_name[0] == '.' ||
+            !(has_suffix(de->d_name, ".txt") || has_suffix(de->d_name, ".ngo")))
             continue;
         char **nn = realloc(names, (n + 1) * sizeof(*nn));
         if (!nn)
             break;
         names = nn;
-        if (asprintf(&names[n], "%s/%s", dir, de->d_name) < 0)
+        if (asprintf(&names[n], "%s/%s", path, de->d_name) < 0)
             break;
         n++;
     }
     closedir(d);
     qsort(names, n, sizeof(*names), compare_names);
     for (size_t i = 0; i < n; i++) {
-        load_file(ov, names[i]);
+        add_unit(ul, names[i]);
         free(names[i]);
     }
     free(names);
 }
 
-ng_overlay *
-ng_overlay_load(const ng_config *cfg)
+static void
+free_units(unit_list *ul)
 {
-    ng_overlay *ov = calloc(1, sizeof(*ov));
-    struct stat st;
-    char count[4][24];
-
-    if (!ov)
-        return NULL;
-    ov->refs = 1;
-    ov->ratelimit = cfg->ratelimit;
-    for (size_t i = 0; i < cfg->n_overlays; i++) {
-        const char *path = cfg->overlays[i];
-        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-            load_dir(ov, path);
-        else
-            load_file(ov, path);
+    for (size_t i = 0; i < ul->n_units; i++) {
+        free(ul->units[i].unit);
+        free(ul->units[i].given);
+        free(ul->units[i].txt);
+        free(ul->units[i].ngo);
     }
-    if (!ng_index_build(&ov->index, ov->ents.entries, ov->ents.n_entries))
-        goto oom;
-    ov->rates = calloc(ov->ents.n_entries ? ov->ents.n_entries : 1, sizeof(*ov->rates));
-    if (!ov->rates)
-        goto oom;
-    snprintf(count[0], sizeof(count[0]), "%zu", ov->ents.n_entries);
-    snprintf(count[1], sizeof(count[1]), "%zu", ov->n_files);
-    snprintf(count[2], sizeof(count[2]), "%zu", ov->n_refused);
-    snprintf(count[3], sizeof(count[3]), "%zu", ov->ents.skipped);
-    ng_log_event("load", "entries", count[0], "files", count[1], "refused", count[2], "skipped",
-                 count[3], "config", cfg->source, NULL);
-    return ov;
-oom:
-    ng_overlay_unref(ov);
+    free(ul->units);
+    free(ul->dir_error);
+}
+
+/* What the configured paths look like now: each unit's .txt and .ngo. */
+static file_stamp *
+scan(const ng_config *cfg, size_t *n_out, unit_list *ul)
+{
+    file_stamp *st;
+
+    memset(ul, 0, sizeof(*ul));
+    for (size_t i = 0; i < cfg->n_overlays; i++)
+        list_units(ul, cfg->overlays[i]);
+    st = calloc(ul->n_units * 2 + 1, sizeof(*st));
+    if (!st)
+        return NULL;
+    for (size_t i = 0; i < ul->n_units; i++) {
+        stamp_file(&st[2 * i], ul->units[i].txt);
+        stamp_file(&st[2 * i + 1], ul->units[i].ngo);
+    }
+    *n_out = ul->n_units * 2;
+    return st;
+}
+
+static void
+free_stamps(file_stamp *st, size_t n)
+{
+    for (size_t i = 0; st && i < n; i++)
+        free(st[i].path);
+    free(st);
+}
+
+/* ---- loading one unit ---- */
+
+static void
+source_unref(ng_source *src)
+{
+    if (!src || --src->refs > 0)
+        return;
+    ng_image_free(src->image);
+    free(src->unit);
+    free(src->txt.path);
+    free(src->ngo.path);
+    free(src);
+}
+
+static void
+copy_stamp(file_stamp *dst, const file_stamp *src)
+{
+    *dst = *src;
+    dst->path = strdup(src->path ? src->path : "");
+}
+
+static ng_image *
+load_text(const char *path, const file_stamp *st, size_t *skipped, ng_error *err)
+{
+    ng_records recs;
+    ng_entries ents;
+    ng_image *img = NULL;
+
+    memset(&ents, 0, sizeof(ents));
+    if (!ng_parse_file(path, &recs, err))
+        return NULL;
+    if (ng_build_entries(&recs, &ents, err)) {
+        img = ng_image_build(&ents, st->size, st->mtime_ns, err);
+        *skipped += ents.skipped;
+    }
+    ng_entries_clear(&ents);
+    ng_records_clear(&recs);
+    return img;
+}
+
+/* `serving`: what is served instead of the file that failed. */
+static void
+load_error(const char *file, const char *error, const char *serving)
+{
+    ng_log_event("load_error", "file", file, "error", error, "serving", serving, NULL);
+}
+
+/* Loads the unit whose stamps are txt and ngo; returns a new source or NULL
+ * (after logging why). */
+static ng_source *
+load_unit(const unit_paths *u, const file_stamp *txt, const file_stamp *ngo, const ng_source *prev,
+          size_t *skipped)
+{
+    ng_source *src = calloc(1, sizeof(*src));
+    ng_error err;
+
+    if (!src)
+        return NULL;
+    src->refs = 1;
+    src->unit = strdup(u->unit);
+    copy_stamp(&src->txt, txt);
+    copy_stamp(&src->ngo, ngo);
+    if (ngo->exists) {
+        ng_image *img = ng_image_open(ngo->path, &err);
+        uint64_t size;
+        int64_t mtime;
+        if (!img) {
+            load_error(ngo->path, err.msg,
+                       txt->exists ? "the text file"
+                       : prev      ? "previous version"
+                                   : "nothing");
+        } else if (txt->exists) {
+            ng_image_source(img, &size, &mtime);
+            if (size == txt->size && mtime == txt->mtime_ns) {
+                src->image = img;
+                src->compiled = true;
+                return src;
+            }
+            ng_log_event("stale_compiled", "file", ngo->path, "using", txt->path, NULL);
+            ng_image_free(img);
+        } else {
+            src->image = img;
+            src->compiled = true;
+            return src;
+        }
+    }
+    if (txt->exists || !ngo->exists) {
+        /* neither file: parse the name as given, for its error message */
+        const char *path = txt->exists ? txt->path : u->given;
+        src->image = load_text(path, txt, skipped, &err);
+        if (src->image)
+            return src;
+        load_error(path, err.msg, prev ? "previous version" : "nothing");
+    }
+    source_unref(src);
     return NULL;
 }
 
-ng_overlay *
-ng_overlay_ref(ng_overlay *ov)
+/* ---- generations ---- */
+
+static void
+overlay_free(ng_overlay *ov)
 {
-    __atomic_add_fetch(&ov->refs, 1, __ATOMIC_RELAXED);
+    if (!ov)
+        return;
+    for (size_t i = 0; i < ov->n_sources; i++)
+        source_unref(ov->sources[i]);
+    free(ov->sources);
+    free(ov->first);
+    free_stamps(ov->scan, ov->n_scan);
+    free(ov->rates);
+    free(ov);
+}
+
+static const ng_source *
+previous_source(const ng_overlay *prev, const char *unit)
+{
+    for (size_t i = 0; prev && i < prev->n_sources; i++) {
+        if (strcmp(prev->sources[i]->unit, unit) == 0)
+            return prev->sources[i];
+    }
+    return NULL;
+}
+
+static bool
+add_source(ng_overlay *ov, ng_source *src)
+{
+    ng_source **ns = realloc(ov->sources, (ov->n_sources + 1) * sizeof(*ns));
+    size_t *nf = realloc(ov->first, (ov->n_sources + 1) * sizeof(*nf));
+
+    if (ns)
+        ov->sources = ns;
+    if (nf)
+        ov->first = nf;
+    if (!ns || !nf)
+        return false;
+    ov->first[ov->n_sources] = ov->n_entries;
+    ov->sources[ov->n_sources++] = src;
+    ov->n_entries += ng_image_count(src->image);
+    return true;
+}
+
+/* Builds the generation that the files describe now, from `prev` where they
+ * did not change. Takes ownership of the scan. */
+static ng_overlay *
+build(const ng_config *cfg, const ng_overlay *prev, file_stamp *st, size_t n_st,
+      const unit_list *ul)
+{
+    ng_overlay *ov = calloc(1, sizeof(*ov));
+
+    if (!ov) {
+        free_stamps(st, n_st);
+        return NULL;
+    }
+    ov->id = next_id++;
+    ov->scan = st;
+    ov->n_scan = n_st;
+    ov->ratelimit = cfg->ratelimit;
+    if (ul->dir_error) {
+        ov->n_refused++;
+        load_error(ul->dir_error, ul->dir_error, "nothing");
+    }
+    for (size_t i = 0; i < ul->n_units; i++) {
+        const file_stamp *txt = &st[2 * i], *ngo = &st[2 * i + 1];
+        const ng_source *old = previous_source(prev, ul->units[i].unit);
+        ng_source *src;
+        if (old && same_stamp(&old->txt, txt) && same_stamp(&old->ngo, ngo)) {
+            src = (ng_source *)old;
+            src->refs++;
+        } else {
+            src = load_unit(&ul->units[i], txt, ngo, old, &ov->skipped);
+            if (!src) {
+                ov->n_refused++;
+                src = (ng_source *)old; /* keep the last good version */
+                if (src)
+                    src->refs++;
+            }
+        }
+        if (src && !add_source(ov, src)) {
+            source_unref(src);
+            overlay_free(ov);
+            return NULL;
+        }
+    }
+    ov->rates = calloc(ov->n_entries ? ov->n_entries : 1, sizeof(*ov->rates));
+    if (!ov->rates) {
+        overlay_free(ov);
+        return NULL;
+    }
     return ov;
 }
 
-void
-ng_overlay_unref(ng_overlay *ov)
+static void
+log_generation(const char *event, const ng_overlay *ov, const ng_config *cfg)
 {
-    if (!ov || __atomic_sub_fetch(&ov->refs, 1, __ATOMIC_ACQ_REL) > 0)
+    char n[5][24];
+    size_t compiled = 0;
+
+    for (size_t i = 0; i < ov->n_sources; i++)
+        compiled += ov->sources[i]->compiled;
+    snprintf(n[0], sizeof(n[0]), "%zu", ov->n_entries);
+    snprintf(n[1], sizeof(n[1]), "%zu", ov->n_sources);
+    snprintf(n[2], sizeof(n[2]), "%zu", ov->n_refused);
+    snprintf(n[3], sizeof(n[3]), "%zu", ov->skipped);
+    snprintf(n[4], sizeof(n[4]), "%llu", (unsigned long long)ov->id);
+    ng_log_event(event, "entries", n[0], "files", n[1], "refused", n[2], "skipped", n[3],
+                 "generation", n[4], "compiled", compiled ? "yes" : "no", "config", cfg->source,
+                 NULL);
+}
+
+/* Frees the replaced generations that no session can still be reading:
+ * none holds its id, and none began switching before it was replaced (such
+ * a session may have read `current` while it was still this one). */
+static void
+reclaim_locked(void)
+{
+    ng_overlay **link = &retired;
+
+    while (*link) {
+        ng_overlay *ov = *link;
+        if (!ng_sessions_may_read(ov)) {
+            *link = ov->next_retired;
+            overlay_free(ov);
+        } else {
+            link = &ov->next_retired;
+        }
+    }
+}
+
+static void
+publish_locked(ng_overlay *ov)
+{
+    ng_overlay *old = __atomic_exchange_n(&current, ov, __ATOMIC_SEQ_CST);
+
+    if (old) {
+        old->retired_at = __atomic_add_fetch(&epoch, 1, __ATOMIC_SEQ_CST);
+        old->next_retired = retired;
+        retired = old;
+    }
+    reclaim_locked();
+}
+
+bool
+ng_overlays_start(const ng_config *cfg)
+{
+    unit_list ul;
+    size_t n_st = 0;
+    file_stamp *st;
+    ng_overlay *ov;
+
+    pthread_mutex_lock(&reload_lock);
+    config = cfg;
+    st = scan(cfg, &n_st, &ul);
+    ov = st ? build(cfg, NULL, st, n_st, &ul) : NULL;
+    free_units(&ul);
+    if (ov) {
+        log_generation("load", ov, cfg);
+        publish_locked(ov);
+        __atomic_store_n(&next_check_ms, now_ms() + cfg->reload_ms, __ATOMIC_RELAXED);
+    }
+    pthread_mutex_unlock(&reload_lock);
+    return ov != NULL;
+}
+
+void
+ng_overlays_stop(void)
+{
+    pthread_mutex_lock(&reload_lock);
+    overlay_free(__atomic_exchange_n(&current, NULL, __ATOMIC_SEQ_CST));
+    while (retired) {
+        ng_overlay *next = retired->next_retired;
+        overlay_free(retired);
+        retired = next;
+    }
+    config = NULL;
+    pthread_mutex_unlock(&reload_lock);
+}
+
+void
+ng_overlays_forget(void)
+{
+    /* In a forked child: the parent's generations stay as unreachable
+     * copies; its locks may be held by threads that do not exist here. */
+    pthread_mutex_init(&reload_lock, NULL);
+    current = NULL;
+    retired = NULL;
+    config = NULL;
+}
+
+static bool
+scan_changed(const ng_overlay *ov, const file_stamp *st, size_t n)
+{
+    if (n != ov->n_scan)
+        return true;
+    for (size_t i = 0; i < n; i++) {
+        if (!same_stamp(&ov->scan[i], &st[i]))
+            return true;
+    }
+    return false;
+}
+
+void
+ng_overlays_poll(void)
+{
+    uint64_t now = now_ms(), due = __atomic_load_n(&next_check_ms, __ATOMIC_RELAXED);
+    unit_list ul;
+    size_t n_st;
+    file_stamp *st;
+
+    if (now < due || pthread_mutex_trylock(&reload_lock) != 0)
+        return; /* not due, or another thread is looking: never wait */
+    if (!config || !current)
+        goto out;
+    __atomic_store_n(&next_check_ms, now + config->reload_ms, __ATOMIC_RELAXED);
+    st = scan(config, &n_st, &ul);
+    if (st && scan_changed(current, st, n_st)) {
+        ng_overlay *ov = build(config, current, st, n_st, &ul);
+        if (ov) {
+            log_generation("reload", ov, config);
+            publish_locked(ov);
+        }
+    } else {
+        free_stamps(st, n_st);
+        reclaim_locked();
+    }
+    free_units(&ul);
+out:
+    pthread_mutex_unlock(&reload_lock);
+}
+
+void
+ng_overlays_reclaim(void)
+{
+    if (pthread_mutex_trylock(&reload_lock) != 0)
         return;
-    for (size_t i = 0; i < ov->n_files; i++)
-        ng_records_clear(&ov->files[i]);
-    free(ov->files);
-    ng_entries_clear(&ov->ents);
-    ng_index_clear(&ov->index);
-    free(ov->rates);
-    free(ov);
+    reclaim_locked();
+    pthread_mutex_unlock(&reload_lock);
+}
+
+ng_overlay *
+ng_overlays_current(void)
+{
+    return __atomic_load_n(&current, __ATOMIC_SEQ_CST);
+}
+
+uint64_t
+ng_overlays_epoch(void)
+{
+    return __atomic_load_n(&epoch, __ATOMIC_SEQ_CST);
+}
+
+/* ---- reading a generation ---- */
+
+static bool
+locate(const ng_overlay *ov, size_t global, const ng_source **src, size_t *local)
+{
+    size_t lo = 0, hi = ov->n_sources;
+
+    if (global >= ov->n_entries)
+        return false;
+    while (hi - lo > 1) { /* the last source whose first entry is <= global */
+        size_t mid = (lo + hi) / 2;
+        if (ov->first[mid] <= global)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    *src = ov->sources[lo];
+    *local = global - ov->first[lo];
+    return true;
+}
+
+bool
+ng_overlay_entry(const ng_overlay *ov, size_t global, ng_entry *e)
+{
+    const ng_source *src;
+    size_t local;
+
+    if (!locate(ov, global, &src, &local))
+        return false;
+    ng_image_entry(src->image, local, e);
+    return true;
+}
+
+long
+ng_overlay_find(const ng_overlay *ov, ng_bytes issuer, ng_bytes serial_value)
+{
+    for (size_t i = 0; i < ov->n_sources; i++) { /* the first file that has it */
+        long j = ng_image_find(ov->sources[i]->image, issuer, serial_value);
+        if (j >= 0)
+            return (long)ov->first[i] + j;
+    }
+    return -1;
 }

@@ -1,8 +1,16 @@
 /*
- * session.c: the session table. A session pins the overlay generation it
- * was opened on, so a search in progress never sees objects change under it.
- * Lock order: table_lock, then a session's lock; a session's lock is never
- * held while taking table_lock.
+ * session.c: the session table, with no lock shared by all sessions.
+ *
+ * Sessions live in slots, 256 to a chunk, chunks allocated as needed and
+ * kept until the module is finalised. A handle names its slot in the low 16
+ * bits and a per-open sequence number above, so a stale handle never finds
+ * a newer session. Each slot has its own mutex: a call locks only the slot
+ * of the session it uses. Opening takes `open_lock` to claim a free slot.
+ *
+ * Each slot also publishes which generations its session reads (their ids)
+ * and, while it is switching to the current one, the epoch it started at.
+ * The reload thread frees a replaced generation only when no slot reads it
+ * and no slot started switching before it was replaced (see overlay.c).
  */
 #include "config.h"
 
@@ -11,130 +19,237 @@
 
 #include "internal.h"
 
-static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
-static ng_session **table;
-static size_t n_table;
-static CK_SESSION_HANDLE next_handle = 1;
+#define CHUNK_SLOTS 256
+#define MAX_CHUNKS 256 /* 65,536 sessions */
 
-static void
-destroy(ng_session *s)
+typedef struct {
+    pthread_mutex_t lock;
+    ng_session *session; /* NULL when free */
+    /* __atomic: */
+    uint64_t pinning; /* epoch a switch started at, 0 = not switching */
+    uint64_t held[2]; /* ids of the generations read, 0 = none */
+} slot;
+
+static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
+static slot *chunks[MAX_CHUNKS]; /* __atomic loads: published once, freed at finalise */
+static uint64_t sequence = 1;
+static unsigned long n_open;
+
+static slot *
+slot_of(CK_SESSION_HANDLE handle)
 {
-    ng_find_clear(&s->find);
-    ng_overlay_unref(s->overlay);
-    pthread_mutex_destroy(&s->lock);
-    free(s);
+    size_t index = handle & 0xffff;
+    slot *chunk = __atomic_load_n(&chunks[index / CHUNK_SLOTS], __ATOMIC_ACQUIRE);
+
+    return chunk ? &chunk[index % CHUNK_SLOTS] : NULL;
 }
 
 void
 ng_sessions_init(void)
 {
-    /* After fork() the child starts over: the parent's sessions are not its
-     * own (PKCS#11 says a child must call C_Initialize), and their locks may
-     * have been held by threads that do not exist here. */
-    pthread_mutex_init(&table_lock, NULL);
-    free(table);
-    table = NULL;
-    n_table = 0;
+    /* Also after fork(): the parent's sessions are not the child's, and
+     * their locks may be held by threads that do not exist here. */
+    pthread_mutex_init(&open_lock, NULL);
+    memset(chunks, 0, sizeof(chunks));
+    n_open = 0;
+}
+
+static void
+unpublish(slot *sl)
+{
+    __atomic_store_n(&sl->held[0], 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&sl->held[1], 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&sl->pinning, 0, __ATOMIC_SEQ_CST);
+}
+
+static void
+destroy(ng_session *s)
+{
+    ng_find_clear(&s->find);
+    free(s);
 }
 
 void
 ng_sessions_close_all(void)
 {
-    ng_session **old;
-    size_t n;
-
-    pthread_mutex_lock(&table_lock);
-    old = table;
-    n = n_table;
-    table = NULL;
-    n_table = 0;
-    pthread_mutex_unlock(&table_lock);
-    for (size_t i = 0; i < n; i++) {
-        pthread_mutex_lock(&old[i]->lock); /* wait for a call still using it */
-        pthread_mutex_unlock(&old[i]->lock);
-        destroy(old[i]);
+    for (size_t c = 0; c < MAX_CHUNKS; c++) {
+        slot *chunk = __atomic_load_n(&chunks[c], __ATOMIC_ACQUIRE);
+        for (size_t i = 0; chunk && i < CHUNK_SLOTS; i++) {
+            pthread_mutex_lock(&chunk[i].lock);
+            if (chunk[i].session) {
+                destroy(chunk[i].session);
+                chunk[i].session = NULL;
+                unpublish(&chunk[i]);
+                __atomic_sub_fetch(&n_open, 1, __ATOMIC_RELAXED);
+            }
+            pthread_mutex_unlock(&chunk[i].lock);
+        }
     }
-    free(old);
+}
+
+void
+ng_sessions_free(void)
+{
+    ng_sessions_close_all();
+    for (size_t c = 0; c < MAX_CHUNKS; c++) {
+        slot *chunk = chunks[c];
+        for (size_t i = 0; chunk && i < CHUNK_SLOTS; i++)
+            pthread_mutex_destroy(&chunk[i].lock);
+        free(chunk);
+        chunks[c] = NULL;
+    }
+}
+
+/* A free slot, locked; NULL when the table is full. Under open_lock. */
+static slot *
+claim_locked(size_t *index)
+{
+    for (size_t c = 0; c < MAX_CHUNKS; c++) {
+        if (!chunks[c]) {
+            slot *chunk = calloc(CHUNK_SLOTS, sizeof(*chunk));
+            if (!chunk)
+                return NULL;
+            for (size_t i = 0; i < CHUNK_SLOTS; i++)
+                pthread_mutex_init(&chunk[i].lock, NULL);
+            __atomic_store_n(&chunks[c], chunk, __ATOMIC_RELEASE);
+        }
+        for (size_t i = 0; i < CHUNK_SLOTS; i++) {
+            slot *sl = &chunks[c][i];
+            pthread_mutex_lock(&sl->lock);
+            if (!sl->session) {
+                *index = c * CHUNK_SLOTS + i;
+                return sl;
+            }
+            pthread_mutex_unlock(&sl->lock);
+        }
+    }
+    return NULL;
 }
 
 CK_RV
-ng_session_open(CK_FLAGS flags, ng_overlay *ov, CK_SESSION_HANDLE *handle)
+ng_session_open(CK_FLAGS flags, CK_SESSION_HANDLE *handle)
 {
-    ng_session *s = calloc(1, sizeof(*s)), **nt;
+    ng_session *s = calloc(1, sizeof(*s));
+    slot *sl;
+    size_t index;
 
     if (!s)
         return CKR_HOST_MEMORY;
-    pthread_mutex_init(&s->lock, NULL);
-    s->flags = flags;
-    s->overlay = ng_overlay_ref(ov);
-    pthread_mutex_lock(&table_lock);
-    nt = realloc(table, (n_table + 1) * sizeof(*nt));
-    if (!nt) {
-        pthread_mutex_unlock(&table_lock);
-        destroy(s);
-        return CKR_HOST_MEMORY;
+    pthread_mutex_lock(&open_lock);
+    sl = claim_locked(&index);
+    if (!sl) {
+        pthread_mutex_unlock(&open_lock);
+        free(s);
+        return CKR_SESSION_COUNT;
     }
-    table = nt;
-    s->handle = next_handle++;
-    table[n_table++] = s;
+    s->flags = flags;
+    s->handle = (CK_SESSION_HANDLE)((sequence++ << 16) | index);
+    sl->session = s;
     *handle = s->handle;
-    pthread_mutex_unlock(&table_lock);
+    __atomic_add_fetch(&n_open, 1, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&sl->lock);
+    pthread_mutex_unlock(&open_lock);
     return CKR_OK;
 }
 
 CK_RV
 ng_session_close(CK_SESSION_HANDLE handle)
 {
+    slot *sl = slot_of(handle);
     ng_session *s = NULL;
 
-    pthread_mutex_lock(&table_lock);
-    for (size_t i = 0; i < n_table; i++) {
-        if (table[i]->handle == handle) {
-            s = table[i];
-            table[i] = table[--n_table];
-            break;
-        }
+    if (!sl)
+        return CKR_SESSION_HANDLE_INVALID;
+    pthread_mutex_lock(&sl->lock);
+    if (sl->session && sl->session->handle == handle) {
+        s = sl->session;
+        sl->session = NULL;
+        unpublish(sl);
+        __atomic_sub_fetch(&n_open, 1, __ATOMIC_RELAXED);
     }
-    pthread_mutex_unlock(&table_lock);
+    pthread_mutex_unlock(&sl->lock);
     if (!s)
         return CKR_SESSION_HANDLE_INVALID;
-    pthread_mutex_lock(&s->lock);
-    pthread_mutex_unlock(&s->lock);
     destroy(s);
+    ng_overlays_reclaim(); /* its generations may be the last readers' */
     return CKR_OK;
 }
 
 CK_RV
 ng_session_acquire(CK_SESSION_HANDLE handle, ng_session **sess)
 {
-    CK_RV rv = CKR_SESSION_HANDLE_INVALID;
+    slot *sl = slot_of(handle);
 
-    pthread_mutex_lock(&table_lock);
-    for (size_t i = 0; i < n_table; i++) {
-        if (table[i]->handle == handle) {
-            *sess = table[i];
-            pthread_mutex_lock(&table[i]->lock);
-            rv = CKR_OK;
-            break;
-        }
+    if (!sl)
+        return CKR_SESSION_HANDLE_INVALID;
+    pthread_mutex_lock(&sl->lock);
+    if (!sl->session || sl->session->handle != handle) {
+        pthread_mutex_unlock(&sl->lock);
+        return CKR_SESSION_HANDLE_INVALID;
     }
-    pthread_mutex_unlock(&table_lock);
-    return rv;
+    *sess = sl->session;
+    return CKR_OK;
 }
 
 void
 ng_session_release(ng_session *sess)
 {
-    pthread_mutex_unlock(&sess->lock);
+    pthread_mutex_unlock(&slot_of(sess->handle)->lock);
+}
+
+void
+ng_session_pin(ng_session *s)
+{
+    slot *sl = slot_of(s->handle);
+    uint64_t e = ng_overlays_epoch();
+    ng_overlay *ov;
+
+    /* Announce the switch before reading `current`: a generation replaced
+     * after this point is not freed until the switch is over. */
+    __atomic_store_n(&sl->pinning, e, __ATOMIC_SEQ_CST);
+    ov = ng_overlays_current();
+    if (ov != s->cur) {
+        /* keep one generation back, so that handles found just before a
+         * reload still resolve; the id being dropped is never the only one
+         * published in between */
+        s->prev = s->cur;
+        __atomic_store_n(&sl->held[1], s->prev ? s->prev->id : 0, __ATOMIC_SEQ_CST);
+        s->cur = ov;
+        __atomic_store_n(&sl->held[0], ov ? ov->id : 0, __ATOMIC_SEQ_CST);
+    }
+    __atomic_store_n(&sl->pinning, 0, __ATOMIC_SEQ_CST);
+}
+
+ng_overlay *
+ng_session_overlay_of(const ng_session *s, CK_OBJECT_HANDLE handle)
+{
+    uint64_t id = ng_objects_handle_id(handle);
+
+    if (s->cur && s->cur->id == id)
+        return s->cur;
+    if (s->prev && s->prev->id == id)
+        return s->prev;
+    return NULL;
 }
 
 unsigned long
 ng_sessions_count(void)
 {
-    unsigned long n;
+    return __atomic_load_n(&n_open, __ATOMIC_RELAXED);
+}
 
-    pthread_mutex_lock(&table_lock);
-    n = n_table;
-    pthread_mutex_unlock(&table_lock);
-    return n;
+bool
+ng_sessions_may_read(const ng_overlay *ov)
+{
+    for (size_t c = 0; c < MAX_CHUNKS; c++) {
+        slot *chunk = __atomic_load_n(&chunks[c], __ATOMIC_ACQUIRE);
+        for (size_t i = 0; chunk && i < CHUNK_SLOTS; i++) {
+            uint64_t pinning = __atomic_load_n(&chunk[i].pinning, __ATOMIC_SEQ_CST);
+            if ((pinning && pinning < ov->retired_at) ||
+                __atomic_load_n(&chunk[i].held[0], __ATOMIC_SEQ_CST) == ov->id ||
+                __atomic_load_n(&chunk[i].held[1], __ATOMIC_SEQ_CST) == ov->id)
+                return true;
+        }
+    }
+    return false;
 }

@@ -1,0 +1,521 @@
+/*
+ * image.c: the compiled overlay. One flat, position-independent image that
+ * the module uses without parsing: a header, fixed-size entry records, an
+ * open-addressing table over issuer+serial, and a blob of bytes and
+ * NUL-terminated strings. Text overlays are built into the same image in
+ * memory, so every lookup goes through one piece of code whatever the
+ * source; `nssguard compile` writes the image to a file that the module
+ * maps read-only.
+ *
+ * An image file is refused whole (never half-used) unless its magic,
+ * version, byte order, size, checksum and every offset in it check out.
+ * Files are replaced by rename (nssguard compile does): a mapped file that
+ * is truncated in place would fault in every process that maps it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define MAGIC "NSSGUARD"
+#define IMAGE_VERSION 1
+#define BYTE_ORDER_MARK 0x01020304U
+
+static const char *const reasons[] = {NSSGUARD_REASONS};
+
+typedef struct {
+    char magic[8];
+    uint32_t version;
+    uint32_t byte_order;
+    uint64_t file_size;
+    uint64_t checksum; /* over the whole file with this field zero */
+    uint64_t n_entries;
+    uint64_t n_slots; /* a power of two, at least twice n_entries */
+    uint64_t entries_off;
+    uint64_t slots_off;
+    uint64_t blob_off;
+    uint64_t blob_size;
+    uint64_t source_size; /* the text file it was compiled from, or 0 */
+    int64_t source_mtime_ns;
+    uint64_t reserved[4];
+} header;
+
+typedef struct {
+    uint64_t hash;
+    uint32_t issuer_off, issuer_len;
+    uint32_t serial_off; /* DER INTEGER; its value starts serial_hdr bytes in */
+    uint16_t serial_len;
+    uint8_t serial_hdr;
+    uint8_t has_sha1;
+    uint32_t label_off, reference_off;
+    uint32_t file_off, line;
+    uint8_t sha1[NG_SHA1_LEN];
+    uint8_t reason;
+    uint8_t pad[3];
+} record;
+
+_Static_assert(sizeof(header) == 128, "header layout");
+_Static_assert(sizeof(record) == 64, "record layout");
+
+struct ng_image {
+    const unsigned char *base;
+    size_t size;
+    const header *hdr;
+    const record *records;
+    const uint32_t *slots;
+    const unsigned char *blob;
+    void *mapping;        /* when mapped from a file */
+    unsigned char *owned; /* when built in memory */
+};
+
+/* ---- checksum: four independent 64-bit lanes over the file's words ---- */
+
+static uint64_t
+mix(uint64_t h, uint64_t w)
+{
+    h ^= w * 0x9e3779b97f4a7c15ULL;
+    h = (h << 31) | (h >> 33);
+    return h * 0xc2b2ae3d27d4eb4fULL;
+}
+
+static uint64_t
+checksum(const unsigned char *p, size_t size)
+{
+    uint64_t lane[4] = {1, 2, 3, 4}, w[4];
+    size_t i = 0;
+
+    for (; i + 32 <= size; i += 32) {
+        memcpy(w, p + i, 32);
+        for (int k = 0; k < 4; k++)
+            lane[k] = mix(lane[k], i + 8 * k == offsetof(header, checksum) ? 0 : w[k]);
+    }
+    for (; i + 8 <= size; i += 8) {
+        memcpy(w, p + i, 8);
+        lane[0] = mix(lane[0], i == offsetof(header, checksum) ? 0 : w[0]);
+    }
+    return mix(mix(lane[0], lane[1]), mix(lane[2], lane[3])) ^ size;
+}
+
+/* ---- building an image from entries ---- */
+
+typedef struct {
+    unsigned char *data;
+    size_t used, cap;
+    /* interning: identical byte strings (issuers, labels, references, file
+     * names) are stored once */
+    uint64_t *keys;
+    uint32_t *offs;
+    size_t mask;
+    size_t n_keys;
+} blob_builder;
+
+static bool
+blob_reserve(blob_builder *b, size_t n)
+{
+    if (b->used + n <= b->cap)
+        return true;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->used + n)
+        cap *= 2;
+    if (cap > UINT32_MAX)
+        return false;
+    unsigned char *nd = realloc(b->data, cap);
+    if (!nd)
+        return false;
+    b->data = nd;
+    b->cap = cap;
+    return true;
+}
+
+static bool
+intern_grow(blob_builder *b)
+{
+    size_t size = b->mask ? (b->mask + 1) * 2 : 1024;
+    uint64_t *keys = calloc(size, sizeof(*keys));
+    uint32_t *offs = calloc(size, sizeof(*offs));
+
+    if (!keys || !offs) {
+        free(keys);
+        free(offs);
+        return false;
+    }
+    for (size_t i = 0; b->mask && i <= b->mask; i++) {
+        if (!b->offs[i])
+            continue;
+        size_t s = b->keys[i] & (size - 1);
+        while (offs[s])
+            s = (s + 1) & (size - 1);
+        keys[s] = b->keys[i];
+        offs[s] = b->offs[i];
+    }
+    free(b->keys);
+    free(b->offs);
+    b->keys = keys;
+    b->offs = offs;
+    b->mask = size - 1;
+    return true;
+}
+
+/* Stores bytes (plus a NUL when `string`) once; returns the offset or 0 on
+ * failure (offset 0 is the blob's leading NUL, never a real value). */
+static uint32_t
+blob_add(blob_builder *b, const void *data, size_t len, bool string)
+{
+    uint64_t h = ng_entry_hash((ng_bytes){data, len}, (ng_bytes){NULL, 0}) ^ string;
+    size_t stored = len + (string ? 1 : 0);
+
+    if ((b->n_keys + 1) * 2 > b->mask + 1 && !intern_grow(b))
+        return 0;
+    size_t s = h & b->mask;
+    for (; b->offs[s]; s = (s + 1) & b->mask) {
+        if (b->keys[s] == h && b->offs[s] + stored <= b->used &&
+            memcmp(b->data + b->offs[s], data, len) == 0 &&
+            (!string || b->data[b->offs[s] + len] == 0))
+            return b->offs[s];
+    }
+    if (!blob_reserve(b, stored))
+        return 0;
+    uint32_t off = (uint32_t)b->used;
+    if (len)
+        memcpy(b->data + b->used, data, len);
+    if (string)
+        b->data[b->used + len] = 0;
+    b->used += stored;
+    b->keys[s] = h;
+    b->offs[s] = off;
+    b->n_keys++;
+    return off;
+}
+
+static uint8_t
+reason_index(const char *reason)
+{
+    for (size_t i = 0; i < NG_N_ELEMENTS(reasons); i++) {
+        if (strcmp(reason, reasons[i]) == 0)
+            return (uint8_t)i;
+    }
+    return (uint8_t)(NG_N_ELEMENTS(reasons) - 1); /* "distrusted" */
+}
+
+static size_t
+align8(size_t n)
+{
+    return (n + 7) & ~(size_t)7;
+}
+
+static bool view_image(ng_image *img, const unsigned char *base, size_t size, ng_error *err,
+                       const char *name);
+
+ng_image *
+ng_image_build(const ng_entries *ents, uint64_t source_size, int64_t source_mtime_ns, ng_error *err)
+{
+    blob_builder b;
+    ng_index idx;
+    record *recs = NULL;
+    ng_image *img = NULL;
+    unsigned char *file = NULL;
+    size_t n = ents->n_entries;
+
+    memset(&b, 0, sizeof(b));
+    memset(&idx, 0, sizeof(idx));
+    if (n > UINT32_MAX - 1 || !blob_reserve(&b, 1))
+        goto oom;
+    b.data[b.used++] = 0; /* offset 0: the empty string */
+    recs = calloc(n ? n : 1, sizeof(*recs));
+    if (!recs || !ng_index_build(&idx, ents->entries, n))
+        goto oom;
+    for (size_t i = 0; i < n; i++) {
+        const ng_entry *e = &ents->entries[i];
+        record *r = &recs[i];
+        r->hash = e->hash;
+        r->issuer_off = blob_add(&b, e->issuer.data, e->issuer.len, false);
+        r->issuer_len = (uint32_t)e->issuer.len;
+        r->serial_off = blob_add(&b, e->serial_der.data, e->serial_der.len, false);
+        r->serial_len = (uint16_t)e->serial_der.len;
+        r->serial_hdr = (uint8_t)(e->serial.data - e->serial_der.data);
+        r->has_sha1 = e->has_sha1;
+        memcpy(r->sha1, e->sha1, NG_SHA1_LEN);
+        r->label_off = blob_add(&b, e->label, strlen(e->label), true);
+        r->reference_off = blob_add(&b, e->reference, strlen(e->reference), true);
+        r->file_off = blob_add(&b, e->file, strlen(e->file), true);
+        r->line = e->line;
+        r->reason = reason_index(e->reason);
+        if (!r->issuer_off || !r->serial_off || !r->label_off || !r->reference_off ||
+            !r->file_off || e->serial_der.len > UINT16_MAX || e->issuer.len > UINT32_MAX)
+            goto oom;
+    }
+    /* The file: header | records | slots | blob, each 8-aligned. */
+    size_t entries_off = sizeof(header);
+    size_t slots_off = align8(entries_off + n * sizeof(record));
+    size_t blob_off = align8(slots_off + (idx.mask + 1) * sizeof(uint32_t));
+    size_t size = align8(blob_off + b.used);
+    file = calloc(1, size);
+    if (!file)
+        goto oom;
+    header *h = (header *)file;
+    memcpy(h->magic, MAGIC, 8);
+    h->version = IMAGE_VERSION;
+    h->byte_order = BYTE_ORDER_MARK;
+    h->file_size = size;
+    h->n_entries = n;
+    h->n_slots = idx.mask + 1;
+    h->entries_off = entries_off;
+    h->slots_off = slots_off;
+    h->blob_off = blob_off;
+    h->blob_size = size - blob_off; /* padding NULs belong to the blob */
+    h->source_size = source_size;
+    h->source_mtime_ns = source_mtime_ns;
+    memcpy(file + entries_off, recs, n * sizeof(record));
+    memcpy(file + slots_off, idx.slots, (idx.mask + 1) * sizeof(uint32_t));
+    memcpy(file + blob_off, b.data, b.used);
+    h->checksum = checksum(file, size);
+
+    img = calloc(1, sizeof(*img));
+    if (!img || !view_image(img, file, size, err, "(in memory)"))
+        goto fail;
+    img->owned = file;
+    file = NULL;
+    goto out;
+oom:
+    ng_error_set(err, "(in memory)", 0, "out of memory building the overlay image");
+fail:
+    free(img);
+    img = NULL;
+out:
+    free(file);
+    free(recs);
+    free(b.data);
+    free(b.keys);
+    free(b.offs);
+    ng_index_clear(&idx);
+    return img;
+}
+
+/* ---- checking and using an image ---- */
+
+static bool
+in_blob(const header *h, uint64_t off, uint64_t len)
+{
+    return off < h->blob_size && len <= h->blob_size - off;
+}
+
+static bool
+view_image(ng_image *img, const unsigned char *base, size_t size, ng_error *err, const char *name)
+{
+    const header *h = (const header *)base;
+    const char *why = NULL;
+
+    if (size < sizeof(header) || memcmp(h->magic, MAGIC, 8) != 0)
+        why = "not an nssguard compiled overlay";
+    else if (h->byte_order != BYTE_ORDER_MARK)
+        why = "compiled for another byte order";
+    else if (h->version != IMAGE_VERSION)
+        why = "compiled overlay of another version (recompile it with this nssguard)";
+    else if (h->file_size != size || size % 8)
+        why = "truncated or extended (size differs from its header)";
+    else if (checksum(base, size) != h->checksum)
+        why = "checksum mismatch (corrupted)";
+    else if (h->n_entries >= UINT32_MAX || h->n_slots < 16 || (h->n_slots & (h->n_slots - 1)) ||
+             h->n_slots < 2 * h->n_entries || h->entries_off != sizeof(header) ||
+             h->slots_off % 8 || h->blob_off % 8 ||
+             h->slots_off < h->entries_off + h->n_entries * sizeof(record) ||
+             h->blob_off < h->slots_off + h->n_slots * sizeof(uint32_t) || h->blob_off >= size ||
+             h->blob_size != size - h->blob_off)
+        why = "inconsistent layout";
+    if (why)
+        goto bad;
+    img->base = base;
+    img->size = size;
+    img->hdr = h;
+    img->records = (const record *)(base + h->entries_off);
+    img->slots = (const uint32_t *)(base + h->slots_off);
+    img->blob = base + h->blob_off;
+    if (img->blob[h->blob_size - 1] != 0) {
+        why = "string area not terminated";
+        goto bad;
+    }
+    for (uint64_t i = 0; i < h->n_entries; i++) {
+        const record *r = &img->records[i];
+        ng_bytes der = {img->blob + r->serial_off, r->serial_len}, value;
+        if (!in_blob(h, r->issuer_off, r->issuer_len) ||
+            !in_blob(h, r->serial_off, r->serial_len) || r->label_off >= h->blob_size ||
+            r->reference_off >= h->blob_size || r->file_off >= h->blob_size ||
+            r->reason >= NG_N_ELEMENTS(reasons) || !ng_der_integer_value(der, &value) ||
+            value.data - der.data != r->serial_hdr) {
+            why = "an entry points outside the file";
+            goto bad;
+        }
+    }
+    uint64_t used = 0;
+    for (uint64_t s = 0; s < h->n_slots; s++) {
+        if (img->slots[s] > h->n_entries) {
+            why = "index refers to a missing entry";
+            goto bad;
+        }
+        used += img->slots[s] != 0;
+    }
+    if (used > h->n_entries) {
+        why = "index has more slots than entries";
+        goto bad;
+    }
+    return true;
+bad:
+    ng_error_set(err, name, 0, "%s", why);
+    return false;
+}
+
+ng_image *
+ng_image_open(const char *path, ng_error *err)
+{
+    ng_image *img = NULL;
+    struct stat st;
+    void *map = MAP_FAILED;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+    if (fd < 0) {
+        ng_error_set(err, path, 0, "cannot open: %s", strerror(errno));
+        return NULL;
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(header)) {
+        ng_error_set(err, path, 0, "not a compiled overlay (too small or not a file)");
+        goto out;
+    }
+    map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    if (map == MAP_FAILED) {
+        ng_error_set(err, path, 0, "cannot map: %s", strerror(errno));
+        goto out;
+    }
+    img = calloc(1, sizeof(*img));
+    if (!img) {
+        ng_error_set(err, path, 0, "out of memory");
+        goto out;
+    }
+    if (!view_image(img, map, (size_t)st.st_size, err, path)) {
+        free(img);
+        img = NULL;
+        goto out;
+    }
+    img->mapping = map;
+    map = MAP_FAILED;
+out:
+    if (map != MAP_FAILED)
+        munmap(map, (size_t)st.st_size);
+    close(fd);
+    return img;
+}
+
+bool
+ng_image_write(const ng_image *img, const char *path, ng_error *err)
+{
+    char *tmp = NULL;
+    int fd = -1;
+    bool ok = false;
+    size_t done = 0;
+
+    if (asprintf(&tmp, "%s.tmp.%ld", path, (long)getpid()) < 0) {
+        ng_error_set(err, path, 0, "out of memory");
+        return false;
+    }
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        ng_error_set(err, tmp, 0, "cannot create: %s", strerror(errno));
+        goto out;
+    }
+    while (done < img->size) {
+        ssize_t w = write(fd, img->base + done, img->size - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            ng_error_set(err, tmp, 0, "write failed: %s", strerror(errno));
+            goto out;
+        }
+        done += (size_t)w;
+    }
+    if (fsync(fd) < 0 || close(fd) < 0) {
+        fd = -1;
+        ng_error_set(err, tmp, 0, "write failed: %s", strerror(errno));
+        goto out;
+    }
+    fd = -1;
+    /* rename: processes that map the old file keep it intact */
+    if (rename(tmp, path) < 0) {
+        ng_error_set(err, path, 0, "cannot replace: %s", strerror(errno));
+        goto out;
+    }
+    ok = true;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (!ok)
+        unlink(tmp);
+    free(tmp);
+    return ok;
+}
+
+void
+ng_image_free(ng_image *img)
+{
+    if (!img)
+        return;
+    if (img->mapping)
+        munmap(img->mapping, img->size);
+    free(img->owned);
+    free(img);
+}
+
+size_t
+ng_image_count(const ng_image *img)
+{
+    return (size_t)img->hdr->n_entries;
+}
+
+void
+ng_image_source(const ng_image *img, uint64_t *size, int64_t *mtime_ns)
+{
+    *size = img->hdr->source_size;
+    *mtime_ns = img->hdr->source_mtime_ns;
+}
+
+void
+ng_image_entry(const ng_image *img, size_t i, ng_entry *e)
+{
+    const record *r = &img->records[i];
+
+    e->issuer = (ng_bytes){img->blob + r->issuer_off, r->issuer_len};
+    e->serial_der = (ng_bytes){img->blob + r->serial_off, r->serial_len};
+    e->serial = (ng_bytes){e->serial_der.data + r->serial_hdr, r->serial_len - r->serial_hdr};
+    e->hash = r->hash;
+    e->has_sha1 = r->has_sha1 != 0;
+    memcpy(e->sha1, r->sha1, NG_SHA1_LEN);
+    e->label = (const char *)img->blob + r->label_off;
+    e->reason = reasons[r->reason];
+    e->reference = (const char *)img->blob + r->reference_off;
+    e->file = (const char *)img->blob + r->file_off;
+    e->line = r->line;
+}
+
+long
+ng_image_find(const ng_image *img, ng_bytes issuer, ng_bytes serial_value)
+{
+    uint64_t h = ng_entry_hash(issuer, serial_value);
+    size_t mask = (size_t)img->hdr->n_slots - 1;
+
+    for (size_t s = h & mask; img->slots[s]; s = (s + 1) & mask) {
+        const record *r = &img->records[img->slots[s] - 1];
+        if (r->hash == h && r->issuer_len == issuer.len &&
+            (size_t)(r->serial_len - r->serial_hdr) == serial_value.len &&
+            memcmp(img->blob + r->serial_off + r->serial_hdr, serial_value.data,
+                   serial_value.len) == 0 &&
+            memcmp(img->blob + r->issuer_off, issuer.data, issuer.len) == 0)
+            return (long)(img->slots[s] - 1);
+    }
+    return -1;
+}
