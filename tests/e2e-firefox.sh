@@ -1,0 +1,251 @@
+#!/bin/sh
+# e2e-firefox.sh: headless Firefox ESR refuses a site whose chain runs
+# through a distrusted sub-CA once libnssguard.so is loaded, and only then.
+#
+# Firefox ESR bundles its own NSS (3.125 in ESR 153), which asks for the
+# PKCS#11 3.2 class CKO_TRUST before CKO_NSS_TRUST: only this test drives
+# the module through that path. Three fresh profiles, each trusting the
+# test root in its NSS database:
+#   1. no module: both sites load;
+#   2. nssguard added with modutil, with parameters (overlay=, log=);
+#   3. nssguard added by an enterprise policy (policies.json SecurityDevices)
+#      with NO parameters: the module reads $NSSGUARD_CONFIG.
+# Firefox reads policies.json from distribution/ beside its binary (after
+# /etc/firefox/policies/policies.json). So as not to touch system folders,
+# case 3 runs Firefox from a private copy of its install folder: the small
+# launcher binary copied, everything else symlinked, and our own
+# distribution/policies.json.
+#
+# tests/firefox/drive.mjs talks WebDriver BiDi to Firefox's remote agent
+# (--remote-debugging-port) with the npm package ws; tests/firefox/serve.mjs
+# serves the mitm and good leaves on 127.0.0.1. Firefox runs with
+# MOZ_DISABLE_NONLOCAL_CONNECTIONS=1, HOME in the output folder and the
+# prefs of tests/firefox/user.js (no updates, telemetry, OCSP, ...).
+. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/e2e-lib.sh"
+
+ffdir=${NSSGUARD_FIREFOX_DIR:-/usr/lib/firefox-esr}
+ffbin=$ffdir/firefox-esr
+drv=$top_srcdir/tests/firefox
+[ -x "$ffbin" ] || skip_all "$ffbin not installed (Debian: firefox-esr)"
+command -v node >/dev/null 2>&1 || skip_all "node not installed"
+[ -f "$drv/node_modules/ws/package.json" ] ||
+    skip_all "node modules missing: npm ci --prefix tests/firefox"
+require_tool pk12util timeout
+e2e_setup e2e-firefox
+diag "$("$ffbin" --version 2>/dev/null)"
+
+# The shell cleans up the server, the driver Firefox; and the shell kills
+# Firefox's process group too in case the driver itself was killed.
+pids=
+cleanup()
+{
+    for p in $pids; do
+        kill "$p" 2>/dev/null
+    done
+    for f in "$out"/*/firefox.pid; do
+        [ -s "$f" ] && kill -KILL -- "-$(cat "$f")" 2>/dev/null
+    done
+    return 0
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# Firefox's environment, for every case.
+mkdir -p "$out/home"
+HOME=$out/home
+XDG_CONFIG_HOME=$out/home/.config
+XDG_CACHE_HOME=$out/home/.cache
+MOZ_DISABLE_NONLOCAL_CONNECTIONS=1
+MOZ_CRASHREPORTER_DISABLE=1
+MOZ_HEADLESS_WIDTH=1100
+MOZ_HEADLESS_HEIGHT=800
+export HOME XDG_CONFIG_HOME XDG_CACHE_HOME MOZ_DISABLE_NONLOCAL_CONNECTIONS \
+    MOZ_CRASHREPORTER_DISABLE MOZ_HEADLESS_WIDTH MOZ_HEADLESS_HEIGHT
+
+# The two sites, from the server databases that pki.sh made.
+for c in mitm good; do
+    pk12util -o "$out/$c.p12" -n "$c-leaf" -d "sql:$pki/$c-server" -W nssguard -K "" \
+        >>"$out/pk12util.log" 2>&1
+done
+timeout 150 node "$drv/serve.mjs" "$out/ports" mitm="$out/mitm.p12" good="$out/good.p12" \
+    >"$out/serve.log" 2>&1 &
+pids="$pids $!"
+n=0
+while [ ! -s "$out/ports" ] && [ $n -lt 100 ]; do
+    sleep 0.1
+    n=$((n + 1))
+done
+port_mitm=$(awk '$1 == "mitm" { print $2 }' "$out/ports" 2>/dev/null)
+port_good=$(awk '$1 == "good" { print $2 }' "$out/ports" 2>/dev/null)
+[ -n "$port_mitm" ] && [ -n "$port_good" ]
+ok $? "HTTPS servers for mitm-leaf and good-leaf listening on 127.0.0.1"
+url_mitm=https://127.0.0.1:$port_mitm/
+url_good=https://127.0.0.1:$port_good/
+
+# profile DIR: a new Firefox profile whose NSS database trusts the root.
+profile()
+{
+    mkdir -p "$1" &&
+        cp "$drv/user.js" "$1/user.js" &&
+        client_db "$1"
+}
+
+# browse CASE PROFILE BINARY [DRIVER-OPTION...]: runs the driver on both
+# sites; its JSON lines go to $out/CASE/pages.jsonl. $ffenv: NAME=VALUE
+# words added to the environment of the driver and Firefox.
+ffenv=
+browse()
+{
+    c=$1 prof=$2 bin=$3
+    shift 3
+    env $ffenv timeout 100 node "$drv/drive.mjs" --firefox "$bin" --profile "$prof" \
+        --log "$out/$c/firefox.log" --pidfile "$out/$c/firefox.pid" \
+        --screenshot-prefix "$out/$c/" "$@" \
+        mitm="$url_mitm" good="$url_good" >"$out/$c/pages.jsonl" 2>"$out/$c/drive.log"
+    rc=$?
+    ok $rc "$c: Firefox driven over WebDriver BiDi"
+    [ $rc -eq 0 ] || sed 's/^/#   /' "$out/$c/drive.log"
+}
+
+# field CASE NAME KEY: one value from the driver's line for page NAME.
+field()
+{
+    node -e 'const [file, name, key] = process.argv.slice(1);
+        for (const l of require("fs").readFileSync(file, "utf8").split("\n")) {
+            if (!l) continue;
+            const r = JSON.parse(l);
+            if (r.name === name) { console.log(String(r[key])); process.exit(0); }
+        }
+        console.log("(no page)");' "$out/$1/pages.jsonl" "$2" "$3" 2>/dev/null
+}
+
+show_page()
+{
+    grep "\"name\":\"$2\"" "$out/$1/pages.jsonl" | sed 's/^/#   /'
+}
+
+expect_loads()
+{
+    if [ "$(field "$1" "$2" loaded)" = true ] && [ "$(field "$1" "$2" status)" = 200 ] &&
+        [ "$(field "$1" "$2" title)" = "nssguard test site: $2" ]; then
+        ok 0 "$1: $2 site loads"
+    else
+        ok 1 "$1: $2 site loads"
+        show_page "$1" "$2"
+    fi
+}
+
+# expect_blocked CASE NAME: the load failed in the network layer with
+# SEC_ERROR_UNTRUSTED_ISSUER, Firefox shows its certificate error page with
+# that code and offers no "Accept the risk and continue".
+expect_blocked()
+{
+    want=SEC_ERROR_UNTRUSTED_ISSUER
+    fe=$(field "$1" "$2" fetchError)
+    case $fe in
+    *"NS_ERROR_MODULE_SECURITY, $want)"*) ok 0 "$1: $2 site refused, network error $want" ;;
+    *)
+        ok 1 "$1: $2 site refused, network error $want"
+        show_page "$1" "$2"
+        ;;
+    esac
+    uri=$(field "$1" "$2" documentURI)
+    if [ "$(field "$1" "$2" loaded)" = false ] && [ "$(field "$1" "$2" errorCode)" = $want ] &&
+        [ "${uri#about:certerror?}" != "$uri" ]; then
+        ok 0 "$1: $2 shows the certificate error page with $want"
+    else
+        ok 1 "$1: $2 shows the certificate error page with $want"
+        show_page "$1" "$2"
+    fi
+    is "$(field "$1" "$2" exceptionButton)" false "$1: $2 error page offers no exception button"
+}
+
+# is_png FILE: a PNG of a real page, not an empty capture.
+is_png()
+{
+    [ "$(od -An -tx1 -N8 "$1" 2>/dev/null | tr -d ' ')" = 89504e470d0a1a0a ] &&
+        [ "$(wc -c <"$1")" -gt 10000 ]
+}
+
+# ---- 1. no module: both sites load
+mkdir -p "$out/none"
+profile "$out/none/profile" >/dev/null
+ok $? "none: profile trusts the test root"
+browse none "$out/none/profile" "$ffbin"
+expect_loads none mitm
+expect_loads none good
+
+# ---- 2. modutil, with parameters
+mkdir -p "$out/modutil"
+log2=$out/modutil/nssguard.log
+profile "$out/modutil/profile" >/dev/null &&
+    add_module "$out/modutil/profile" "$pki/overlay.txt" "$log2"
+ok $? "modutil: profile trusts the root, modutil adds libnssguard.so with parameters"
+: >"$log2"
+ffenv="NSS_DEBUG_PKCS11_MODULE=nssguard NSPR_LOG_MODULES=nss_mod_log:4"
+ffenv="$ffenv NSPR_LOG_FILE=$out/modutil/pkcs11-calls.log"
+browse modutil "$out/modutil/profile" "$ffbin"
+expect_blocked modutil mitm
+expect_loads modutil good
+is_png "$out/modutil/mitm.png"
+ok $? "modutil: screenshot of the error page in $out/modutil/mitm.png"
+log_has "$log2" '"event":"load"' '"process":"firefox-esr"' '"config":"module parameters"'
+ok $? "modutil: Firefox loaded the module with its parameters"
+log_has "$log2" '"event":"distrust"' '"process":"firefox-esr"' '"label":"nssguard MITM sub-CA"' \
+    '"class":"CKO_TRUST"'
+ok $? "modutil: the JSON log records the distrust, served as CKO_TRUST, for firefox-esr"
+# Firefox's NSS searches the PKCS#11 3.2 class first (nss_mod_log's trace).
+first=$(grep -o 'CKA_CLASS = CKO[A-Z_]*TRUST\b' "$out/modutil/pkcs11-calls.log" 2>/dev/null | head -n 1)
+is "$first" "CKA_CLASS = CKO_TRUST" "modutil: Firefox's NSS asks for CKO_TRUST before CKO_NSS_TRUST"
+
+# ---- 3. policies.json SecurityDevices, no parameters
+mkdir -p "$out/policy/app/distribution"
+log3=$out/policy/nssguard.log
+conf=$out/policy/nssguard.conf
+if [ -e /etc/firefox/policies/policies.json ]; then
+    # Firefox reads that file instead of the one beside its binary.
+    for t in "policy: Firefox driven" "policy: mitm refused" "policy: good loads" \
+        "policy: log records the distrust"; do
+        tap_n=$((tap_n + 1))
+        echo "ok $tap_n - $t # SKIP /etc/firefox/policies/policies.json exists and wins"
+    done
+    done_testing
+fi
+for f in "$ffdir"/*; do
+    case ${f##*/} in
+    firefox-esr | firefox-bin | distribution) ;;
+    *) ln -s "$f" "$out/policy/app/${f##*/}" ;;
+    esac
+done
+# copied, not linked: Firefox finds its folder from its binary's real path
+cp "$ffbin" "$out/policy/app/firefox-esr"
+cat >"$out/policy/app/distribution/policies.json" <<EOF
+{
+  "policies": {
+    "SecurityDevices": {
+      "Add": { "nssguard": "$NSSGUARD_MODULE" }
+    }
+  }
+}
+EOF
+printf '# written by tests/e2e-firefox.sh\noverlay = %s\nlog = file:%s\n' \
+    "$pki/overlay.txt" "$log3" >"$conf"
+profile "$out/policy/profile" >/dev/null
+ok $? "policy: profile trusts the test root, no module in it"
+: >"$log3"
+ffenv="NSSGUARD_CONFIG=$conf"
+browse policy "$out/policy/profile" "$out/policy/app/firefox-esr" \
+    --wait-file "$out/policy/profile/pkcs11.txt" --wait-text "library=$NSSGUARD_MODULE"
+grep -qxF "library=$NSSGUARD_MODULE" "$out/policy/profile/pkcs11.txt" &&
+    ! grep -q 'overlay=' "$out/policy/profile/pkcs11.txt"
+ok $? "policy: the policy added the module to pkcs11.txt, without parameters"
+expect_blocked policy mitm
+expect_loads policy good
+log_has "$log3" '"event":"load"' '"process":"firefox-esr"' "\"config\":\"$conf\""
+ok $? "policy: Firefox's module read its configuration from \$NSSGUARD_CONFIG"
+log_has "$log3" '"event":"distrust"' '"process":"firefox-esr"' '"label":"nssguard MITM sub-CA"' \
+    '"class":"CKO_TRUST"'
+ok $? "policy: the JSON log records the distrust for firefox-esr"
+
+done_testing
