@@ -44,6 +44,7 @@ int tool_cmd_list(int argc, char **argv);
 int tool_cmd_explain(int argc, char **argv);
 int tool_cmd_verify(int argc, char **argv);
 int tool_cmd_audit(int argc, char **argv);
+int tool_cmd_compile(int argc, char **argv);
 
 /* "nssguard: message" on stderr: a user message, never an event. */
 void tool_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -199,6 +200,11 @@ const ng_record *tool_records_find_cert(const ng_records *recs, ng_bytes issuer,
                                         ng_bytes serial_der);
 /* The full DER certificate an overlay file holds for this entry, if any. */
 bool tool_overlay_entry_cert(const tool_overlay *ov, const ng_entry *e, ng_bytes *cert);
+
+/* An entry for people (label, reason, reference, issuer, serial, hash,
+ * where), each line starting with `indent`, and as one JSON object. */
+void tool_print_entry(FILE *out, const ng_entry *e, const char *indent);
+void tool_json_entry(FILE *out, const ng_entry *e);
 
 /* Readable forms. */
 void tool_name_text(ng_bytes name, char *buf, size_t size);

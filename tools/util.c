@@ -651,6 +651,56 @@ tool_overlay_entry_cert(const tool_overlay *ov, const ng_entry *e, ng_bytes *cer
 }
 
 void
+tool_print_entry(FILE *out, const ng_entry *e, const char *indent)
+{
+    char name[1024], hex[256];
+
+    fprintf(out, "%s%s\n", indent, e->label[0] ? e->label : "(no label)");
+    fprintf(out, "%s  reason:    %s\n", indent, e->reason);
+    fprintf(out, "%s  reference: %s\n", indent, e->reference[0] ? e->reference : "(none)");
+    ng_der_name_text(e->issuer, name, sizeof(name));
+    fprintf(out, "%s  issuer:    %s\n", indent, name);
+    ng_hex_text(e->serial, hex, sizeof(hex));
+    fprintf(out, "%s  serial:    %s\n", indent, hex);
+    if (e->has_sha1) {
+        ng_hex_text((ng_bytes){e->sha1, sizeof(e->sha1)}, hex, sizeof(hex));
+        fprintf(out, "%s  sha1:      %s\n", indent, hex);
+    } else {
+        fprintf(out, "%s  sha1:      none (issuer+serial record)\n", indent);
+    }
+    fprintf(out, "%s  source:    %s:%u\n", indent, e->file, e->line);
+}
+
+void
+tool_json_entry(FILE *out, const ng_entry *e)
+{
+    char name[1024], hex[256];
+
+    fputs("{\"label\":", out);
+    tool_json_string(out, e->label);
+    fputs(",\"reason\":", out);
+    tool_json_string(out, e->reason);
+    fputs(",\"reference\":", out);
+    tool_json_string(out, e->reference);
+    ng_der_name_text(e->issuer, name, sizeof(name));
+    fputs(",\"issuer\":", out);
+    tool_json_string(out, name);
+    ng_hex_text(e->serial, hex, sizeof(hex));
+    fputs(",\"serial\":", out);
+    tool_json_string(out, hex);
+    fputs(",\"sha1\":", out);
+    if (e->has_sha1) {
+        ng_hex_text((ng_bytes){e->sha1, sizeof(e->sha1)}, hex, sizeof(hex));
+        tool_json_string(out, hex);
+    } else {
+        fputs("null", out);
+    }
+    fputs(",\"file\":", out);
+    tool_json_string(out, e->file);
+    fprintf(out, ",\"line\":%u}", e->line);
+}
+
+void
 tool_name_text(ng_bytes name, char *buf, size_t size)
 {
     ng_der_name_text(name, buf, size);
