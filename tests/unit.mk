@@ -2,8 +2,8 @@
 unit_cflags = $(AM_CFLAGS) $(NSS_INCLUDES) $(NSPR_CFLAGS)
 unit_ldadd = libnssguard-testable.la
 
-check_PROGRAMS += tests/test-parser tests/test-module
-TESTS += tests/test-parser tests/test-module
+check_PROGRAMS += tests/test-parser tests/test-module tests/test-reload
+TESTS += tests/test-parser tests/test-module tests/test-reload
 dist_noinst_DATA += tests/tap.h
 
 tests_test_parser_SOURCES = tests/test-parser.c
@@ -13,3 +13,7 @@ tests_test_parser_LDADD = $(unit_ldadd)
 tests_test_module_SOURCES = tests/test-module.c
 tests_test_module_CFLAGS = $(unit_cflags)
 tests_test_module_LDADD = $(unit_ldadd)
+
+tests_test_reload_SOURCES = tests/test-reload.c
+tests_test_reload_CFLAGS = $(unit_cflags)
+tests_test_reload_LDADD = $(unit_ldadd) -lpthread

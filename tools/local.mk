@@ -14,6 +14,7 @@ nssguard_SOURCES = \
 	tools/cmd-list.c \
 	tools/cmd-explain.c \
 	tools/cmd-verify.c \
-	tools/cmd-audit.c
+	tools/cmd-audit.c \
+	tools/cmd-compile.c
 nssguard_CFLAGS = $(AM_CFLAGS) $(NSS_CFLAGS) $(NSPR_CFLAGS)
 nssguard_LDADD = libnssguard-testable.la $(NSS_LIBS) $(NSPR_LIBS) -lpthread

@@ -19,6 +19,7 @@ static const tool_command commands[] = {
     {"explain", tool_cmd_explain, "which entries match a certificate or chain, and why"},
     {"verify", tool_cmd_verify, "verify a chain with NSS and the module loaded"},
     {"audit", tool_cmd_audit, "find CA certificates that are not technically constrained"},
+    {"compile", tool_cmd_compile, "compile overlay text into the image the module maps"},
 };
 
 static void

@@ -1,0 +1,352 @@
+/*
+ * test-reload: compiled overlays and live reload, through the PKCS#11 entry
+ * points in-process.
+ * - a compiled X.ngo is used while X.txt is unchanged, ignored once stale;
+ * - a corrupted, truncated or other-version compiled file is refused whole
+ *   with an event, and what was served before keeps serving;
+ * - files changed, added, broken and removed on disk are seen by the next
+ *   query in the same long-lived session (reload=0: look on every query);
+ * - a search started before a reload finishes on the old generation;
+ * - four threads querying while the file flips between two versions only
+ *   ever see one version or the other, never a mix, and never an error.
+ */
+#include "config.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "tap.h"
+
+static CK_FUNCTION_LIST_PTR p11;
+static char dir[] = "/tmp/nssguard-test-reload-XXXXXX";
+static char odir[600], log_path[600], txt[700], ngo[700];
+
+static const unsigned char issuer_der[] = {0x30, 0x0c, 0x31, 0x0a, 0x30, 0x08, 0x06,
+                                           0x03, 0x55, 0x04, 0x03, 0x13, 0x01, 0x41};
+
+/* Writes an overlay with serials first..last labelled "<tag>-<serial>",
+ * through a temporary file and rename, as deployment tools do. */
+static void
+write_overlay(const char *path, const char *tag, int first, int last, long mtime)
+{
+    char tmp[800];
+    FILE *f;
+
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    f = fopen(tmp, "w");
+    if (!f)
+        return;
+    for (int s = first; s <= last; s++)
+        fprintf(f,
+                "CKA_CLASS CK_OBJECT_CLASS CKO_NSS_TRUST\n"
+                "CKA_LABEL UTF8 \"%s-%d\"\n"
+                "CKA_ISSUER MULTILINE_OCTAL\n"
+                "\\060\\014\\061\\012\\060\\010\\006\\003\\125\\004\\003\\023\\001\\101\nEND\n"
+                "CKA_SERIAL_NUMBER MULTILINE_OCTAL\n\\002\\001\\%03o\nEND\n"
+                "CKA_TRUST_SERVER_AUTH CK_TRUST CKT_NSS_NOT_TRUSTED\n\n",
+                tag, s, s);
+    fclose(f);
+    if (mtime) { /* distinct modification times, whatever the clock's grain */
+        struct timespec ts[2] = {{mtime, 0}, {mtime, 0}};
+        utimensat(AT_FDCWD, tmp, ts, 0);
+    }
+    rename(tmp, path);
+}
+
+static void
+compile(const char *in, const char *out)
+{
+    ng_records recs;
+    ng_entries ents;
+    ng_error err;
+    struct stat st;
+
+    memset(&ents, 0, sizeof(ents));
+    stat(in, &st);
+    if (ng_parse_file(in, &recs, &err) && ng_build_entries(&recs, &ents, &err)) {
+        ng_image *img =
+            ng_image_build(&ents, (uint64_t)st.st_size,
+                           (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec, &err);
+        if (img)
+            ng_image_write(img, out, &err);
+        ng_image_free(img);
+    }
+    ng_entries_clear(&ents);
+    ng_records_clear(&recs);
+}
+
+static int
+count_in_file(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    char line[8192];
+    int n = 0;
+
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof(line), f))
+        n += strstr(line, needle) != NULL;
+    fclose(f);
+    return n;
+}
+
+/* The label of serial s as the module serves it now, or "" when not found. */
+static const char *
+lookup(CK_SESSION_HANDLE s, int serial, char *label, size_t size)
+{
+    CK_BBOOL yes = CK_TRUE;
+    CK_OBJECT_CLASS cls = CKO_NSS_TRUST;
+    unsigned char ser[3] = {0x02, 0x01, (unsigned char)serial};
+    CK_ATTRIBUTE tmpl[] = {
+        {CKA_TOKEN, &yes, sizeof(yes)},
+        {CKA_CLASS, &cls, sizeof(cls)},
+        {CKA_ISSUER, (void *)issuer_der, sizeof(issuer_der)},
+        {CKA_SERIAL_NUMBER, ser, sizeof(ser)},
+    };
+    CK_OBJECT_HANDLE h;
+    CK_ULONG n = 0;
+
+    label[0] = '\0';
+    if (p11->C_FindObjectsInit(s, tmpl, 4) != CKR_OK)
+        return "(init failed)";
+    p11->C_FindObjects(s, &h, 1, &n);
+    p11->C_FindObjectsFinal(s);
+    if (n == 1) {
+        CK_ATTRIBUTE a = {CKA_LABEL, label, size - 1};
+        if (p11->C_GetAttributeValue(s, h, &a, 1) != CKR_OK)
+            return "(attribute read failed)";
+        label[a.ulValueLen] = '\0';
+    }
+    return label;
+}
+
+static CK_RV
+init(void)
+{
+    char params[1400];
+    CK_C_INITIALIZE_ARGS args;
+
+    snprintf(params, sizeof(params), "overlay=%s log=file:%s reload=0 ratelimit=0", odir, log_path);
+    memset(&args, 0, sizeof(args));
+    args.flags = CKF_OS_LOCKING_OK;
+    args.LibraryParameters = (CK_CHAR_PTR *)params;
+    return p11->C_Initialize(&args);
+}
+
+static void
+flip_byte(const char *path, long offset)
+{
+    FILE *f = fopen(path, "r+b");
+    int c;
+
+    if (!f)
+        return;
+    fseek(f, offset, SEEK_SET);
+    c = fgetc(f);
+    fseek(f, offset, SEEK_SET);
+    fputc(c ^ 0x01, f);
+    fclose(f);
+}
+
+static void
+test_compiled_and_reload(CK_SESSION_HANDLE s)
+{
+    char label[64], bad[700];
+    long t = 1700000000;
+
+    tap_is_str(lookup(s, 1, label, sizeof(label)), "A-1", "text overlay served");
+
+    compile(txt, ngo);
+    tap_is_str(lookup(s, 2, label, sizeof(label)), "A-2", "after compiling: still served");
+    tap_is_ulong(count_in_file(log_path, "\"event\":\"reload\""), 1,
+                 "adding the compiled file is a reload...");
+    tap_is_ulong(count_in_file(log_path, "\"compiled\":\"yes\""), 1, "... that serves it");
+
+    write_overlay(txt, "B", 1, 3, t += 10);
+    tap_is_str(lookup(s, 1, label, sizeof(label)), "B-1",
+               "the text changed: the stale compiled file is ignored");
+    tap_is_ulong(count_in_file(log_path, "\"event\":\"stale_compiled\""), 1,
+                 "... with a stale_compiled event");
+
+    compile(txt, ngo);
+    lookup(s, 1, label, sizeof(label));
+    flip_byte(ngo, 300);
+    write_overlay(txt, "B", 1, 3, t); /* same stamp: only the .ngo changed */
+    tap_is_str(lookup(s, 3, label, sizeof(label)), "B-3",
+               "a corrupted compiled file: the text serves instead");
+    char want[900];
+    snprintf(want, sizeof(want), "\"error\":\"%s: checksum mismatch (corrupted)\"", ngo);
+    tap_is_ulong(count_in_file(log_path, want), 1, "... and the event says it was corrupted");
+    unlink(ngo);
+
+    /* a compiled file on its own, truncated, then of another version */
+    snprintf(bad, sizeof(bad), "%s/solo.ngo", odir);
+    write_overlay(txt, "C", 1, 3, t += 10);
+    compile(txt, bad);
+    tap_is_str(lookup(s, 1, label, sizeof(label)), "C-1", "text and a standalone compiled file");
+    if (truncate(bad, 200) != 0)
+        printf("# truncate failed\n");
+    lookup(s, 1, label, sizeof(label));
+    snprintf(want, sizeof(want),
+             "\"error\":\"%s: truncated or extended (size differs from its header)\"", bad);
+    tap_is_ulong(count_in_file(log_path, want), 1, "a truncated compiled file is refused");
+    tap_ok(count_in_file(log_path, "\"serving\":\"previous version\"") >= 1,
+           "... and its last good version keeps serving");
+    compile(txt, bad);
+    flip_byte(bad, 8); /* the version field */
+    lookup(s, 1, label, sizeof(label));
+    snprintf(want, sizeof(want), "%s: compiled overlay of another version", bad);
+    tap_is_ulong(count_in_file(log_path, want), 1, "a compiled file of another version is refused");
+    unlink(bad);
+
+    /* a broken edit keeps the last good version */
+    FILE *f = fopen(txt, "w");
+    if (f) {
+        fputs("CKA_CLASS CK_OBJECT_CLASS CKO_NSS_TRUST\nCKA_LABEL UTF8 \"oops\n", f);
+        fclose(f);
+    }
+    tap_is_str(lookup(s, 2, label, sizeof(label)), "C-2",
+               "a broken new file: the last good version keeps serving");
+    snprintf(want, sizeof(want),
+             "\"error\":\"%s:2: unterminated string (missing closing quote)\",\"serving\":"
+             "\"previous version\"",
+             txt);
+    tap_is_ulong(count_in_file(log_path, want), 1, "... and the event says why and what serves");
+
+    /* files added and removed */
+    char other[800];
+    snprintf(other, sizeof(other), "%s/z.txt", odir);
+    write_overlay(other, "Z", 9, 9, 0);
+    tap_is_str(lookup(s, 9, label, sizeof(label)), "Z-9", "a file added to the directory");
+    unlink(other);
+    tap_is_str(lookup(s, 9, label, sizeof(label)), "", "... and removed");
+    unlink(txt);
+    tap_is_str(lookup(s, 1, label, sizeof(label)), "", "every file removed: nothing served");
+    write_overlay(txt, "A", 1, 3, t += 10);
+    tap_is_str(lookup(s, 1, label, sizeof(label)), "A-1", "and back");
+}
+
+/* A search that began before a reload finishes on the generation it began on. */
+static void
+test_search_across_reload(CK_SESSION_HANDLE s)
+{
+    CK_SESSION_HANDLE other = 0;
+    CK_OBJECT_HANDLE h[8];
+    CK_ULONG n = 0;
+    char label[64] = "";
+    CK_ATTRIBUTE a = {CKA_LABEL, label, sizeof(label) - 1};
+
+    p11->C_OpenSession(1, CKF_SERIAL_SESSION, NULL, NULL, &other);
+    tap_is_ulong(p11->C_FindObjectsInit(s, NULL, 0), CKR_OK, "a listing starts");
+    write_overlay(txt, "D", 1, 3, 1800000000);
+    tap_is_str(lookup(other, 1, label, sizeof(label)), "D-1", "another session sees the change");
+    p11->C_FindObjects(s, h, 8, &n);
+    p11->C_FindObjectsFinal(s);
+    tap_is_ulong(n, 6, "the listing still has the old generation's six objects");
+    tap_is_ulong(p11->C_GetAttributeValue(s, h[0], &a, 1), CKR_OK, "its handles still resolve");
+    label[a.ulValueLen] = '\0';
+    tap_is_str(label, "A-1", "... to the old generation's objects");
+    tap_is_str(lookup(s, 1, label, sizeof(label)), "D-1", "its next search sees the new one");
+    p11->C_CloseSession(other);
+}
+
+typedef struct {
+    int errors;
+    int hits;
+    int mixed;
+} worker_result;
+
+static volatile int stop;
+
+static void *
+worker(void *arg)
+{
+    worker_result *r = arg;
+    CK_SESSION_HANDLE s = 0;
+    char label[64], want_e[16], want_f[16];
+
+    if (p11->C_OpenSession(1, CKF_SERIAL_SESSION, NULL, NULL, &s) != CKR_OK) {
+        r->errors++;
+        return NULL;
+    }
+    for (int i = 0; !stop; i++) {
+        int serial = 1 + i % 60; /* 1..50 are in both versions, 51..60 in none */
+        const char *got = lookup(s, serial, label, sizeof(label));
+        snprintf(want_e, sizeof(want_e), "E-%d", serial);
+        snprintf(want_f, sizeof(want_f), "F-%d", serial);
+        if (got[0] == '(')
+            r->errors++;
+        else if (serial > 50 ? got[0] != '\0'
+                             : strcmp(got, want_e) != 0 && strcmp(got, want_f) != 0)
+            r->mixed++;
+        else if (got[0])
+            r->hits++;
+    }
+    p11->C_CloseSession(s);
+    return NULL;
+}
+
+static void
+test_concurrent_reloads(void)
+{
+    pthread_t t[4];
+    worker_result res[4];
+    int flips = 0;
+
+    write_overlay(txt, "E", 1, 50, 1900000000);
+    memset(res, 0, sizeof(res));
+    stop = 0;
+    for (int i = 0; i < 4; i++)
+        pthread_create(&t[i], NULL, worker, &res[i]);
+    for (; flips < 40; flips++) {
+        write_overlay(txt, flips % 2 ? "E" : "F", 1, 50, 1900000000 + flips + 1);
+        usleep(5000);
+    }
+    stop = 1;
+    int errors = 0, mixed = 0, hits = 0;
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        errors += res[i].errors;
+        mixed += res[i].mixed;
+        hits += res[i].hits;
+    }
+    printf("# %d flips, %d hits checked across 4 threads\n", flips, hits);
+    tap_ok(hits > 100, "the threads got answers during the reloads");
+    tap_is_ulong((unsigned long)errors, 0, "no call failed during 40 reloads");
+    tap_is_ulong((unsigned long)mixed, 0, "every answer was the old version's or the new one's");
+}
+
+int
+main(void)
+{
+    CK_SESSION_HANDLE s = 0;
+
+    if (!mkdtemp(dir))
+        return 99;
+    snprintf(odir, sizeof(odir), "%s/overlay.d", dir);
+    mkdir(odir, 0755);
+    snprintf(log_path, sizeof(log_path), "%s/events.json", dir);
+    snprintf(txt, sizeof(txt), "%s/a.txt", odir);
+    snprintf(ngo, sizeof(ngo), "%s/a.ngo", odir);
+    write_overlay(txt, "A", 1, 3, 1600000000);
+
+    C_GetFunctionList(&p11);
+    tap_is_ulong(init(), CKR_OK, "C_Initialize with reload=0");
+    p11->C_OpenSession(1, CKF_SERIAL_SESSION, NULL, NULL, &s);
+    test_compiled_and_reload(s);
+    test_search_across_reload(s);
+    p11->C_CloseSession(s);
+    test_concurrent_reloads();
+    tap_is_ulong(p11->C_Finalize(NULL), CKR_OK, "C_Finalize frees every generation");
+
+    char cmd[700];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        printf("# could not remove %s\n", dir);
+    return tap_done();
+}

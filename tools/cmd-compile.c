@@ -1,0 +1,100 @@
+/*
+ * nssguard compile [-o OUT.ngo] FILE.txt...
+ *
+ * Turns overlay text into the flat image the module maps without parsing
+ * (module/image.c). With one input X.txt the default output is X.ngo beside
+ * it, stamped with X.txt's size and modification time: the module uses it in
+ * place of X.txt only while that stamp matches, so an edited X.txt is never
+ * shadowed by an old compiled file. Several inputs make one image (-o
+ * required) that stands on its own. The output replaces any old file by
+ * rename, so running processes that map the old one are not disturbed.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "tool.h"
+
+static void
+usage(FILE *fp)
+{
+    fprintf(fp, "usage: nssguard compile [-o OUT.ngo] FILE.txt...\n"
+                "\n"
+                "Compiles overlay text into the image libnssguard.so maps without parsing.\n"
+                "One input X.txt gives X.ngo beside it, used by the module while X.txt is\n"
+                "unchanged; several inputs need -o.\n");
+}
+
+int
+tool_cmd_compile(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"output", required_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'}, {0}};
+    const char *out = NULL;
+    char *default_out = NULL;
+    ng_records *files = NULL;
+    ng_entries ents;
+    ng_image *img = NULL;
+    ng_error err;
+    struct stat st;
+    uint64_t size = 0;
+    int64_t mtime = 0;
+    int c, n, rc = TOOL_EXIT_ERROR;
+
+    memset(&ents, 0, sizeof(ents));
+    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        if (c == 'o') {
+            out = optarg;
+        } else {
+            usage(c == 'h' ? stdout : stderr);
+            return c == 'h' ? TOOL_EXIT_OK : TOOL_EXIT_ERROR;
+        }
+    }
+    n = argc - optind;
+    if (n < 1 || (n > 1 && !out)) {
+        usage(stderr);
+        return TOOL_EXIT_ERROR;
+    }
+    if (!out) {
+        const char *in = argv[optind];
+        size_t len = strlen(in);
+        if (len > 4 && strcmp(in + len - 4, ".txt") == 0)
+            len -= 4;
+        if (asprintf(&default_out, "%.*s.ngo", (int)len, in) < 0)
+            goto out;
+        out = default_out;
+    }
+    files = calloc((size_t)n, sizeof(*files));
+    if (!files)
+        goto out;
+    for (int i = 0; i < n; i++) {
+        if (!ng_parse_file(argv[optind + i], &files[i], &err) ||
+            !ng_build_entries(&files[i], &ents, &err)) {
+            tool_error("%s", err.msg);
+            goto out;
+        }
+    }
+    /* One input: stamp it, so the module knows when this image is current. */
+    if (n == 1 && stat(argv[optind], &st) == 0) {
+        size = (uint64_t)st.st_size;
+        mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    }
+    img = ng_image_build(&ents, size, mtime, &err);
+    if (!img || !ng_image_write(img, out, &err)) {
+        tool_error("%s", err.msg);
+        goto out;
+    }
+    printf("%s: %zu entries from %d file%s\n", out, ents.n_entries, n, n == 1 ? "" : "s");
+    rc = TOOL_EXIT_OK;
+out:
+    ng_image_free(img);
+    ng_entries_clear(&ents);
+    for (int i = 0; files && i < n; i++)
+        ng_records_clear(&files[i]);
+    free(files);
+    free(default_out);
+    return rc;
+}
