@@ -161,7 +161,7 @@ priority_of(const char *event)
 {
     if (strcmp(event, "distrust") == 0)
         return LOG_WARNING;
-    if (strstr(event, "error"))
+    if (strstr(event, "error") || strstr(event, "fail"))
         return LOG_ERR;
     return LOG_INFO;
 }

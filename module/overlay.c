@@ -483,7 +483,8 @@ ng_overlays_start(const ng_config *cfg)
     ov = st ? build(cfg, NULL, st, n_st, &ul) : NULL;
     free_units(&ul);
     if (ov) {
-        log_generation("load", ov, cfg);
+        /* nothing at all could be loaded: say so loudly, never silently */
+        log_generation(ov->n_entries == 0 && ov->n_refused > 0 ? "load_failed" : "load", ov, cfg);
         publish_locked(ov);
         __atomic_store_n(&next_check_ms, now_ms() + cfg->reload_ms, __ATOMIC_RELAXED);
     }

@@ -23,8 +23,8 @@
 #define MAX_CHUNKS 256 /* 65,536 sessions */
 
 typedef struct {
-    pthread_mutex_t lock;
-    ng_session *session; /* NULL when free */
+    _Alignas(64) pthread_mutex_t lock; /* one cache line per slot or two: no false sharing */
+    ng_session *session;               /* NULL when free */
     /* __atomic: */
     uint64_t pinning; /* epoch a switch started at, 0 = not switching */
     uint64_t held[2]; /* ids of the generations read, 0 = none */
@@ -106,9 +106,10 @@ claim_locked(size_t *index)
 {
     for (size_t c = 0; c < MAX_CHUNKS; c++) {
         if (!chunks[c]) {
-            slot *chunk = calloc(CHUNK_SLOTS, sizeof(*chunk));
+            slot *chunk = aligned_alloc(64, CHUNK_SLOTS * sizeof(*chunk));
             if (!chunk)
                 return NULL;
+            memset(chunk, 0, CHUNK_SLOTS * sizeof(*chunk));
             for (size_t i = 0; i < CHUNK_SLOTS; i++)
                 pthread_mutex_init(&chunk[i].lock, NULL);
             __atomic_store_n(&chunks[c], chunk, __ATOMIC_RELEASE);

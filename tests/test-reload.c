@@ -344,6 +344,17 @@ main(void)
     test_concurrent_reloads();
     tap_is_ulong(p11->C_Finalize(NULL), CKR_OK, "C_Finalize frees every generation");
 
+    /* Nothing loadable at all: the module starts, serves nothing, says so. */
+    char params[1400];
+    CK_C_INITIALIZE_ARGS args;
+    snprintf(params, sizeof(params), "overlay=%s/missing.txt log=file:%s", dir, log_path);
+    memset(&args, 0, sizeof(args));
+    args.LibraryParameters = (CK_CHAR_PTR *)params;
+    tap_is_ulong(p11->C_Initialize(&args), CKR_OK, "no overlay loadable: C_Initialize succeeds");
+    tap_is_ulong(count_in_file(log_path, "\"event\":\"load_failed\""), 1,
+                 "... with a load_failed event (syslog priority err)");
+    p11->C_Finalize(NULL);
+
     char cmd[700];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     if (system(cmd) != 0)
