@@ -299,6 +299,11 @@ test_concurrent_reloads(void)
     int flips = 0;
 
     write_overlay(txt, "E", 1, 50, 1900000000);
+    CK_SESSION_HANDLE s = 0;
+    char label[64];
+    p11->C_OpenSession(1, CKF_SERIAL_SESSION, NULL, NULL, &s);
+    tap_is_str(lookup(s, 1, label, sizeof(label)), "E-1", "version E in service");
+    p11->C_CloseSession(s);
     memset(res, 0, sizeof(res));
     stop = 0;
     for (int i = 0; i < 4; i++)
