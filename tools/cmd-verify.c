@@ -1,11 +1,374 @@
-/* not written yet */
+/*
+ * cmd-verify.c: nssguard verify [--db sql:DIR] [--module PATH] [--overlay PATH]...
+ *                               [--log DEST] [--host NAME] [--usage server|client|email]
+ *                               [--json] CHAIN.pem
+ *
+ * Loads the real libnssguard.so into NSS (SECMOD_LoadUserModule), verifies the
+ * chain's first certificate with NSS's classic verifier (CERT_VerifyCertificate)
+ * with the other certificates as untrusted intermediates, and prints the
+ * verdict with NSS's error name, the chain NSS built and the overlay entry that
+ * decided it. The event is logged with the host name, which the module alone
+ * cannot know. The classic verifier runs first and alone: libpkix caches
+ * results per process.
+ */
 #include "config.h"
 
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cert.h>
+#include <certdb.h>
+#include <nss.h>
+#include <pk11pub.h>
+#include <prerror.h>
+#include <secerr.h>
+#include <secmod.h>
+#include <sslerr.h>
+
 #include "tool.h"
+
+#ifndef NSSGUARD_PKCS11DIR
+#define NSSGUARD_PKCS11DIR "/usr/lib/pkcs11"
+#endif
+
+static void
+usage(FILE *fp)
+{
+    fputs("usage: nssguard verify [--db sql:DIR] [--module PATH] [--overlay FILE|DIR]...\n"
+          "                       [--log DEST] [--host NAME] [--usage server|client|email]\n"
+          "                       [--json] CHAIN.pem\n"
+          "\n"
+          "Verifies the first certificate of CHAIN (the others are untrusted\n"
+          "intermediates) with NSS and libnssguard.so loaded, and says which overlay\n"
+          "entry decided. Exit status 0 valid, 1 rejected, 2 error.\n"
+          "\n"
+          "  --db sql:DIR     NSS database with the trust anchors\n"
+          "                   (default: sql:$HOME/.pki/nssdb when it exists)\n"
+          "  --module PATH    the module (default: $NSSGUARD_MODULE, else\n"
+          "                   " NSSGUARD_PKCS11DIR "/libnssguard.so)\n"
+          "  --overlay PATH   overlay for the module (default: its configuration)\n"
+          "  --log DEST       where events go: syslog, stderr, file:PATH, none\n"
+          "                   (default: the module's configuration)\n"
+          "  --host NAME      check the name too, and log it with the event\n"
+          "  --usage USAGE    server (default), client or email\n",
+          fp);
+}
+
+static char *
+join_overlays(char **overlays, size_t n)
+{
+    size_t len = 1;
+    char *s;
+
+    for (size_t i = 0; i < n; i++)
+        len += strlen(overlays[i]) + 1;
+    s = calloc(1, len);
+    if (!s)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            strcat(s, ":");
+        strcat(s, overlays[i]);
+    }
+    return s;
+}
+
+static const char *
+error_name(PRErrorCode code)
+{
+    const char *name =
+        code == SSL_ERROR_BAD_CERT_DOMAIN ? "SSL_ERROR_BAD_CERT_DOMAIN" : PR_ErrorToName(code);
+
+    return name ? name : "UNKNOWN_ERROR";
+}
 
 int
 tool_cmd_verify(int argc, char **argv)
 {
-    tool_error("verify: not implemented yet");
-    return TOOL_EXIT_ERROR;
+    static const struct option longopts[] = {
+        {"db", required_argument, NULL, 'd'},
+        {"module", required_argument, NULL, 'm'},
+        {"overlay", required_argument, NULL, 'O'},
+        {"log", required_argument, NULL, 'L'},
+        {"host", required_argument, NULL, 'H'},
+        {"usage", required_argument, NULL, 'u'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *db = NULL, *module = NULL, *log_dest = NULL, *host = NULL, *why;
+    const char *usage_name = "server";
+    char **overlays = NULL, *overlay_param = NULL, *params = NULL, *spec = NULL;
+    char home_db[4096];
+    size_t n_overlays = 0;
+    SECCertificateUsage cert_usage = certificateUsageSSLServer;
+    SECCertUsage chain_usage = certUsageSSLServer;
+    bool json = false, loaded = false, nss_up = false;
+    tool_overlay ov;
+    tool_certs certs = {0};
+    ng_config cfg;
+    ng_error err;
+    SECMODModule *mod = NULL;
+    CERTCertificate **temps = NULL;
+    CERTVerifyLog vlog;
+    CERTCertList *chain = NULL;
+    const ng_entry *decided = NULL;
+    PRErrorCode code = 0;
+    long err_depth = -1;
+    char subject[1024];
+    int c, rc = TOOL_EXIT_ERROR;
+
+    memset(&vlog, 0, sizeof(vlog));
+    ng_config_init_defaults(&cfg);
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            db = optarg;
+            break;
+        case 'm':
+            module = optarg;
+            break;
+        case 'O': {
+            char **no = realloc(overlays, (n_overlays + 1) * sizeof(*no));
+            if (!no)
+                goto out;
+            overlays = no;
+            overlays[n_overlays++] = optarg;
+            break;
+        }
+        case 'L':
+            log_dest = optarg;
+            break;
+        case 'H':
+            host = optarg;
+            break;
+        case 'u':
+            usage_name = optarg;
+            if (strcmp(optarg, "server") == 0) {
+                cert_usage = certificateUsageSSLServer;
+                chain_usage = certUsageSSLServer;
+            } else if (strcmp(optarg, "client") == 0) {
+                cert_usage = certificateUsageSSLClient;
+                chain_usage = certUsageSSLClient;
+            } else if (strcmp(optarg, "email") == 0) {
+                cert_usage = certificateUsageEmailRecipient;
+                chain_usage = certUsageEmailRecipient;
+            } else {
+                tool_error("--usage is server, client or email");
+                goto out;
+            }
+            break;
+        case 'j':
+            json = true;
+            break;
+        case 'h':
+            usage(stdout);
+            rc = TOOL_EXIT_OK;
+            goto out;
+        default:
+            usage(stderr);
+            goto out;
+        }
+    }
+    if (optind + 1 != argc) {
+        tool_error("verify wants one CHAIN file");
+        usage(stderr);
+        goto out;
+    }
+    if (!module)
+        module = getenv("NSSGUARD_MODULE");
+    if (!module || !*module)
+        module = NSSGUARD_PKCS11DIR "/libnssguard.so";
+    if (access(module, R_OK) != 0) {
+        tool_error("%s: cannot read the module (--module or NSSGUARD_MODULE)", module);
+        goto out;
+    }
+    if (!db && getenv("HOME")) {
+        snprintf(home_db, sizeof(home_db), "%s/.pki/nssdb", getenv("HOME"));
+        if (access(home_db, R_OK) == 0) {
+            snprintf(home_db, sizeof(home_db), "sql:%s/.pki/nssdb", getenv("HOME"));
+            db = home_db;
+        }
+    }
+
+    /* The module's parameters, and the same log destination for our event. */
+    overlay_param = join_overlays(overlays, n_overlays);
+    if (!overlay_param ||
+        asprintf(&params, "%s%s%s%s", n_overlays ? "overlay=" : "", overlay_param,
+                 log_dest ? (n_overlays ? " log=" : "log=") : "", log_dest ? log_dest : "") < 0) {
+        params = NULL;
+        goto out;
+    }
+    /* What the module does with these parameters, the tool does for its event. */
+    if (!ng_config_load(&cfg, *params ? params : NULL, &err)) {
+        tool_error("%s", err.msg);
+        goto out;
+    }
+    ng_log_configure(&cfg);
+
+    if (!tool_nss_init(db))
+        goto out;
+    nss_up = true;
+    if (asprintf(&spec, "library=\"%s\" name=\"nssguard\" parameters=\"%s\"", module, params) < 0) {
+        spec = NULL;
+        goto out;
+    }
+    mod = SECMOD_LoadUserModule(spec, NULL, PR_FALSE);
+    if (!mod || !mod->loaded) {
+        tool_error("%s: NSS cannot load the module: %s", module, error_name(PR_GetError()));
+        goto out;
+    }
+    loaded = tool_overlay_load(&ov, overlays, n_overlays);
+    if (!loaded)
+        goto out;
+
+    if (!tool_certs_read_file(&certs, argv[optind], &why)) {
+        tool_error("%s: %s", argv[optind], why);
+        goto out;
+    }
+    temps = calloc(certs.n, sizeof(*temps));
+    if (!temps)
+        goto out;
+    /* Intermediates first, the leaf last (the order a TLS stack sees them in
+     * makes no difference to NSS, but this is the order the tests prove). */
+    for (size_t i = certs.n; i-- > 0;) {
+        temps[i] = CERT_NewTempCertificate(CERT_GetDefaultCertDB(), &certs.items[i], NULL, PR_FALSE,
+                                           PR_TRUE);
+        if (!temps[i]) {
+            tool_error("%s: certificate %zu: %s", argv[optind], i + 1, error_name(PR_GetError()));
+            goto out;
+        }
+    }
+
+    vlog.arena = PORT_NewArena(2048);
+    if (!vlog.arena)
+        goto out;
+    /* The verdict comes from a call without a CERTVerifyLog: with one, NSS 3.87
+     * returns SECSuccess for a chain through a distrusted sub-CA and only logs
+     * SEC_ERROR_UNTRUSTED_ISSUER. The second call, with the log, says where. */
+    if (CERT_VerifyCertificate(CERT_GetDefaultCertDB(), temps[0], PR_TRUE, cert_usage, PR_Now(),
+                               NULL, NULL, NULL) != SECSuccess) {
+        code = PR_GetError();
+        (void)CERT_VerifyCertificate(CERT_GetDefaultCertDB(), temps[0], PR_TRUE, cert_usage,
+                                     PR_Now(), NULL, &vlog, NULL);
+        for (CERTVerifyLogNode *n = vlog.head; n; n = n->next) {
+            if (n->error == code) {
+                err_depth = (long)n->depth;
+                decided = tool_overlay_find(&ov, n->cert);
+                break;
+            }
+        }
+    } else if (host && CERT_VerifyCertName(temps[0], host) != SECSuccess) {
+        code = SSL_ERROR_BAD_CERT_DOMAIN;
+        err_depth = 0;
+    }
+    chain = CERT_GetCertChainFromCert(temps[0], PR_Now(), chain_usage);
+    if (code && !decided && chain) { /* the entry on the chain, wherever NSS stopped */
+        for (CERTCertListNode *n = CERT_LIST_HEAD(chain); !CERT_LIST_END(n, chain) && !decided;
+             n = CERT_LIST_NEXT(n))
+            decided = tool_overlay_find(&ov, n->cert);
+    }
+
+    tool_name_text((ng_bytes){temps[0]->derSubject.data, temps[0]->derSubject.len}, subject,
+                   sizeof(subject));
+    if (json) {
+        printf("{\"verdict\":\"%s\",\"error\":", code ? "rejected" : "valid");
+        if (code)
+            tool_json_string(stdout, error_name(code));
+        else
+            fputs("null", stdout);
+        printf(",\"depth\":%ld,\"usage\":", err_depth);
+        tool_json_string(stdout, usage_name);
+        printf(",\"host\":");
+        if (host)
+            tool_json_string(stdout, host);
+        else
+            fputs("null", stdout);
+        printf(",\"chain\":[");
+    } else if (code) {
+        printf("verdict: REJECTED %s (%s)\n", error_name(code),
+               code == SSL_ERROR_BAD_CERT_DOMAIN ? "the certificate is not valid for this name"
+                                                 : PR_ErrorToString(code, PR_LANGUAGE_I_DEFAULT));
+        if (err_depth >= 0)
+            printf("at:      CERT %ld\n", err_depth);
+    } else {
+        printf("verdict: VALID (%s)\n", usage_name);
+    }
+    if (!json)
+        printf("chain:\n");
+    if (chain) {
+        size_t depth = 0;
+        for (CERTCertListNode *n = CERT_LIST_HEAD(chain); !CERT_LIST_END(n, chain);
+             n = CERT_LIST_NEXT(n), depth++) {
+            const ng_entry *e = tool_overlay_find(&ov, n->cert);
+            char name[1024];
+            tool_name_text((ng_bytes){n->cert->derSubject.data, n->cert->derSubject.len}, name,
+                           sizeof(name));
+            if (json) {
+                printf("%s{\"depth\":%zu,\"subject\":", depth ? "," : "", depth);
+                tool_json_string(stdout, name);
+                printf(",\"distrusted_by\":");
+                if (e)
+                    tool_json_entry(stdout, e);
+                else
+                    fputs("null", stdout);
+                putchar('}');
+            } else {
+                printf("  %zu %s%s%s%s\n", depth, name, e ? "  [distrusted: " : "",
+                       e ? e->label : "", e ? "]" : "");
+            }
+        }
+    }
+    if (json) {
+        printf("],\"decided_by\":");
+        if (decided)
+            tool_json_entry(stdout, decided);
+        else
+            fputs("null", stdout);
+        printf("}\n");
+    } else if (decided) {
+        printf("decided by:\n");
+        tool_print_entry(stdout, decided, "  ");
+    } else if (code) {
+        printf("decided by: NSS (no overlay entry on this chain)\n");
+    }
+
+    ng_log_event("verify", "host", host ? host : "", "usage", usage_name, "verdict",
+                 code ? "rejected" : "valid", "error", code ? error_name(code) : "", "subject",
+                 subject, "label", decided ? decided->label : "", "reason",
+                 decided ? decided->reason : "", "reference", decided ? decided->reference : "",
+                 NULL);
+    rc = code ? TOOL_EXIT_FOUND : TOOL_EXIT_OK;
+out:
+    if (chain)
+        CERT_DestroyCertList(chain);
+    if (vlog.arena) {
+        for (CERTVerifyLogNode *n = vlog.head; n; n = n->next)
+            CERT_DestroyCertificate(n->cert);
+        PORT_FreeArena(vlog.arena, PR_FALSE);
+    }
+    for (size_t i = 0; temps && i < certs.n; i++) {
+        if (temps[i])
+            CERT_DestroyCertificate(temps[i]);
+    }
+    free(temps);
+    tool_certs_clear(&certs);
+    if (loaded)
+        tool_overlay_clear(&ov);
+    if (mod) {
+        if (mod->loaded)
+            SECMOD_UnloadUserModule(mod);
+        SECMOD_DestroyModule(mod);
+    }
+    if (nss_up)
+        tool_nss_shutdown();
+    ng_log_close();
+    ng_config_clear(&cfg);
+    free(spec);
+    free(params);
+    free(overlay_param);
+    free(overlays);
+    return rc;
 }
