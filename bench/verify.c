@@ -87,6 +87,7 @@ open_db(const char *dbdir)
 {
     static const char *const files[] = {"cert9.db", "key4.db", "pkcs11.txt"};
     char spec[4096];
+    PK11SlotInfo *slot;
     size_t i;
 
     for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -96,6 +97,11 @@ open_db(const char *dbdir)
     snprintf(spec, sizeof(spec), "sql:%s", dbdir);
     if (NSS_Initialize(spec, "", "", "", NSS_INIT_NOROOTINIT) != SECSuccess)
         die("NSS_Initialize", nss_error());
+    slot = PK11_GetInternalKeySlot();
+    if (slot && PK11_NeedUserInit(slot) && PK11_InitPin(slot, NULL, "") != SECSuccess)
+        die("PK11_InitPin", nss_error());
+    if (slot)
+        PK11_FreeSlot(slot);
 }
 
 static void
