@@ -17,6 +17,7 @@ dist_noinst_DATA += tests/lib.sh
 include tests/unit.mk
 include tests/e2e.mk
 include tests/api.mk
+include tests/tool.mk
 include tests/firefox.mk
 
 clean-local: clean-test-out

@@ -17,4 +17,5 @@ nssguard_SOURCES = \
 	tools/cmd-audit.c \
 	tools/cmd-compile.c
 nssguard_CFLAGS = $(AM_CFLAGS) $(NSS_CFLAGS) $(NSPR_CFLAGS)
+nssguard_CPPFLAGS = $(AM_CPPFLAGS) -DNSSGUARD_PKCS11DIR=\"$(pkcs11dir)\"
 nssguard_LDADD = libnssguard-testable.la $(NSS_LIBS) $(NSPR_LIBS) -lpthread

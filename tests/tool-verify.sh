@@ -1,0 +1,106 @@
+#!/bin/sh
+# tool-verify.sh: add -> module -> NSS round trip through `nssguard verify`,
+# and `list` / `explain` on the same overlay, with exact output.
+. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/e2e-lib.sh"
+
+e2e_setup tool-verify
+t=$NSSGUARD_TOOL
+ov=$pki/overlay.txt
+db=$out/client
+log=$out/verify.log
+client_db "$db" >/dev/null
+ok $? "client database trusts the test root"
+
+trust1=$(grep -n '^CKA_CLASS CK_OBJECT_CLASS CKO_NSS_TRUST' "$ov" | sed -n 1p | cut -d: -f1)
+trust2=$(grep -n '^CKA_CLASS CK_OBJECT_CLASS CKO_NSS_TRUST' "$ov" | sed -n 2p | cut -d: -f1)
+mitm_sha1=$(sed -n 's/^# SHA-1: //p' "$ov" | sed -n 1p)
+mitm_entry="  nssguard MITM sub-CA
+    reason:    mitm
+    reference: https://example.test/mitm
+    issuer:    CN=nssguard Test Root,O=nssguard tests
+    serial:    0b
+    sha1:      $mitm_sha1
+    source:    $ov:$trust1"
+
+got=$("$t" list --overlay "$ov")
+is "$?:$got" "0:nssguard MITM sub-CA
+  reason:    mitm
+  reference: https://example.test/mitm
+  issuer:    CN=nssguard Test Root,O=nssguard tests
+  serial:    0b
+  sha1:      $mitm_sha1
+  source:    $ov:$trust1
+nssguard Issuer-Serial sub-CA
+  reason:    revoked
+  reference: https://example.test/isonly
+  issuer:    CN=nssguard Test Root,O=nssguard tests
+  serial:    0d
+  sha1:      none (issuer+serial record)
+  source:    $ov:$trust2
+2 entries from 1 file, 0 refused" "list: both entries, exact"
+
+got=$("$t" list --json --overlay "$ov" | grep -o '"label":"[^"]*"' | tr '\n' ' ')
+is "$got" '"label":"nssguard MITM sub-CA" "label":"nssguard Issuer-Serial sub-CA" ' "list --json"
+
+got=$("$t" explain --overlay "$ov" "$pki/mitm-ca.pem")
+is "$?:$got" "1:CERT 0: CN=nssguard MITM sub-CA,O=nssguard tests
+  issuer: CN=nssguard Test Root,O=nssguard tests
+  serial: 0b
+  sha1:   $mitm_sha1
+  DISTRUSTED by issuer+serial: NSS gets NOT_TRUSTED for every purpose
+  the entry's SHA-1 is this certificate's
+  entry:
+$(printf '%s\n' "$mitm_entry" | sed 's/^/  /')" "explain: the MITM sub-CA matches by issuer+serial and hash"
+
+got=$("$t" explain --overlay "$ov" "$pki/good-chain.pem" | grep -c 'no overlay entry matches')
+is "$got" 2 "explain: nothing matches the good chain"
+"$t" explain --overlay "$ov" "$pki/good-chain.pem" >/dev/null
+is "$?" 0 "explain: exit 0 when nothing matches"
+got=$("$t" explain --json --overlay "$ov" "$pki/isonly-chain.pem" | grep -o '"by":"[^"]*","enforced":[a-z]*,"hash":"[a-z]*"')
+is "$got" '"by":"issuer+serial","enforced":true,"hash":"none"' "explain --json: issuer+serial record without hash"
+
+vfy_tool()
+{
+    "$t" verify --db "sql:$db" --overlay "$ov" --log "file:$log" --host localhost "$pki/$1-chain.pem"
+}
+got=$(vfy_tool mitm)
+is "$?:$got" "1:verdict: REJECTED SEC_ERROR_UNTRUSTED_ISSUER (Peer's certificate issuer has been marked as not trusted by the user.)
+at:      CERT 1
+chain:
+  0 CN=localhost,O=nssguard tests
+  1 CN=nssguard MITM sub-CA,O=nssguard tests  [distrusted: nssguard MITM sub-CA]
+  2 CN=nssguard Test Root,O=nssguard tests
+decided by:
+$mitm_entry" "verify: the MITM chain is rejected, decided by the add'ed entry"
+
+got=$(vfy_tool isonly | sed -n 1,2p)
+is "$?:$got" "0:verdict: REJECTED SEC_ERROR_UNTRUSTED_ISSUER (Peer's certificate issuer has been marked as not trusted by the user.)
+at:      CERT 1" "verify: the issuer+serial chain is rejected"
+vfy_tool isonly >/dev/null
+is "$?" 1 "verify: exit 1 for a rejected chain"
+
+got=$(vfy_tool good)
+is "$?:$got" "0:verdict: VALID (server)
+chain:
+  0 CN=localhost,O=nssguard tests
+  1 CN=nssguard Good sub-CA,O=nssguard tests
+  2 CN=nssguard Test Root,O=nssguard tests" "verify: the good chain is valid"
+
+got=$("$t" verify --db "sql:$db" --overlay "$ov" --log none --host www.example.com \
+    "$pki/good-chain.pem" | sed -n 1p)
+is "$got" "verdict: REJECTED SSL_ERROR_BAD_CERT_DOMAIN (the certificate is not valid for this name)" \
+    "verify --host: a name the certificate does not cover"
+
+log_has "$log" '"event":"verify"' '"host":"localhost"' '"verdict":"rejected"' \
+    '"error":"SEC_ERROR_UNTRUSTED_ISSUER"' '"label":"nssguard MITM sub-CA"' '"reason":"mitm"'
+ok $? "verify event with the host name and the deciding entry"
+log_has "$log" '"event":"distrust"' '"label":"nssguard MITM sub-CA"'
+ok $? "the module's own distrust event is in the same log"
+log_has "$log" '"event":"verify"' '"verdict":"valid"' '"host":"localhost"'
+ok $? "verify event for the good chain"
+
+"$t" verify --module /nonexistent.so --db "sql:$db" "$pki/good-chain.pem" 2>/dev/null
+is "$?" 2 "verify: a missing module is an error (exit 2)"
+
+done_testing

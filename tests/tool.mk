@@ -1,0 +1,9 @@
+# Tests of the nssguard tool (tools/): exact output and exit status of each
+# subcommand on the PKI from tests/pki.sh and on ../shared/data.
+TOOL_TESTS = \
+	tests/tool-check.sh \
+	tests/tool-import.sh \
+	tests/tool-verify.sh
+
+TESTS += $(TOOL_TESTS)
+dist_noinst_SCRIPTS += $(TOOL_TESTS)
