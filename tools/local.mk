@@ -19,3 +19,6 @@ nssguard_SOURCES = \
 nssguard_CFLAGS = $(AM_CFLAGS) $(NSS_CFLAGS) $(NSPR_CFLAGS)
 nssguard_CPPFLAGS = $(AM_CPPFLAGS) -DNSSGUARD_PKCS11DIR=\"$(pkcs11dir)\"
 nssguard_LDADD = libnssguard-testable.la $(NSS_LIBS) $(NSPR_LIBS) -lpthread
+
+# Manual pages, installed by `make install`.
+dist_man_MANS = doc/nssguard.1 doc/nssguard-overlay.5
