@@ -18,6 +18,7 @@ include tests/unit.mk
 include tests/e2e.mk
 include tests/api.mk
 include tests/tool.mk
+include tests/hardening.mk
 include tests/firefox.mk
 
 clean-local: clean-test-out
