@@ -14,9 +14,12 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -210,16 +213,24 @@ ng_config_parse_params(ng_config *cfg, const char *params, ng_error *err)
 bool
 ng_config_parse_file(ng_config *cfg, const char *path, bool *found, ng_error *err)
 {
-    FILE *f = fopen(path, "re");
+    /* O_NONBLOCK: a FIFO in place of the file must not block C_Initialize */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    struct stat sb;
+    FILE *f = NULL;
     char line[4096];
     unsigned lineno = 0;
     bool ok = true;
 
-    *found = f != NULL;
-    if (!f) {
+    *found = fd >= 0;
+    if (fd < 0) {
         if (errno == ENOENT || errno == ENOTDIR)
             return true;
         ng_error_set(err, path, 0, "cannot open: %s", strerror(errno));
+        return false;
+    }
+    if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || !(f = fdopen(fd, "r"))) {
+        close(fd);
+        ng_error_set(err, path, 0, "not a regular file");
         return false;
     }
     while (ok && fgets(line, sizeof(line), f)) {

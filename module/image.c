@@ -378,7 +378,7 @@ ng_image_open(const char *path, ng_error *err)
     ng_image *img = NULL;
     struct stat st;
     void *map = MAP_FAILED;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK); /* never block on a FIFO */
 
     if (fd < 0) {
         ng_error_set(err, path, 0, "cannot open: %s", strerror(errno));

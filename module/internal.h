@@ -35,9 +35,12 @@ typedef struct {
     size_t len;
 } ng_bytes;
 
-/* An error message in the form "file:line: reason" (or "file: reason"). */
+/* An error message in the form "file:line: reason" (or "file: reason"),
+ * with its parts: the line (0 when none) and where the reason starts. */
 typedef struct {
     char msg[512];
+    unsigned line;
+    size_t reason_off;
 } ng_error;
 
 void ng_error_set(ng_error *err, const char *file, unsigned line, const char *fmt, ...)
@@ -235,6 +238,9 @@ void ng_overlays_reclaim(void);
 ng_overlay *ng_overlays_current(void);
 uint64_t ng_overlays_epoch(void);
 
+/* Appends the files a configured overlay path stands for: the path itself,
+ * or a directory's *.txt and *.ngo files in name order (dot files skipped). */
+bool ng_overlay_expand_path(const char *path, char ***files, size_t *n_files, ng_error *err);
 bool ng_overlay_entry(const ng_overlay *ov, size_t global, ng_entry *e);
 /* The global number of the entry with this issuer and serial value, or -1. */
 long ng_overlay_find(const ng_overlay *ov, ng_bytes issuer, ng_bytes serial_value);
@@ -247,14 +253,14 @@ long ng_overlay_find(const ng_overlay *ov, ng_bytes issuer, ng_bytes serial_valu
 #define NG_HANDLE_ID_SHIFT 40
 
 typedef struct {
+    ng_overlay *overlay; /* the generation searched */
     CK_OBJECT_HANDLE *handles;
     size_t n;
     size_t pos;
     bool trust_query; /* an issuer+serial lookup: hits are security events */
 } ng_find;
 
-CK_RV ng_objects_find(const ng_overlay *ov, const CK_ATTRIBUTE *tmpl, CK_ULONG count,
-                      ng_find *find);
+CK_RV ng_objects_find(ng_overlay *ov, const CK_ATTRIBUTE *tmpl, CK_ULONG count, ng_find *find);
 void ng_find_clear(ng_find *find);
 CK_RV ng_objects_get_attributes(const ng_overlay *ov, CK_OBJECT_HANDLE handle, CK_ATTRIBUTE *tmpl,
                                 CK_ULONG count);
@@ -285,8 +291,9 @@ CK_RV ng_session_acquire(CK_SESSION_HANDLE handle, ng_session **sess);
 void ng_session_release(ng_session *sess);
 /* Makes the current generation the session's, for a new search. */
 void ng_session_pin(ng_session *sess);
-/* The session's generation that a handle belongs to, or NULL. */
-ng_overlay *ng_session_overlay_of(const ng_session *sess, CK_OBJECT_HANDLE handle);
+/* The generation a handle belongs to, if this session may read it: one it
+ * reads already, or the current one (handles are valid in every session). */
+ng_overlay *ng_session_overlay_of(ng_session *sess, CK_OBJECT_HANDLE handle);
 unsigned long ng_sessions_count(void);
 /* Could a session still be reading this replaced generation? */
 bool ng_sessions_may_read(const ng_overlay *ov);

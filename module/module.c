@@ -378,7 +378,7 @@ mod_C_FindObjects(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE_PTR phObject,
         while (n < ulMaxObjectCount && s->find.pos < s->find.n) {
             phObject[n] = s->find.handles[s->find.pos++];
             if (s->find.trust_query) /* a trust query answered with distrust */
-                ng_objects_report(s->cur, phObject[n]);
+                ng_objects_report(s->find.overlay, phObject[n]);
             n++;
         }
         *pulObjectCount = n;

@@ -203,13 +203,14 @@ push_matches(ng_find *find, size_t *cap, const ng_overlay *ov, size_t global,
 }
 
 CK_RV
-ng_objects_find(const ng_overlay *ov, const CK_ATTRIBUTE *tmpl, CK_ULONG count, ng_find *find)
+ng_objects_find(ng_overlay *ov, const CK_ATTRIBUTE *tmpl, CK_ULONG count, ng_find *find)
 {
     const CK_ATTRIBUTE *issuer = NULL, *serial = NULL;
     bool served_class = true, trust_class = false;
     size_t cap = 0;
 
     memset(find, 0, sizeof(*find));
+    find->overlay = ov;
     for (CK_ULONG i = 0; i < count; i++) {
         if (!tmpl[i].pValue && tmpl[i].ulValueLen)
             return CKR_ARGUMENTS_BAD;

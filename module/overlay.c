@@ -143,47 +143,80 @@ compare_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The units of one configured path: the file itself, or the *.txt and *.ngo
- * files of a directory in name order (dot files skipped). */
-static void
-list_units(unit_list *ul, const char *path)
+bool
+ng_overlay_expand_path(const char *path, char ***files, size_t *n_files, ng_error *err)
 {
     struct stat sb;
     DIR *d;
     struct dirent *de;
-    char **names = NULL;
+    char **names = NULL, **all;
     size_t n = 0;
+    bool ok = true;
 
     if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-        add_unit(ul, path);
-        return;
+        names = malloc(sizeof(*names));
+        if (!names || !(names[0] = strdup(path)))
+            goto oom;
+        n = 1;
+        goto done;
     }
     d = opendir(path);
     if (!d) {
-        if (!ul->dir_error &&
-            asprintf(&ul->dir_error, "%s: cannot open directory: %s", path, strerror(errno)) < 0)
-            ul->dir_error = NULL;
-        return;
+        ng_error_set(err, path, 0, "cannot open directory: %s", strerror(errno));
+        return false;
     }
     while ((de = readdir(d))) {
         if (de->d_name[0] == '.' ||
             !(has_suffix(de->d_name, ".txt") || has_suffix(de->d_name, ".ngo")))
             continue;
         char **nn = realloc(names, (n + 1) * sizeof(*nn));
-        if (!nn)
+        if (!nn || asprintf(&nn[n], "%s/%s", path, de->d_name) < 0) {
+            names = nn ? nn : names;
+            ok = false;
             break;
+        }
         names = nn;
-        if (asprintf(&names[n], "%s/%s", path, de->d_name) < 0)
-            break;
         n++;
     }
     closedir(d);
+    if (!ok)
+        goto oom;
     qsort(names, n, sizeof(*names), compare_names);
-    for (size_t i = 0; i < n; i++) {
-        add_unit(ul, names[i]);
-        free(names[i]);
-    }
+done:
+    all = realloc(*files, (*n_files + n + 1) * sizeof(*all));
+    if (!all)
+        goto oom;
+    memcpy(all + *n_files, names, n * sizeof(*names));
+    *files = all;
+    *n_files += n;
     free(names);
+    return true;
+oom:
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    ng_error_set(err, path, 0, "out of memory");
+    return false;
+}
+
+/* The units of one configured path (see ng_overlay_expand_path). */
+static void
+list_units(unit_list *ul, const char *path)
+{
+    char **files = NULL;
+    size_t n = 0;
+    ng_error err;
+
+    if (!ng_overlay_expand_path(path, &files, &n, &err)) {
+        if (!ul->dir_error)
+            ul->dir_error = strdup(err.msg);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        add_unit(ul, files[i]);
+        free(files[i]);
+    }
+    free(files);
 }
 
 static void

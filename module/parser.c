@@ -121,6 +121,8 @@ ng_error_set(ng_error *err, const char *file, unsigned line, const char *fmt, ..
         n = snprintf(err->msg, sizeof(err->msg), "%s: ", file);
     if (n < 0 || (size_t)n >= sizeof(err->msg))
         return;
+    err->line = line;
+    err->reason_off = (size_t)n;
     va_start(ap, fmt);
     vsnprintf(err->msg + n, sizeof(err->msg) - (size_t)n, fmt, ap);
     va_end(ap);
@@ -580,7 +582,9 @@ ng_parse_file(const char *path, ng_records *out, ng_error *err)
     bool ok = false;
 
     memset(out, 0, sizeof(*out));
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    /* O_NONBLOCK: a FIFO or device named like an overlay must not block
+     * the host process; it is refused as not a regular file below. */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
         ng_error_set(err, path, 0, "cannot open: %s", strerror(errno));
         goto out;

@@ -221,16 +221,29 @@ ng_session_pin(ng_session *s)
     __atomic_store_n(&sl->pinning, 0, __ATOMIC_SEQ_CST);
 }
 
-ng_overlay *
-ng_session_overlay_of(const ng_session *s, CK_OBJECT_HANDLE handle)
+static ng_overlay *
+held(const ng_session *s, uint64_t id)
 {
-    uint64_t id = ng_objects_handle_id(handle);
-
     if (s->cur && s->cur->id == id)
         return s->cur;
     if (s->prev && s->prev->id == id)
         return s->prev;
     return NULL;
+}
+
+ng_overlay *
+ng_session_overlay_of(ng_session *s, CK_OBJECT_HANDLE handle)
+{
+    uint64_t id = ng_objects_handle_id(handle);
+    ng_overlay *ov = held(s, id);
+
+    /* A handle another session found: PKCS#11 makes it valid here too while
+     * its object exists, that is while its generation is the current one. */
+    if (!ov && !s->finding) {
+        ng_session_pin(s);
+        ov = held(s, id);
+    }
+    return ov;
 }
 
 unsigned long

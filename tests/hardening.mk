@@ -27,11 +27,9 @@ tests_test_stress_SOURCES = tests/test-stress.c
 tests_test_stress_CFLAGS = $(hardening_cflags) -pthread
 tests_test_stress_LDADD = libnssguard-testable.la -lpthread
 
-# Known module bugs, each with a failing test kept green as an expected
-# failure until the module is fixed (see the test's header comment).
+# Regression tests for module bugs found in issue 6 (see each header).
 check_PROGRAMS += tests/test-fifo-overlay tests/test-handle-any-session
 TESTS += tests/test-fifo-overlay tests/test-handle-any-session
-XFAIL_TESTS = tests/test-fifo-overlay tests/test-handle-any-session
 tests_test_fifo_overlay_SOURCES = tests/test-fifo-overlay.c
 tests_test_fifo_overlay_CFLAGS = $(hardening_cflags)
 tests_test_fifo_overlay_LDADD = libnssguard-testable.la

@@ -1,6 +1,6 @@
 /*
- * test-fifo-overlay: EXPECTED FAILURE (XFAIL_TESTS in tests/hardening.mk),
- * a module bug found in issue 6, kept as its reproducer.
+ * test-fifo-overlay: regression test for a module bug found in issue 6
+ * (fixed: the module opens overlay and config files with O_NONBLOCK).
  *
  * A FIFO (named pipe) named *.txt in an overlay folder, or given as an
  * overlay path, hangs C_Initialize for ever: ng_parse_file() (parser.c)

@@ -1,6 +1,7 @@
 /*
- * test-handle-any-session: EXPECTED FAILURE (XFAIL_TESTS in
- * tests/hardening.mk), a PKCS#11 conformance gap found in issue 6.
+ * test-handle-any-session: regression test for a PKCS#11 conformance gap
+ * found in issue 6 (fixed: a session resolves a handle of the current
+ * generation even when it has not searched itself).
  *
  * PKCS#11 v2.40, section 2.4 (Objects): "if a particular session can use a
  * particular object, then all sessions can use that object, and the handle

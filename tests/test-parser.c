@@ -226,7 +226,9 @@ test_mozilla(void)
     for (size_t i = 0; i < NG_N_ELEMENTS(files); i++) {
         ng_records recs;
         ng_entries ents;
-        ng_error err = {{0}};
+        ng_error err;
+
+        memset(&err, 0, sizeof(err));
 
         snprintf(path, sizeof(path), "%s/mozilla/%s", shared ? shared : "", files[i].file);
         if (!shared || access(path, R_OK) != 0) {
