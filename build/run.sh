@@ -15,6 +15,11 @@ cd "$top"
 
 packages="build-essential autoconf automake libtool pkg-config
           libnss3-dev libnspr4-dev libnss3-tools"
+# The test suite also drives the module through these clients; a test whose
+# client is missing skips (exit 77).
+if [ "$job" = check ]; then
+    packages="$packages firefox-esr opensc gnutls-bin p11-kit p11-kit-modules valgrind"
+fi
 
 missing=""
 for p in $packages; do
@@ -31,6 +36,12 @@ fi
 
 jobs=$(nproc 2>/dev/null || echo 2)
 [ -x configure ] || autoreconf -fi
+# Firefox's end-to-end test drives the browser with the npm package ws
+# (tests/firefox/package-lock.json); it never downloads a browser.
+if [ "$job" = check ] && command -v npm >/dev/null 2>&1 && [ ! -d tests/firefox/node_modules ]; then
+    npm ci --prefix tests/firefox --no-audit --no-fund --loglevel=error || echo "run.sh: npm ci failed: the Firefox test will skip"
+fi
+
 case $job in
 demo)
     [ -f Makefile ] || ./configure --enable-werror
