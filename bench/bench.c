@@ -29,7 +29,12 @@
  *
  * Output: one line of key=value fields on stdout (times in ns, sizes in kB):
  *   load_ns hits misses hit_med hit_p99 miss_med miss_p99 rss_before_kb
- *   anon_before_kb hwm_kb anon_after_kb lps1 lps2 self_objects
+ *   anon_before_kb hwm_kb anon_after_kb lps1 lps2 self_objects hit2_med hit2_p99
+ * (hit2: the hits timed a second time, once each entry has been seen).
+ *
+ * nssguard-bench -C [-d SECONDS] only calibrates: the rate of a CPU-only loop
+ * with one thread and with two ("spin1=... spin2=..."), i.e. what a second
+ * thread can get on this machine at the moment.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -450,11 +455,70 @@ throughput(const query_list *list, int threads, double seconds)
     return lps;
 }
 
+/* ---- calibration: what a second thread can get on this machine now ---- */
+
+typedef struct {
+    double seconds;
+    pthread_barrier_t *barrier;
+    double rate;
+} spinner;
+
+static void *
+spin(void *arg)
+{
+    spinner *sp = arg;
+    uint64_t t0, x = 88172645463325252ULL, count = 0, limit = (uint64_t)(sp->seconds * 1e9);
+    volatile uint64_t sink;
+
+    pthread_barrier_wait(sp->barrier);
+    t0 = now_ns();
+    do {
+        int k;
+
+        for (k = 0; k < 4096; k++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+        }
+        count++;
+    } while (now_ns() - t0 < limit);
+    sink = x;
+    (void)sink;
+    sp->rate = (double)count * 1e9 / (double)(now_ns() - t0);
+    return NULL;
+}
+
+/* The sum of the threads' rates of a CPU-only loop. */
+static double
+spin_rate(int threads, double seconds)
+{
+    spinner sp[2];
+    pthread_t tid[2];
+    pthread_barrier_t barrier;
+    double rate = 0;
+    int k;
+
+    pthread_barrier_init(&barrier, NULL, (unsigned)threads);
+    for (k = 0; k < threads; k++) {
+        sp[k].seconds = seconds;
+        sp[k].barrier = &barrier;
+        if (pthread_create(&tid[k], NULL, spin, &sp[k]) != 0)
+            fail("pthread_create");
+    }
+    for (k = 0; k < threads; k++) {
+        pthread_join(tid[k], NULL);
+        rate += sp[k].rate;
+    }
+    pthread_barrier_destroy(&barrier);
+    return rate;
+}
+
 static void
 usage(void)
 {
     fputs("usage: nssguard-bench -m MODULE.so [-P PARAMS] -l QUERY-LIST [-n MAX-QUERIES]\n"
-          "                      [-d SECONDS] [-S] [-a]\n",
+          "                      [-d SECONDS] [-S] [-a]\n"
+          "       nssguard-bench -C [-d SECONDS]\n",
           stderr);
     exit(2);
 }
@@ -463,15 +527,16 @@ int
 main(int argc, char **argv)
 {
     const char *module = NULL, *params = NULL, *list_path = NULL;
-    size_t max = 0, i, n_hit = 0, n_miss = 0, n_self = 0;
+    size_t max = 0, i, n_hit = 0, n_miss = 0, n_self = 0, n_hit2;
     double seconds = 1.0, lps1, lps2;
     unsigned long rss_before, anon_before;
-    uint64_t t0, load_ns, *hit_ns, *miss_ns, hit_med, hit_p99, miss_med, miss_p99;
-    int self = 0, opt;
+    uint64_t t0, load_ns, *hit_ns, *miss_ns, hit_med, hit_p99, miss_med, miss_p99, hit2_med,
+        hit2_p99;
+    int self = 0, calibrate = 0, opt;
     CK_SESSION_HANDLE session;
     query_list list;
 
-    while ((opt = getopt(argc, argv, "m:P:l:n:d:Sa")) != -1) {
+    while ((opt = getopt(argc, argv, "m:P:l:n:d:SaC")) != -1) {
         switch (opt) {
         case 'm':
             module = optarg;
@@ -494,9 +559,18 @@ main(int argc, char **argv)
         case 'a':
             any_trust = 1;
             break;
+        case 'C':
+            calibrate = 1;
+            break;
         default:
             usage();
         }
+    }
+    if (calibrate && optind == argc && seconds > 0) {
+        lps1 = spin_rate(1, seconds);
+        lps2 = spin_rate(2, seconds);
+        printf("spin1=%.0f spin2=%.0f\n", lps1, lps2);
+        return 0;
     }
     if (!module || !list_path || optind != argc || seconds <= 0)
         usage();
@@ -540,15 +614,28 @@ main(int argc, char **argv)
     percentiles(hit_ns, n_hit, &hit_med, &hit_p99);
     percentiles(miss_ns, n_miss, &miss_med, &miss_p99);
 
+    /* The hits again: each entry has now been seen (nssguard logged it). */
+    for (i = 0, n_hit2 = 0; i < list.n; i++) {
+        uint64_t t;
+
+        if (!list.q[i].hit)
+            continue;
+        t = now_ns();
+        lookup(session, &list.q[i]);
+        hit_ns[n_hit2++] = now_ns() - t;
+    }
+    percentiles(hit_ns, n_hit2, &hit2_med, &hit2_p99);
+
     lps1 = throughput(&list, 1, seconds);
     lps2 = throughput(&list, 2, seconds);
 
     printf("load_ns=%llu hits=%zu misses=%zu hit_med=%llu hit_p99=%llu miss_med=%llu "
            "miss_p99=%llu rss_before_kb=%lu anon_before_kb=%lu hwm_kb=%lu anon_after_kb=%lu "
-           "lps1=%.0f lps2=%.0f self_objects=%zu\n",
+           "lps1=%.0f lps2=%.0f self_objects=%zu hit2_med=%llu hit2_p99=%llu\n",
            (unsigned long long)load_ns, n_hit, n_miss, (unsigned long long)hit_med,
            (unsigned long long)hit_p99, (unsigned long long)miss_med, (unsigned long long)miss_p99,
-           rss_before, anon_before, status_kb("VmHWM"), status_kb("RssAnon"), lps1, lps2, n_self);
+           rss_before, anon_before, status_kb("VmHWM"), status_kb("RssAnon"), lps1, lps2, n_self,
+           (unsigned long long)hit2_med, (unsigned long long)hit2_p99);
     fn->C_CloseSession(session);
     fn->C_Finalize(NULL);
     return 0;

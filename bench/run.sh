@@ -280,9 +280,11 @@ fi
 # ---- the table ----
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
+spin=$("$bench" -C -d "$seconds" | awk '{ split($1, a, "="); split($2, b, "="); printf "%.2f", b[2] / a[2] }')
 echo
 echo "nssguard benchmark (issue 3), $(date -u +%Y-%m-%dT%H:%MZ)"
-echo "machine: $cpu, nproc $(nproc), kernel $(uname -sr)"
+echo "machine: $cpu, nproc $(nproc), kernel $(uname -sr), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "a CPU-only loop on 2 threads runs ${spin}x as fast as on one (what a 2nd thread can get now)"
 echo "p11-kit: $(dpkg-query -W -f '${Version}' p11-kit-modules 2>/dev/null || echo '?') ($p11kit_module);" \
     "NSS builtins: $nssckbi_module"
 echo "each row a fresh process; per lookup: FindObjectsInit{TOKEN,CLASS=NSS_TRUST,ISSUER,SERIAL}," \
@@ -301,9 +303,9 @@ function grp(x,   s, neg) {
 function ms(ns) { return ns >= 1e9 ? sprintf("%.2f s", ns / 1e9) : sprintf("%.1f ms", ns / 1e6) }
 function t(ns) { return ns >= 1e6 ? sprintf("%.1f ms", ns / 1e6) : (ns >= 1e4 ? sprintf("%.0f us", ns / 1e3) : sprintf("%d ns", ns)) }
 BEGIN {
-    fmt = "%-18s %9s %9s %8s %8s %8s %8s %8s %9s %9s %10s %10s %6s\n"
-    printf fmt, "module", "N", "load", "hit med", "hit p99", "miss med", "miss p99", "peak RSS",
-        "+peak B/e", "+anon B/e", "lookups/s", "2 threads", "2T/1T"
+    fmt = "%-18s %9s %9s %8s %8s %8s %8s %9s %8s %9s %9s %10s %10s %6s\n"
+    printf fmt, "module", "N", "load", "hit med", "hit p99", "miss med", "miss p99", "hit again",
+        "peak RSS", "+peak B/e", "+anon B/e", "lookups/s", "2 threads", "2T/1T"
 }
 {
     if ($3 !~ /load_ns=/) { printf "%-18s %9s   %s\n", $1, ($2 ~ /^[0-9]+$/ ? grp($2) : $2), $3; next }
@@ -312,7 +314,7 @@ BEGIN {
     ab = num($3, "anon_before_kb"); aa = num($3, "anon_after_kb")
     l1 = num($3, "lps1"); l2 = num($3, "lps2")
     printf fmt, $1, grp(n) ($2 == "own" ? " own" : ""), ms(num($3, "load_ns")), t(num($3, "hit_med")),
-        t(num($3, "hit_p99")), t(num($3, "miss_med")), t(num($3, "miss_p99")),
+        t(num($3, "hit_p99")), t(num($3, "miss_med")), t(num($3, "miss_p99")), t(num($3, "hit2_med")),
         sprintf("%.1f MB", hwm / 1024), grp((hwm - before) * 1024 / n), grp((aa - ab) * 1024 / n),
         grp(l1), grp(l2), sprintf("%.2f", l2 / l1)
 }' "$rows"
@@ -324,14 +326,15 @@ echo "its own $(awk -F'|' '$1 == "libnssckbi.so" && match($3, /self_objects=[0-9
     print substr($3, RSTART + 13, RLENGTH - 13) }' "$rows") trust objects, any trust value); misses must find nothing."
 echo "nssguard runs with log=none. p11-kit: 2,000 queries per size; store = paths=DIR, certificates in DIR/blocklist/."
 echo "hit: in most rows the first hit of its entry in the process, so nssguard's hits include its"
-echo "distrust event (one per entry per ratelimit window)."
+echo "distrust event (one per entry per ratelimit window); hit again: the same hits timed a second time."
 echo
 echo "end to end: $e2e"
 
 # ---- issue 3's targets, read off the rows above ----
 echo
 echo "targets (issue 3):"
-awk -F'|' -v e2e="$(printf '%s' "$e2e" | sed -n 's/.*ratio \([0-9.]*\).*/\1/p')" '
+e2e_ratio=$(printf '%s' "$e2e" | sed -n 's/.*ratio \([0-9.]*\).*/\1/p')
+awk -F'|' -v spin="$spin" -v e2e="$e2e_ratio" '
 function num(s, key) {
     if (match(s, key "=[0-9.]+")) return substr(s, RSTART + length(key) + 1, RLENGTH - length(key) - 1) + 0
     return -1
@@ -342,7 +345,7 @@ $1 == "nssguard text" && $3 ~ /load_ns=/ { t[$2] = $3 }
 END {
     if (1000000 in c) {
         hm = num(c[1000000], "hit_med"); mm = num(c[1000000], "miss_med")
-        printf "  lookup median <= 1 us at 1M (compiled): hit %d ns, miss %d ns: %s\n", hm, mm, verdict(hm <= 1000 && mm <= 1000)
+        printf "  lookup median <= 1 us at 1M (compiled): hit %d ns (again %d ns), miss %d ns: %s\n", hm, num(c[1000000], "hit2_med"), mm, verdict(hm <= 1000 && mm <= 1000)
         if (1000 in c) {
             rh = hm / num(c[1000], "hit_med"); rm = mm / num(c[1000], "miss_med")
             printf "  1M/1k median ratio <= 1.5 (compiled): hit %.2f, miss %.2f: %s\n", rh, rm, verdict(rh <= 1.5 && rm <= 1.5)
@@ -352,7 +355,7 @@ END {
         a = (num(c[1000000], "anon_after_kb") - num(c[1000000], "anon_before_kb")) * 1024 / 1e6
         printf "  resident memory added beyond the mapped file <= 100 B/entry (RssAnon, 1M): %.0f B: %s\n", a, verdict(a <= 100)
         r = num(c[1000000], "lps2") / num(c[1000000], "lps1")
-        printf "  2 threads >= 1.7x one (compiled 1M): %.2fx: %s\n", r, verdict(r >= 1.7)
+        printf "  2 threads >= 1.7x one (compiled 1M): %.2fx: %s (a CPU-only loop got %.2fx)\n", r, verdict(r >= 1.7), spin
     } else {
         print "  compiled 1M: no measurement (see the table)"
     }
