@@ -38,14 +38,29 @@ tests_test_handle_any_session_CFLAGS = $(hardening_cflags)
 tests_test_handle_any_session_LDADD = libnssguard-testable.la
 
 if ENABLE_SANITIZERS
-# NSS's tools are not ASan programs: the shell tests that load
-# libnssguard.so into them preload the ASan runtime. Leak checking is off
-# there (it would report certutil's and the shell's own allocations); the
-# in-process C tests keep it on, and `make check-valgrind` covers the module
-# inside vfychain.
-SH_LOG_COMPILER = env LD_PRELOAD='$(ASAN_RUNTIME)' ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 $(SHELL)
+# NSS's tools are not ASan programs, but libnssguard.so is: the shell tests
+# find NSS's tools (and pkcs11-tool, p11tool) through wrappers that preload
+# the ASan runtime into them alone (preloading it into the shell too would
+# run awk & co. under ASan, and mawk has a heap over-read of its own). Leak
+# checking is off in those tools (certutil's own allocations are not
+# nssguard's); the in-process C tests keep it on, and `make check-valgrind`
+# covers the module inside vfychain.
+asan_wrapped_tools = certutil modutil vfychain tstclnt selfserv pk12util pkcs11-tool p11tool
+check_DATA = tests/asan-bin/.stamp
+tests/asan-bin/.stamp: Makefile
+	$(AM_V_GEN)rm -rf tests/asan-bin && mkdir -p tests/asan-bin && \
+	for t in $(asan_wrapped_tools); do \
+	  p=`command -v $$t` || continue; \
+	  { echo '#!/bin/sh'; \
+	    echo "LD_PRELOAD='$(ASAN_RUNTIME)' ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 exec $$p \"\$$@\""; \
+	  } > tests/asan-bin/$$t && chmod +x tests/asan-bin/$$t || exit 1; \
+	done && touch $@
+asan_path = PATH='$(abs_top_builddir)/tests/asan-bin':$$PATH; export PATH;
 endif
-AM_TESTS_ENVIRONMENT += \
+clean-local: clean-asan-bin
+clean-asan-bin:
+	-rm -rf tests/asan-bin
+AM_TESTS_ENVIRONMENT += $(asan_path) \
 	ASAN_OPTIONS=$${ASAN_OPTIONS-detect_leaks=1:abort_on_error=1}; export ASAN_OPTIONS; \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1; export UBSAN_OPTIONS; \
 	TSAN_OPTIONS=$${TSAN_OPTIONS-halt_on_error=1:second_deadlock_stack=1}; export TSAN_OPTIONS;
