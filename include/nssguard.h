@@ -16,6 +16,12 @@
 #define CKA_NSSGUARD_REASON (CKA_NSSGUARD_BASE + 1)
 /* UTF8: where the decision is documented (a bug, an advisory, a ticket). */
 #define CKA_NSSGUARD_REFERENCE (CKA_NSSGUARD_BASE + 2)
+/* MULTILINE_OCTAL: a DER NameConstraints (the extension's value). On a trust
+ * record without distrust it makes a constraint entry: "this CA may only
+ * issue for these names". NSS cannot apply constraints from a module, so the
+ * module serves such an entry as distrust (constraints=distrust, default) or
+ * not at all (constraints=ignore); nssguard verify applies them. */
+#define CKA_NSSGUARD_NAME_CONSTRAINTS (CKA_NSSGUARD_BASE + 3)
 
 /* The reasons an overlay entry may give, in the order the tool lists them.
  * "distrusted" is what Mozilla's own records get when imported as they are. */

@@ -2,9 +2,10 @@
  * builder.c: one file's records -> distrust entries.
  *
  * A distrust entry comes from a CKO_NSS_TRUST record that marks at least one
- * purpose CKT_NSS_NOT_TRUSTED and none with positive trust. Everything else
- * (Mozilla's roots, the root-list object, neutral records) is counted as
- * skipped: overlay mode serves distrust only.
+ * purpose CKT_NSS_NOT_TRUSTED and none with positive trust; a constraint
+ * entry from one with CKA_NSSGUARD_NAME_CONSTRAINTS and no trust either way.
+ * Everything else (Mozilla's roots, the root-list object, neutral records) is
+ * counted as skipped: overlay mode serves distrust only.
  *
  * A certificate object with the same issuer and serial supplies the SHA-1
  * that is served; a CKA_CERT_SHA1_HASH that does not match it refuses the
@@ -151,7 +152,7 @@ add_certificate(cert_map *map, const ng_records *recs, const ng_record *rec, ng_
     return true;
 }
 
-typedef enum { RECORD_DISTRUST, RECORD_SKIP } record_kind;
+typedef enum { RECORD_DISTRUST, RECORD_CONSTRAINT, RECORD_SKIP } record_kind;
 
 static record_kind
 classify(const ng_record *rec)
@@ -171,12 +172,16 @@ classify(const ng_record *rec)
     const ng_attr *step_up = ng_record_get(rec, CKA_TRUST_STEP_UP_APPROVED);
     if (step_up && step_up->len == 1 && step_up->value[0])
         positive = true;
-    return distrust && !positive ? RECORD_DISTRUST : RECORD_SKIP;
+    if (positive)
+        return RECORD_SKIP;
+    if (distrust)
+        return RECORD_DISTRUST;
+    return ng_record_get(rec, CKA_NSSGUARD_NAME_CONSTRAINTS) ? RECORD_CONSTRAINT : RECORD_SKIP;
 }
 
 static bool
-add_distrust(ng_entries *out, const cert_map *map, const ng_records *recs, const ng_record *rec,
-             ng_error *err)
+add_entry(ng_entries *out, const cert_map *map, const ng_records *recs, const ng_record *rec,
+          bool distrusted, ng_error *err)
 {
     const ng_attr *issuer = ng_record_get(rec, CKA_ISSUER);
     const ng_attr *serial = ng_record_get(rec, CKA_SERIAL_NUMBER);
@@ -187,7 +192,18 @@ add_distrust(ng_entries *out, const cert_map *map, const ng_records *recs, const
     ng_entry e;
     long cert;
 
+    const ng_attr *nc = ng_record_get(rec, CKA_NSSGUARD_NAME_CONSTRAINTS);
+
     memset(&e, 0, sizeof(e));
+    e.distrusted = distrusted;
+    if (nc) {
+        e.name_constraints = attr_bytes(nc);
+        if (!ng_der_is_sequence(e.name_constraints)) {
+            ng_error_set(err, recs->file, nc->line,
+                         "CKA_NSSGUARD_NAME_CONSTRAINTS is not a DER NameConstraints");
+            return false;
+        }
+    }
     if (!issuer || !serial) {
         ng_error_set(err, recs->file, rec->line, "trust object without %s",
                      issuer ? "CKA_SERIAL_NUMBER" : "CKA_ISSUER");
@@ -279,11 +295,12 @@ ng_build_entries(const ng_records *recs, ng_entries *out, ng_error *err)
         const ng_record *rec = &recs->records[i];
         if (!ng_record_ulong(rec, CKA_CLASS, &cls) || cls == CKO_CERTIFICATE)
             continue;
-        if (cls != CKO_NSS_TRUST || classify(rec) != RECORD_DISTRUST) {
+        record_kind kind = cls == CKO_NSS_TRUST ? classify(rec) : RECORD_SKIP;
+        if (kind == RECORD_SKIP) {
             skipped++;
             continue;
         }
-        if (!add_distrust(out, &map, recs, rec, err))
+        if (!add_entry(out, &map, recs, rec, kind == RECORD_DISTRUST, err))
             goto out;
     }
     out->skipped += skipped;

@@ -9,7 +9,7 @@
  *   3. else the defaults: overlay=$(datadir)/nssguard, log=syslog.
  *
  * Keys: overlay=PATH[:PATH...]  log=syslog|stderr|file:PATH|none[,...]
- *       ratelimit=SECONDS  reload=SECONDS
+ *       ratelimit=SECONDS  reload=SECONDS  constraints=distrust|ignore
  */
 #include "config.h"
 
@@ -78,6 +78,7 @@ ng_config_init_defaults(ng_config *cfg)
     cfg->log_sinks = NG_LOG_SYSLOG;
     cfg->ratelimit = DEFAULT_RATELIMIT;
     cfg->reload_ms = DEFAULT_RELOAD_MS;
+    cfg->serve_constraints = true;
     cfg->source = strdup("built-in defaults");
 }
 
@@ -136,6 +137,14 @@ set_key(ng_config *cfg, const char *key, const char *value, const char *where, u
     }
     if (strcmp(key, "log") == 0)
         return set_log(cfg, value, where, line, err);
+    if (strcmp(key, "constraints") == 0) {
+        if (strcmp(value, "distrust") != 0 && strcmp(value, "ignore") != 0) {
+            ng_error_set(err, where, line, "constraints: '%.40s' is not distrust or ignore", value);
+            return false;
+        }
+        cfg->serve_constraints = value[0] == 'd';
+        return true;
+    }
     if (strcmp(key, "ratelimit") == 0 || strcmp(key, "reload") == 0) {
         char *end;
         errno = 0;
@@ -150,7 +159,8 @@ set_key(ng_config *cfg, const char *key, const char *value, const char *where, u
             cfg->reload_ms = (unsigned)v * 1000;
         return true;
     }
-    ng_error_set(err, where, line, "unknown key '%.40s' (overlay, log, ratelimit, reload)", key);
+    ng_error_set(err, where, line,
+                 "unknown key '%.40s' (overlay, log, ratelimit, reload, constraints)", key);
     return false;
 }
 

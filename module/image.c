@@ -54,16 +54,20 @@ typedef struct {
     uint32_t serial_off; /* DER INTEGER; its value starts serial_hdr bytes in */
     uint16_t serial_len;
     uint8_t serial_hdr;
-    uint8_t has_sha1;
+    uint8_t flags; /* FLAG_* */
     uint32_t label_off, reference_off;
     uint32_t file_off, line;
     uint8_t sha1[NG_SHA1_LEN];
     uint8_t reason;
     uint8_t pad[3];
+    uint32_t nc_off, nc_len; /* DER NameConstraints, nc_len 0 when none */
 } record;
 
+#define FLAG_SHA1 0x01
+#define FLAG_DISTRUSTED 0x02
+
 _Static_assert(sizeof(header) == 128, "header layout");
-_Static_assert(sizeof(record) == 64, "record layout");
+_Static_assert(sizeof(record) == 72, "record layout");
 
 struct ng_image {
     const unsigned char *base;
@@ -241,7 +245,13 @@ ng_image_build(const ng_entries *ents, uint64_t source_size, int64_t source_mtim
         r->serial_off = blob_add(&b, e->serial_der.data, e->serial_der.len, false);
         r->serial_len = (uint16_t)e->serial_der.len;
         r->serial_hdr = (uint8_t)(e->serial.data - e->serial_der.data);
-        r->has_sha1 = e->has_sha1;
+        r->flags = (e->has_sha1 ? FLAG_SHA1 : 0) | (e->distrusted ? FLAG_DISTRUSTED : 0);
+        if (e->name_constraints.len) {
+            r->nc_off = blob_add(&b, e->name_constraints.data, e->name_constraints.len, false);
+            r->nc_len = (uint32_t)e->name_constraints.len;
+            if (!r->nc_off)
+                goto oom;
+        }
         memcpy(r->sha1, e->sha1, NG_SHA1_LEN);
         r->label_off = blob_add(&b, e->label, strlen(e->label), true);
         r->reference_off = blob_add(&b, e->reference, strlen(e->reference), true);
@@ -348,6 +358,7 @@ view_image(ng_image *img, const unsigned char *base, size_t size, ng_error *err,
         if (!in_blob(h, r->issuer_off, r->issuer_len) ||
             !in_blob(h, r->serial_off, r->serial_len) || r->label_off >= h->blob_size ||
             r->reference_off >= h->blob_size || r->file_off >= h->blob_size ||
+            (r->nc_len && !in_blob(h, r->nc_off, r->nc_len)) ||
             r->reason >= NG_N_ELEMENTS(reasons) || !ng_der_integer_value(der, &value) ||
             value.data - der.data != r->serial_hdr) {
             why = "an entry points outside the file";
@@ -493,7 +504,9 @@ ng_image_entry(const ng_image *img, size_t i, ng_entry *e)
     e->serial_der = (ng_bytes){img->blob + r->serial_off, r->serial_len};
     e->serial = (ng_bytes){e->serial_der.data + r->serial_hdr, r->serial_len - r->serial_hdr};
     e->hash = r->hash;
-    e->has_sha1 = r->has_sha1 != 0;
+    e->has_sha1 = (r->flags & FLAG_SHA1) != 0;
+    e->distrusted = (r->flags & FLAG_DISTRUSTED) != 0;
+    e->name_constraints = (ng_bytes){img->blob + r->nc_off, r->nc_len};
     memcpy(e->sha1, r->sha1, NG_SHA1_LEN);
     e->label = (const char *)img->blob + r->label_off;
     e->reason = reasons[r->reason];

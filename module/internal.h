@@ -102,11 +102,13 @@ bool ng_record_ulong(const ng_record *rec, CK_ATTRIBUTE_TYPE type, CK_ULONG *val
 /* ---- builder.c: records -> distrust entries ---- */
 
 typedef struct {
-    ng_bytes issuer;     /* DER Name */
-    ng_bytes serial_der; /* DER INTEGER */
-    ng_bytes serial;     /* its value bytes (inside serial_der) */
-    uint64_t hash;       /* index hash of issuer + serial value */
-    bool has_sha1;       /* only when verified against the certificate */
+    ng_bytes issuer;           /* DER Name */
+    ng_bytes serial_der;       /* DER INTEGER */
+    ng_bytes serial;           /* its value bytes (inside serial_der) */
+    uint64_t hash;             /* index hash of issuer + serial value */
+    bool has_sha1;             /* only when verified against the certificate */
+    bool distrusted;           /* the record distrusts; false for a constraint-only entry */
+    ng_bytes name_constraints; /* DER NameConstraints, len 0 when none */
     unsigned char sha1[NG_SHA1_LEN];
     const char *label;
     const char *reason;
@@ -156,9 +158,10 @@ typedef struct {
     size_t n_overlays;
     unsigned log_sinks;
     char *log_file;
-    unsigned ratelimit; /* seconds between two events for one entry */
-    unsigned reload_ms; /* how often a query may look for changed files */
-    char *source;       /* where the configuration came from, for messages */
+    unsigned ratelimit;     /* seconds between two events for one entry */
+    unsigned reload_ms;     /* how often a query may look for changed files */
+    bool serve_constraints; /* constraints=distrust: constraint entries as distrust */
+    char *source;           /* where the configuration came from, for messages */
 } ng_config;
 
 void ng_config_init_defaults(ng_config *cfg);
@@ -222,6 +225,7 @@ struct ng_overlay {
     size_t n_scan;
     ng_rate *rates; /* per-entry event rate limiting: the only mutable part */
     unsigned ratelimit;
+    bool serve_constraints;
     uint64_t retired_at; /* epoch it was replaced at */
     ng_overlay *next_retired;
 };

@@ -5,8 +5,10 @@
  *   handle 2i+1  CKO_NSS_TRUST  (what every NSS asks for)
  *   handle 2i+2  CKO_TRUST      (PKCS#11 3.2; NSS >= 3.114 asks for it first)
  * with the generation's id in the handle's high bits.
- * Every purpose is NOT_TRUSTED. Positive trust and CKT_NSS_TRUST_UNKNOWN are
- * never served; the SHA-1 is served only when builder.c verified it. No
+ * Every purpose is NOT_TRUSTED (a constraint entry too: NSS cannot apply
+ * name constraints from a module, so constraints=distrust serves it as
+ * distrust and constraints=ignore not at all). Positive trust and
+ * CKT_NSS_TRUST_UNKNOWN are never served; the SHA-1 is served only when builder.c verified it. No
  * certificate objects are served: NSS's PK11_FindCertFromDERCertItem on this
  * slot would otherwise rebuild the certificate's trust from this token alone
  * and lose the distrust (see README, "How distrust can be lost").
@@ -76,6 +78,9 @@ attribute(const ng_entry *e, int kind, CK_ATTRIBUTE_TYPE type, value *v)
     case CKA_NSSGUARD_REFERENCE:
         *v = text(e->reference);
         return true;
+    case CKA_NSSGUARD_NAME_CONSTRAINTS:
+        *v = (value){e->name_constraints.data, e->name_constraints.len};
+        return e->name_constraints.len > 0;
     }
     if (kind == KIND_NSS_TRUST) {
         switch (type) {
@@ -194,6 +199,8 @@ push_matches(ng_find *find, size_t *cap, const ng_overlay *ov, size_t global,
     ng_entry e;
 
     if (!ng_overlay_entry(ov, global, &e))
+        return true;
+    if (!e.distrusted && !ov->serve_constraints) /* constraints=ignore */
         return true;
     for (int kind = 0; kind < NG_OBJECTS_PER_ENTRY; kind++) {
         if (matches(&e, kind, tmpl, count) && !push(find, cap, encode_handle(ov, global, kind)))

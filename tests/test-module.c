@@ -387,6 +387,48 @@ test_config_file(void)
     unsetenv("NSSGUARD_CONFIG");
 }
 
+/* A constraint entry (name constraints, no distrust): NSS cannot apply the
+ * constraints, so constraints=distrust serves it as distrust and
+ * constraints=ignore not at all. */
+static void
+test_constraints(void)
+{
+    static const char *const policies[] = {"", "constraints=distrust", "constraints=ignore"};
+    char path[600], p[1400];
+
+    snprintf(path, sizeof(path), "%s/constraint.txt", dir);
+    write_file(path, "CKA_CLASS CK_OBJECT_CLASS CKO_NSS_TRUST\n"
+                     "CKA_LABEL UTF8 \"constrained CA\"\n"
+                     "CKA_ISSUER MULTILINE_OCTAL\n"
+                     "\\060\\014\\061\\012\\060\\010\\006\\003\\125\\004\\003"
+                     "\\023\\001\\101\nEND\n"
+                     "CKA_SERIAL_NUMBER MULTILINE_OCTAL\n\\002\\001\\007\nEND\n"
+                     "CKA_TRUST_SERVER_AUTH CK_TRUST CKT_NSS_MUST_VERIFY_TRUST\n"
+                     "CKA_NSSGUARD_NAME_CONSTRAINTS MULTILINE_OCTAL\n"
+                     "\\060\\021\\240\\017\\060\\015\\202\\013\\145\\170\\141"
+                     "\\155\\160\\154\\145\\056\\143\\157\\155\nEND\n");
+    for (size_t i = 0; i < NG_N_ELEMENTS(policies); i++) {
+        snprintf(p, sizeof(p), "overlay=%s log=none %s", path, policies[i]);
+        tap_is_ulong(init_with(p), CKR_OK, "C_Initialize with a constraint entry");
+        CK_SESSION_HANDLE s = open_session();
+        CK_OBJECT_HANDLE h[4];
+        CK_ULONG n = trust_query(s, CKO_NSS_TRUST, serial_der, sizeof(serial_der), h);
+        if (i < 2) {
+            CK_TRUST sa = 0;
+            unsigned char nc[64];
+            CK_ATTRIBUTE a[] = {{CKA_TRUST_SERVER_AUTH, &sa, sizeof(sa)},
+                                {CKA_NSSGUARD_NAME_CONSTRAINTS, nc, sizeof(nc)}};
+            tap_is_ulong(n, 1, "constraints=distrust (the default): served");
+            tap_is_ulong(p11->C_GetAttributeValue(s, h[0], a, 2), CKR_OK, "... readable");
+            tap_is_ulong(sa, CKT_NSS_NOT_TRUSTED, "... as distrust, never as MUST_VERIFY");
+            tap_is_ulong(a[1].ulValueLen, 19, "... with its name constraints");
+        } else {
+            tap_is_ulong(n, 0, "constraints=ignore: not served to NSS");
+        }
+        p11->C_Finalize(NULL);
+    }
+}
+
 static void
 test_fork(void)
 {
@@ -434,6 +476,7 @@ main(void)
     tap_is_ulong(p11->C_Finalize(NULL), CKR_CRYPTOKI_NOT_INITIALIZED, "C_Finalize twice");
     test_mozilla_values();
     test_config_file();
+    test_constraints();
     test_fork();
 
     char cmd[600];

@@ -111,6 +111,10 @@ test_malformed(void)
         {"unknown reason",
          TRUST_HEAD ISSUER SERIAL DISTRUST "CKA_NSSGUARD_REASON UTF8 \"annoying\"\n",
          "t.txt:10: unknown reason 'annoying' (mitm, revoked, compromised, misissued, distrusted)"},
+        {"name constraints not DER",
+         TRUST_HEAD ISSUER SERIAL
+         "CKA_NSSGUARD_NAME_CONSTRAINTS MULTILINE_OCTAL\n\\001\\002\nEND\n",
+         "t.txt:9: CKA_NSSGUARD_NAME_CONSTRAINTS is not a DER NameConstraints"},
         {"certificate without value", "CKA_CLASS CK_OBJECT_CLASS CKO_CERTIFICATE\n" ISSUER SERIAL,
          "t.txt:1: certificate object without CKA_VALUE"},
         {"certificate value not DER",
@@ -185,6 +189,17 @@ test_builder(void)
     tap_is_str(ents.n_entries ? ents.entries[0].reason : NULL, "mitm", "reason attribute");
     tap_is_str(ents.n_entries ? ents.entries[0].reference : NULL, "https://x/1",
                "reference attribute");
+    ng_entries_clear(&ents);
+    ng_records_clear(&recs);
+
+    /* A constraint entry: name constraints, no trust either way. */
+    tap_is_str(load(TRUST_HEAD ISSUER SERIAL
+                    "CKA_NSSGUARD_NAME_CONSTRAINTS MULTILINE_OCTAL\n\\060\\000\nEND\n",
+                    &ents, &recs),
+               "", "a constraint entry loads");
+    tap_ok(ents.n_entries == 1 && !ents.entries[0].distrusted &&
+               ents.entries[0].name_constraints.len == 2,
+           "... as a constraint entry, not a distrust entry, with its constraints");
     ng_entries_clear(&ents);
     ng_records_clear(&recs);
 
