@@ -86,6 +86,7 @@ check-valgrind: $(check_PROGRAMS) all
 	done; \
 	if top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
 	   NSSGUARD_MODULE='$(abs_top_builddir)/.libs/libnssguard.so' \
+	   NSSGUARD_TOOL='$(abs_top_builddir)/nssguard' \
 	   VALGRIND='$(VALGRIND) $(VALGRIND_FLAGS)' \
 	   $(SHELL) $(srcdir)/tests/valgrind-vfychain.sh > tests/out/valgrind/vfychain.log 2>&1; then \
 	  echo "PASS: valgrind vfychain"; \
