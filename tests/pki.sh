@@ -3,12 +3,20 @@
 #
 #   root ─┬─ mitm-ca ──── mitm-leaf     (distrusted by overlay.txt, full record)
 #         ├─ good-ca ──── good-leaf     (never distrusted)
-#         └─ isonly-ca ── isonly-leaf   (distrusted by issuer+serial only)
+#         ├─ isonly-ca ── isonly-leaf   (distrusted by issuer+serial only)
+#         ├─ tc-ca                      (technically constrained: EKU serverAuth,
+#         │                              names example.com, 192.0.2.0/24, O=nssguard
+#         │                              tests; ::/0 excluded)
+#         ├─ ncdns-ca                   (EKU serverAuth, dNSName constraint only)
+#         └─ codesign-ca                (EKU codeSigning only: not for TLS)
 #
 # DIR gets db/ (every certificate, the CA keys), NAME-server/ (NAME-leaf with
 # its key and NAME-ca, for selfserv), NAME.der and NAME.pem for each
 # certificate, NAME-chain.pem (leaf then sub-CA) for each chain and
-# overlay.txt, written by $NSSGUARD_TOOL (default ./nssguard).
+# overlay.txt, written by $NSSGUARD_TOOL (default ./nssguard). The three CAs
+# for `nssguard audit` (tc-ca, ncdns-ca, codesign-ca) are made only when
+# openssl is installed (it encodes their name constraints); without it the
+# file no-audit-cas says so.
 set -eu
 
 if [ $# -ne 1 ]; then
@@ -85,9 +93,77 @@ ca root "CN=nssguard Test Root,$org" self 1
 ca mitm-ca "CN=nssguard MITM sub-CA,$org" root 11
 ca good-ca "CN=nssguard Good sub-CA,$org" root 12
 ca isonly-ca "CN=nssguard Issuer-Serial sub-CA,$org" root 13
+# ca_ext NICK SUBJECT SERIAL CERTUTIL-ARGS...: a sub-CA of root with extra
+# extensions (--extKeyUsage, --extGeneric).
+ca_ext()
+{
+    nick=$1 subject=$2 serial=$3
+    shift 3
+    printf 'y\n\ny\n' >"$dir/answers"
+    run sh -c 'd=$1; shift; certutil -S -d "sql:$d/db" "$@" -t ",," \
+        -k ec -q secp256r1 -z "$d/noise" -v 120 -w -1 \
+        -2 --keyUsage certSigning,crlSigning <"$d/answers"' sh "$dir" \
+        -n "$nick" -s "$subject" -c root -m "$serial" "$@"
+    export_cert "$nick"
+}
+
+# nc_der FILE SECTIONS: a DER NameConstraints from an openssl genconf text.
+nc_der()
+{
+    printf '%s\n' "$2" >"$1.cnf"
+    run openssl asn1parse -genconf "$1.cnf" -out "$1"
+    rm -f "$1.cnf"
+}
+
 leaf mitm 101
 leaf good 102
 leaf isonly 103
+
+if command -v openssl >/dev/null 2>&1; then
+    # permitted: dNSName example.com, iPAddress 192.0.2.0/24, directoryName
+    # O=nssguard tests; excluded: iPAddress ::/0. Section 7.1.5 of the
+    # Baseline Requirements, as Mozilla's policy 5.3.1 asks for serverAuth.
+    nc_der "$dir/tc-nc.der" 'asn1=SEQUENCE:nc
+[nc]
+permitted=IMPLICIT:0,SEQUENCE:permitted
+excluded=IMPLICIT:1,SEQUENCE:excluded
+[permitted]
+dns=SEQUENCE:dns
+ip=SEQUENCE:ip4
+dir=SEQUENCE:dir
+[dns]
+base=IMPLICIT:2,IA5STRING:example.com
+[ip4]
+base=IMPLICIT:7,FORMAT:HEX,OCTETSTRING:C0000200FFFFFF00
+[dir]
+base=EXPLICIT:4,SEQUENCE:dn
+[dn]
+o=SET:rdn
+[rdn]
+o=SEQUENCE:atv
+[atv]
+type=OID:organizationName
+value=UTF8:nssguard tests
+[excluded]
+ip6=SEQUENCE:ip6
+[ip6]
+base=IMPLICIT:7,FORMAT:HEX,OCTETSTRING:0000000000000000000000000000000000000000000000000000000000000000'
+    # permitted: dNSName example.com, nothing else.
+    nc_der "$dir/ncdns-nc.der" 'asn1=SEQUENCE:nc
+[nc]
+permitted=IMPLICIT:0,SEQUENCE:permitted
+[permitted]
+dns=SEQUENCE:dns
+[dns]
+base=IMPLICIT:2,IA5STRING:example.com'
+    ca_ext tc-ca "CN=nssguard Constrained sub-CA,$org" 14 --extKeyUsage serverAuth \
+        --extGeneric "2.5.29.30:critical:$dir/tc-nc.der"
+    ca_ext ncdns-ca "CN=nssguard DNS-only sub-CA,$org" 15 --extKeyUsage serverAuth \
+        --extGeneric "2.5.29.30:critical:$dir/ncdns-nc.der"
+    ca_ext codesign-ca "CN=nssguard Code Signing sub-CA,$org" 16 --extKeyUsage codeSigning
+else
+    echo "openssl is not installed: no tc-ca, ncdns-ca, codesign-ca" >"$dir/no-audit-cas"
+fi
 rm -f "$dir/noise" "$dir/answers"
 
 for c in mitm good isonly; do
