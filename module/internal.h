@@ -179,6 +179,8 @@ bool ng_config_load(ng_config *cfg, const char *params, ng_error *err);
 
 void ng_log_configure(const ng_config *cfg);
 void ng_log_close(void);
+/* False with log=none: callers skip building events nobody reads. */
+bool ng_log_enabled(void);
 /* One event: a name and NULL-terminated key/value string pairs. Values that
  * look like integers are written as JSON numbers when the key is listed in
  * log.c's numeric keys. */
@@ -257,8 +259,10 @@ long ng_overlay_find(const ng_overlay *ov, ng_bytes issuer, ng_bytes serial_valu
 #define NG_HANDLE_ID_SHIFT 40
 
 typedef struct {
-    ng_overlay *overlay; /* the generation searched */
-    CK_OBJECT_HANDLE *handles;
+    ng_overlay *overlay;                /* the generation searched */
+    CK_OBJECT_HANDLE *handles;          /* `inline_handles` or malloc'd */
+    CK_OBJECT_HANDLE inline_handles[4]; /* a trust query finds at most 4 */
+    size_t cap;
     size_t n;
     size_t pos;
     bool trust_query; /* an issuer+serial lookup: hits are security events */

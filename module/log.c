@@ -41,6 +41,12 @@ ng_log_configure(const ng_config *cfg)
         snprintf(log_path, sizeof(log_path), "%s", cfg->log_file);
 }
 
+bool
+ng_log_enabled(void)
+{
+    return sinks != 0;
+}
+
 void
 ng_log_close(void)
 {

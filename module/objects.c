@@ -178,23 +178,26 @@ matches(const ng_entry *e, int kind, const CK_ATTRIBUTE *tmpl, CK_ULONG count)
 }
 
 static bool
-push(ng_find *find, size_t *cap, CK_OBJECT_HANDLE h)
+push(ng_find *find, CK_OBJECT_HANDLE h)
 {
-    if (find->n == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 4;
-        CK_OBJECT_HANDLE *nh = realloc(find->handles, ncap * sizeof(*nh));
+    if (find->n == find->cap) {
+        size_t ncap = find->cap * 2;
+        CK_OBJECT_HANDLE *nh = malloc(ncap * sizeof(*nh));
         if (!nh)
             return false;
+        memcpy(nh, find->handles, find->n * sizeof(*nh));
+        if (find->handles != find->inline_handles)
+            free(find->handles);
         find->handles = nh;
-        *cap = ncap;
+        find->cap = ncap;
     }
     find->handles[find->n++] = h;
     return true;
 }
 
 static bool
-push_matches(ng_find *find, size_t *cap, const ng_overlay *ov, size_t global,
-             const CK_ATTRIBUTE *tmpl, CK_ULONG count)
+push_matches(ng_find *find, const ng_overlay *ov, size_t global, const CK_ATTRIBUTE *tmpl,
+             CK_ULONG count)
 {
     ng_entry e;
 
@@ -203,7 +206,7 @@ push_matches(ng_find *find, size_t *cap, const ng_overlay *ov, size_t global,
     if (!e.distrusted && !ov->serve_constraints) /* constraints=ignore */
         return true;
     for (int kind = 0; kind < NG_OBJECTS_PER_ENTRY; kind++) {
-        if (matches(&e, kind, tmpl, count) && !push(find, cap, encode_handle(ov, global, kind)))
+        if (matches(&e, kind, tmpl, count) && !push(find, encode_handle(ov, global, kind)))
             return false;
     }
     return true;
@@ -214,10 +217,11 @@ ng_objects_find(ng_overlay *ov, const CK_ATTRIBUTE *tmpl, CK_ULONG count, ng_fin
 {
     const CK_ATTRIBUTE *issuer = NULL, *serial = NULL;
     bool served_class = true, trust_class = false;
-    size_t cap = 0;
 
     memset(find, 0, sizeof(*find));
     find->overlay = ov;
+    find->handles = find->inline_handles;
+    find->cap = NG_N_ELEMENTS(find->inline_handles);
     for (CK_ULONG i = 0; i < count; i++) {
         if (!tmpl[i].pValue && tmpl[i].ulValueLen)
             return CKR_ARGUMENTS_BAD;
@@ -245,14 +249,14 @@ ng_objects_find(ng_overlay *ov, const CK_ATTRIBUTE *tmpl, CK_ULONG count, ng_fin
         long a = ng_overlay_find(ov, iss, raw);
         long b = ng_der_integer_value(raw, &inner) ? ng_overlay_find(ov, iss, inner) : -1;
         find->trust_query = trust_class;
-        if (a >= 0 && !push_matches(find, &cap, ov, (size_t)a, tmpl, count))
+        if (a >= 0 && !push_matches(find, ov, (size_t)a, tmpl, count))
             goto oom;
-        if (b >= 0 && b != a && !push_matches(find, &cap, ov, (size_t)b, tmpl, count))
+        if (b >= 0 && b != a && !push_matches(find, ov, (size_t)b, tmpl, count))
             goto oom;
         return CKR_OK;
     }
     for (size_t i = 0; i < ov->n_entries; i++) {
-        if (!push_matches(find, &cap, ov, i, tmpl, count))
+        if (!push_matches(find, ov, i, tmpl, count))
             goto oom;
     }
     return CKR_OK;
@@ -264,7 +268,8 @@ oom:
 void
 ng_find_clear(ng_find *find)
 {
-    free(find->handles);
+    if (find->handles != find->inline_handles)
+        free(find->handles);
     memset(find, 0, sizeof(*find));
 }
 
@@ -319,8 +324,8 @@ ng_objects_report(ng_overlay *ov, CK_OBJECT_HANDLE handle)
     uint64_t now = monotonic_seconds(), last;
     char issuer[512], serial[256], sha1[64], source[600], suppressed[16];
 
-    if (!decode_handle(ov, handle, &global, &e, &kind))
-        return;
+    if (!ng_log_enabled() || !decode_handle(ov, handle, &global, &e, &kind))
+        return; /* log=none: no event to build, no rate to count */
     rate = &ov->rates[global];
     last = __atomic_load_n(&rate->last, __ATOMIC_ACQUIRE);
     if (last != 0 && now - last < ov->ratelimit) {

@@ -196,7 +196,7 @@ word(const char **s, size_t *n, const char **w, size_t *wn)
 static bool
 word_is(const char *w, size_t wn, const char *s)
 {
-    return strlen(s) == wn && memcmp(w, s, wn) == 0;
+    return strncmp(w, s, wn) == 0 && s[wn] == '\0'; /* no strlen: this is the hot loop */
 }
 
 static void
@@ -307,32 +307,42 @@ parse_octal(parser *ps, unsigned char **val, size_t *len)
             s++, n--;
         if (word_is(s, n, "END"))
             break;
+        /* a line holds at most n / 4 bytes: make room once per line */
+        if (used + n / 4 > cap) {
+            while (used + n / 4 > cap)
+                cap *= 2;
+            if (cap > 2 * MAX_VALUE_SIZE) {
+                free(buf);
+                return fail(ps, "value longer than 1 MiB");
+            }
+            unsigned char *nb = realloc(buf, cap);
+            if (!nb) {
+                free(buf);
+                return fail(ps, "out of memory");
+            }
+            buf = nb;
+        }
         while (n > 0) {
             if (*s == ' ' || *s == '\t') {
                 s++, n--;
                 continue;
             }
-            if (n < 4 || s[0] != '\\' || s[1] < '0' || s[1] > '3' || s[2] < '0' || s[2] > '7' ||
-                s[3] < '0' || s[3] > '7') {
+            unsigned d1 = 9, d2 = 9, d3 = 9;
+            if (n >= 4 && s[0] == '\\') /* never read past the line */
+                d1 = (unsigned)(s[1] - '0'), d2 = (unsigned)(s[2] - '0'),
+                d3 = (unsigned)(s[3] - '0');
+            if (d1 > 3 || d2 > 7 || d3 > 7) {
                 free(buf);
                 return fail(ps, "%s",
                             s[0] == '\\' ? "bad or truncated octal escape"
                                          : "expected \\ooo octal escapes or END");
             }
-            if (used == cap) {
-                if (cap >= MAX_VALUE_SIZE) {
-                    free(buf);
-                    return fail(ps, "value longer than 1 MiB");
-                }
-                unsigned char *nb = realloc(buf, cap * 2);
-                if (!nb) {
-                    free(buf);
-                    return fail(ps, "out of memory");
-                }
-                buf = nb, cap *= 2;
-            }
-            buf[used++] = (unsigned char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
+            buf[used++] = (unsigned char)(d1 << 6 | d2 << 3 | d3);
             s += 4, n -= 4;
+        }
+        if (used > MAX_VALUE_SIZE) {
+            free(buf);
+            return fail(ps, "value longer than 1 MiB");
         }
     }
     *val = buf;
@@ -466,7 +476,7 @@ parse_attribute_line(parser *ps)
     size_t len = 0;
 
     word(&s, &n, &w, &wn);
-    for (size_t i = 0; i < NG_N_ELEMENTS(attributes); i++) {
+    for (size_t i = 0; i < NG_N_ELEMENTS(attributes) && !name; i++) {
         if (word_is(w, wn, attributes[i].name)) {
             type = attributes[i].type;
             name = attributes[i].name;

@@ -214,11 +214,12 @@ ng_session_pin(ng_session *s)
          * reload still resolve; the id being dropped is never the only one
          * published in between */
         s->prev = s->cur;
-        __atomic_store_n(&sl->held[1], s->prev ? s->prev->id : 0, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&sl->held[1], s->prev ? s->prev->id : 0, __ATOMIC_RELAXED);
         s->cur = ov;
-        __atomic_store_n(&sl->held[0], ov ? ov->id : 0, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&sl->held[0], ov ? ov->id : 0, __ATOMIC_RELAXED);
     }
-    __atomic_store_n(&sl->pinning, 0, __ATOMIC_SEQ_CST);
+    /* release: a reclaimer that sees the switch over sees the ids above */
+    __atomic_store_n(&sl->pinning, 0, __ATOMIC_RELEASE);
 }
 
 static ng_overlay *
