@@ -1,5 +1,13 @@
 # Hardening tests (issue 6): bad input, PKCS#11 conformance, concurrency,
 # sanitizer and valgrind runs. Fuzzing lives in fuzz/local.mk.
+#
+#   ./configure --enable-sanitizers && make check   ASan+UBSan, whole suite
+#   ./configure --enable-tsan && make check          ThreadSanitizer, whole suite
+#   make check-valgrind                              memcheck, see below
+#   helgrind (by hand; it does not model the C11 atomics that publish an
+#   overlay generation, so expect "possible data race" reports on reads of
+#   a published generation; ThreadSanitizer does model them):
+#     NSSGUARD_STRESS_SCALE=valgrind valgrind --tool=helgrind tests/test-stress
 
 # ASan+UBSan (--enable-sanitizers) or TSan (--enable-tsan): every object and
 # program of the tree gets the flags (configure.ac sets them).
