@@ -46,9 +46,9 @@ tests_test_handle_any_session_CFLAGS = $(hardening_cflags)
 tests_test_handle_any_session_LDADD = libnssguard-testable.la
 
 if ENABLE_SANITIZERS
-# NSS's tools are not ASan programs, but libnssguard.so is: the shell tests
-# find NSS's tools (and pkcs11-tool, p11tool) through wrappers that preload
-# the ASan runtime into them alone (preloading it into the shell too would
+# NSS's tools are not ASan (or TSan) programs, but libnssguard.so is: the
+# shell tests find NSS's tools (and pkcs11-tool, p11tool) through wrappers
+# that preload the sanitizer runtime into them alone (preloading it into the shell too would
 # run awk & co. under ASan, and mawk has a heap over-read of its own). Leak
 # checking is off in those tools (certutil's own allocations are not
 # nssguard's); the in-process C tests keep it on, and `make check-valgrind`
@@ -60,7 +60,7 @@ tests/asan-bin/.stamp: Makefile
 	for t in $(asan_wrapped_tools); do \
 	  p=`command -v $$t` || continue; \
 	  { echo '#!/bin/sh'; \
-	    echo "LD_PRELOAD='$(ASAN_RUNTIME)' ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 exec $$p \"\$$@\""; \
+	    echo "LD_PRELOAD='$(ASAN_RUNTIME)' ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 TSAN_OPTIONS=halt_on_error=1 exec $$p \"\$$@\""; \
 	  } > tests/asan-bin/$$t && chmod +x tests/asan-bin/$$t || exit 1; \
 	done && touch $@
 asan_path = PATH='$(abs_top_builddir)/tests/asan-bin':$$PATH; export PATH;
