@@ -40,6 +40,7 @@ usage(FILE *fp)
 {
     fprintf(fp, "usage: nssguard add --reason REASON --ref URL [--label TEXT] [--issuer-serial]\n"
                 "                    [--subject-key SUBJECT:KEYHASH]... [--db sql:DIR]\n"
+                "                    [--name-constraints SPEC] [--distrust-after YYYY-MM-DD]\n"
                 "                    [-o FILE] CERT...\n"
                 "\n"
                 "Writes distrust records (Mozilla certdata.txt syntax) for each certificate\n"
@@ -53,6 +54,17 @@ usage(FILE *fp)
                 "  --subject-key S:K only the certificates whose DER subject is S and whose\n"
                 "                    public key's SHA-256 is K (both base64, OneCRL's form),\n"
                 "                    among those given and those in --db\n"
+                "  --name-constraints SPEC\n"
+                "                    a constraint entry instead of distrust: the CA may\n"
+                "                    only issue for these names, e.g.\n"
+                "                    permit:dns:example.com,permit:ip:192.0.2.0/24,\n"
+                "                    exclude:dns:.gov (forms dns, ip, email); nssguard\n"
+                "                    verify applies it, the module serves it as distrust\n"
+                "                    (constraints=distrust) or not at all (=ignore)\n"
+                "  --distrust-after YYYY-MM-DD\n"
+                "                    instead of distrust: certificates issued (notBefore)\n"
+                "                    after that day are rejected by nssguard verify; the\n"
+                "                    module and NSS ignore it\n"
                 "  --db sql:DIR      also search this NSS database (with --subject-key)\n"
                 "  -o, --output FILE write to FILE instead of standard output\n"
                 "  -h, --help        show this help\n");
@@ -126,6 +138,9 @@ tool_add_cert(FILE *out, const SECItem *der, const tool_add_options *opt, const 
     }
     e.reason = opt->reason;
     e.reference = opt->ref;
+    e.name_constraints = opt->name_constraints;
+    e.distrust_after = opt->distrust_after;
+    e.no_distrust = opt->name_constraints.len || opt->distrust_after;
     tool_write_entry(out, &e);
     ok = true;
 out:
@@ -208,12 +223,17 @@ tool_cmd_add(int argc, char **argv)
         {"label", required_argument, NULL, 'l'},
         {"issuer-serial", no_argument, NULL, 'i'},
         {"subject-key", required_argument, NULL, 'k'},
+        {"name-constraints", required_argument, NULL, 'N'},
+        {"distrust-after", required_argument, NULL, 'A'},
         {"db", required_argument, NULL, 'd'},
         {"output", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    tool_add_options opt = {NULL, NULL, NULL, false};
+    tool_add_options opt = {NULL, NULL, NULL, false, {NULL, 0}, NULL};
+    unsigned char *nc_der = NULL;
+    size_t nc_len = 0;
+    char after[14], nc_why[256];
     tool_subject_key *sks = NULL, *nsk;
     size_t n_sks = 0, written = 0;
     tool_certs certs = {0};
@@ -252,6 +272,22 @@ tool_cmd_add(int argc, char **argv)
                 goto out;
             }
             n_sks++;
+            break;
+        case 'N':
+            free(nc_der);
+            nc_der = NULL;
+            if (!tool_name_constraints_encode(optarg, &nc_der, &nc_len, nc_why, sizeof(nc_why))) {
+                tool_error("--name-constraints: %s", nc_why);
+                goto out;
+            }
+            opt.name_constraints = (ng_bytes){nc_der, nc_len};
+            break;
+        case 'A':
+            if (!tool_distrust_after_text(optarg, after)) {
+                tool_error("--distrust-after wants a date YYYY-MM-DD (1950 to 2049)");
+                goto out;
+            }
+            opt.distrust_after = after;
             break;
         case 'd':
             db = optarg;
@@ -333,6 +369,7 @@ out:
     if (mem)
         fclose(mem);
     free(buf);
+    free(nc_der);
     for (size_t i = 0; i < n_sks; i++)
         tool_subject_key_clear(&sks[i]);
     free(sks);

@@ -99,6 +99,9 @@ typedef struct {
     unsigned char md5[16];
     const char *reason;
     const char *reference;
+    bool no_distrust;           /* write no purpose NOT_TRUSTED (constraint/date entries) */
+    ng_bytes name_constraints;  /* DER NameConstraints, len 0 when none */
+    const char *distrust_after; /* UTCTime text YYMMDDHHMMSSZ, or NULL */
 } tool_entry;
 
 /* One entry: a certificate object when e->cert is set, then the trust
@@ -122,6 +125,8 @@ typedef struct {
     const char *ref;
     const char *label; /* NULL: the subject's common name */
     bool issuer_serial;
+    ng_bytes name_constraints;  /* a constraint entry instead of distrust */
+    const char *distrust_after; /* UTCTime text: a distrust-after record */
 } tool_add_options;
 
 /* Writes the records for one DER certificate. On failure sets *why. */
@@ -205,6 +210,33 @@ bool tool_overlay_entry_cert(const tool_overlay *ov, const ng_entry *e, ng_bytes
  * where), each line starting with `indent`, and as one JSON object. */
 void tool_print_entry(FILE *out, const ng_entry *e, const char *indent);
 void tool_json_entry(FILE *out, const ng_entry *e);
+
+/* ---- names.c: name constraints and distrust-after dates ---- */
+
+/* "permit:dns:example.com,permit:ip:192.0.2.0/24,exclude:dns:.gov,..."
+ * (forms dns, ip, email) -> a DER NameConstraints (malloc'd). */
+bool tool_name_constraints_encode(const char *spec, unsigned char **der, size_t *der_len, char *why,
+                                  size_t why_size);
+/* "YYYY-MM-DD" -> UTCTime text "YYMMDD000000Z". */
+bool tool_distrust_after_text(const char *date, char out[14]);
+/* 1 when every name of the leaf (SAN, subject, and with `server` the CN)
+ * is inside the constraints, 0 when one is not (named in `name`), -1 when
+ * the constraints do not decode. */
+int tool_check_name_constraints(CERTCertificate *leaf, ng_bytes nc_der, bool server, char *name,
+                                size_t size);
+
+typedef struct {
+    PRTime when;
+    char date[14]; /* as written: YYMMDDHHMMSSZ */
+    char label[256];
+    const char *file;
+    unsigned line;
+} tool_distrust_after;
+
+/* The server (or email) distrust-after date an overlay record (trust or
+ * certificate) gives for this certificate's issuer and serial. */
+bool tool_overlay_distrust_after(const tool_overlay *ov, const CERTCertificate *cert, bool email,
+                                 tool_distrust_after *out);
 
 /* Readable forms. */
 void tool_name_text(ng_bytes name, char *buf, size_t size);

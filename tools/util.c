@@ -376,11 +376,22 @@ tool_write_entry(FILE *out, const tool_entry *e)
         tool_write_octal(out, "CKA_CERT_MD5_HASH", e->md5, sizeof(e->md5));
     tool_write_octal(out, "CKA_ISSUER", e->issuer.data, e->issuer.len);
     tool_write_octal(out, "CKA_SERIAL_NUMBER", e->serial_der.data, e->serial_der.len);
-    fputs("CKA_TRUST_SERVER_AUTH CK_TRUST CKT_NSS_NOT_TRUSTED\n", out);
-    fputs("CKA_TRUST_CLIENT_AUTH CK_TRUST CKT_NSS_NOT_TRUSTED\n", out);
-    fputs("CKA_TRUST_EMAIL_PROTECTION CK_TRUST CKT_NSS_NOT_TRUSTED\n", out);
-    fputs("CKA_TRUST_CODE_SIGNING CK_TRUST CKT_NSS_NOT_TRUSTED\n", out);
+    if (!e->no_distrust) {
+        fputs("CKA_TRUST_SERVER_AUTH CK_TRUST CKT_NSS_NOT_TRUSTED\n", out);
+        fputs("CKA_TRUST_CLIENT_AUTH CK_TRUST CKT_NSS_NOT_TRUSTED\n", out);
+        fputs("CKA_TRUST_EMAIL_PROTECTION CK_TRUST CKT_NSS_NOT_TRUSTED\n", out);
+        fputs("CKA_TRUST_CODE_SIGNING CK_TRUST CKT_NSS_NOT_TRUSTED\n", out);
+    }
     fputs("CKA_TRUST_STEP_UP_APPROVED CK_BBOOL CK_FALSE\n", out);
+    if (e->name_constraints.len)
+        tool_write_octal(out, "CKA_NSSGUARD_NAME_CONSTRAINTS", e->name_constraints.data,
+                         e->name_constraints.len);
+    if (e->distrust_after) {
+        tool_write_octal(out, "CKA_NSS_SERVER_DISTRUST_AFTER",
+                         (const unsigned char *)e->distrust_after, strlen(e->distrust_after));
+        tool_write_octal(out, "CKA_NSS_EMAIL_DISTRUST_AFTER",
+                         (const unsigned char *)e->distrust_after, strlen(e->distrust_after));
+    }
     tool_write_utf8(out, "CKA_NSSGUARD_REASON", e->reason);
     tool_write_utf8(out, "CKA_NSSGUARD_REFERENCE", e->reference ? e->reference : "");
     fputc('\n', out);
