@@ -4,7 +4,8 @@ TOOL_TESTS = \
 	tests/tool-check.sh \
 	tests/tool-import.sh \
 	tests/tool-verify.sh \
-	tests/tool-audit.sh
+	tests/tool-audit.sh \
+	tests/tool-constraints.sh
 
 TESTS += $(TOOL_TESTS)
 dist_noinst_SCRIPTS += $(TOOL_TESTS)

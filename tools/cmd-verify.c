@@ -29,6 +29,10 @@
 
 #include "tool.h"
 
+/* Firefox's name (mozilla::pkix) for a chain refused by a distrust-after
+ * date; NSS has none, since it never applies these dates. */
+#define DISTRUST_AFTER_ERROR "MOZILLA_PKIX_ERROR_ISSUER_NO_LONGER_TRUSTED"
+
 #ifndef NSSGUARD_PKCS11DIR
 #define NSSGUARD_PKCS11DIR "/usr/lib/pkcs11"
 #endif
@@ -75,6 +79,87 @@ join_overlays(char **overlays, size_t n)
     return s;
 }
 
+/* What the module gets: the configuration the tool resolved (parameters,
+ * else $NSSGUARD_CONFIG or the system file, else the defaults), with
+ * constraints=ignore: the tool applies constraint entries itself, to the
+ * leaf's names, where the module could only distrust the whole CA. */
+static char *
+module_params(const ng_config *cfg)
+{
+    char *overlay = join_overlays(cfg->overlays, cfg->n_overlays), *log = NULL, *s = NULL;
+
+    if (!overlay)
+        return NULL;
+    if (asprintf(&log, "%s%s%s%s%s", cfg->log_sinks & NG_LOG_SYSLOG ? "syslog," : "",
+                 cfg->log_sinks & NG_LOG_STDERR ? "stderr," : "",
+                 cfg->log_sinks & NG_LOG_FILE ? "file:" : "",
+                 cfg->log_sinks & NG_LOG_FILE ? cfg->log_file : "",
+                 cfg->log_sinks & NG_LOG_FILE ? "," : "") < 0) {
+        free(overlay);
+        return NULL;
+    }
+    if (*log)
+        log[strlen(log) - 1] = '\0';
+    if (asprintf(&s, "overlay=%s log=%s ratelimit=%u reload=%u constraints=ignore", overlay,
+                 *log ? log : "none", cfg->ratelimit, cfg->reload_ms / 1000) < 0)
+        s = NULL;
+    free(overlay);
+    free(log);
+    return s;
+}
+
+/* What nssguard verify enforces that NSS cannot: a constraint entry on a CA
+ * of the chain that the leaf's names break, or a distrust-after date on one
+ * that the leaf's notBefore passes. Sets *code, *depth and what decided. */
+static void
+apply_overlay_rules(const tool_overlay *ov, CERTCertList *chain, SECCertUsage usage,
+                    PRErrorCode *code, long *depth, const ng_entry **decided,
+                    tool_distrust_after *after, bool *by_after, char *detail, size_t size)
+{
+    CERTCertListNode *leaf = CERT_LIST_HEAD(chain), *n;
+    bool server = usage == certUsageSSLServer;
+    PRTime not_before, not_after;
+    long d = 1;
+
+    if (CERT_LIST_END(leaf, chain))
+        return;
+    for (n = CERT_LIST_NEXT(leaf); !CERT_LIST_END(n, chain); n = CERT_LIST_NEXT(n), d++) {
+        const ng_entry *e = tool_overlay_find(ov, n->cert);
+        char name[512];
+        if (e && e->name_constraints.len) {
+            int ok = tool_check_name_constraints(leaf->cert, e->name_constraints, server, name,
+                                                 sizeof(name));
+            if (ok != 1) {
+                *code = SEC_ERROR_CERT_NOT_IN_NAME_SPACE;
+                *depth = d;
+                *decided = e;
+                if (ok == 0)
+                    snprintf(detail, size,
+                             "%s is outside the name constraints an overlay entry sets on CERT %ld",
+                             name, d);
+                else
+                    snprintf(detail, size,
+                             "the name constraints of the overlay entry on CERT %ld "
+                             "do not decode",
+                             d);
+                return;
+            }
+        }
+        if ((server || usage == certUsageEmailRecipient || usage == certUsageEmailSigner) &&
+            tool_overlay_distrust_after(ov, n->cert, !server, after) &&
+            CERT_GetCertTimes(leaf->cert, &not_before, &not_after) == SECSuccess &&
+            not_before > after->when) {
+            *code = SEC_ERROR_UNTRUSTED_ISSUER;
+            *depth = d;
+            *by_after = true;
+            snprintf(detail, size,
+                     "the certificate was issued after the %s distrust-after date of CERT %ld",
+                     server ? "server" : "email", d);
+            return;
+        }
+    }
+}
+
 static const char *
 error_name(PRErrorCode code)
 {
@@ -115,6 +200,9 @@ tool_cmd_verify(int argc, char **argv)
     CERTVerifyLog vlog;
     CERTCertList *chain = NULL;
     const ng_entry *decided = NULL;
+    tool_distrust_after after;
+    bool by_after = false;
+    char own[768] = ""; /* what nssguard itself enforced, when it decided */
     PRErrorCode code = 0;
     long err_depth = -1;
     char subject[1024];
@@ -211,6 +299,10 @@ tool_cmd_verify(int argc, char **argv)
     if (!tool_nss_init(db))
         goto out;
     nss_up = true;
+    free(params);
+    params = module_params(&cfg);
+    if (!params)
+        goto out;
     if (asprintf(&spec, "library=\"%s\" name=\"nssguard\" parameters=\"%s\"", module, params) < 0) {
         spec = NULL;
         goto out;
@@ -260,11 +352,15 @@ tool_cmd_verify(int argc, char **argv)
                 break;
             }
         }
-    } else if (host && CERT_VerifyCertName(temps[0], host) != SECSuccess) {
+    }
+    chain = CERT_GetCertChainFromCert(temps[0], PR_Now(), chain_usage);
+    if (!code && chain)
+        apply_overlay_rules(&ov, chain, chain_usage, &code, &err_depth, &decided, &after, &by_after,
+                            own, sizeof(own));
+    if (!code && host && CERT_VerifyCertName(temps[0], host) != SECSuccess) {
         code = SSL_ERROR_BAD_CERT_DOMAIN;
         err_depth = 0;
     }
-    chain = CERT_GetCertChainFromCert(temps[0], PR_Now(), chain_usage);
     if (code && !decided && chain) { /* the entry on the chain, wherever NSS stopped */
         for (CERTCertListNode *n = CERT_LIST_HEAD(chain); !CERT_LIST_END(n, chain) && !decided;
              n = CERT_LIST_NEXT(n))
@@ -276,9 +372,10 @@ tool_cmd_verify(int argc, char **argv)
     if (json) {
         printf("{\"verdict\":\"%s\",\"error\":", code ? "rejected" : "valid");
         if (code)
-            tool_json_string(stdout, error_name(code));
+            tool_json_string(stdout, by_after ? DISTRUST_AFTER_ERROR : error_name(code));
         else
             fputs("null", stdout);
+        printf(",\"enforced_by\":\"%s\"", !code ? "" : own[0] ? "nssguard verify" : "NSS");
         printf(",\"depth\":%ld,\"usage\":", err_depth);
         tool_json_string(stdout, usage_name);
         printf(",\"host\":");
@@ -288,9 +385,10 @@ tool_cmd_verify(int argc, char **argv)
             fputs("null", stdout);
         printf(",\"chain\":[");
     } else if (code) {
-        printf("verdict: REJECTED %s (%s)\n", error_name(code),
-               code == SSL_ERROR_BAD_CERT_DOMAIN ? "the certificate is not valid for this name"
-                                                 : PR_ErrorToString(code, PR_LANGUAGE_I_DEFAULT));
+        printf("verdict: REJECTED %s (%s)\n", by_after ? DISTRUST_AFTER_ERROR : error_name(code),
+               own[0]                              ? own
+               : code == SSL_ERROR_BAD_CERT_DOMAIN ? "the certificate is not valid for this name"
+                                                   : PR_ErrorToString(code, PR_LANGUAGE_I_DEFAULT));
         if (err_depth >= 0)
             printf("at:      CERT %ld\n", err_depth);
     } else {
@@ -309,27 +407,46 @@ tool_cmd_verify(int argc, char **argv)
             if (json) {
                 printf("%s{\"depth\":%zu,\"subject\":", depth ? "," : "", depth);
                 tool_json_string(stdout, name);
-                printf(",\"distrusted_by\":");
+                printf(",\"%s\":", e && !e->distrusted ? "constrained_by" : "distrusted_by");
                 if (e)
                     tool_json_entry(stdout, e);
                 else
                     fputs("null", stdout);
                 putchar('}');
             } else {
-                printf("  %zu %s%s%s%s\n", depth, name, e ? "  [distrusted: " : "",
+                printf("  %zu %s%s%s%s\n", depth, name,
+                       !e              ? ""
+                       : e->distrusted ? "  [distrusted: "
+                                       : "  [constrained: ",
                        e ? e->label : "", e ? "]" : "");
             }
         }
     }
     if (json) {
         printf("],\"decided_by\":");
-        if (decided)
+        if (by_after) {
+            printf("{\"distrust_after\":");
+            tool_json_string(stdout, after.date);
+            printf(",\"label\":");
+            tool_json_string(stdout, after.label);
+            printf(",\"file\":");
+            tool_json_string(stdout, after.file);
+            printf(",\"line\":%u}", after.line);
+        } else if (decided)
             tool_json_entry(stdout, decided);
         else
             fputs("null", stdout);
         printf("}\n");
+    } else if (by_after) {
+        printf("decided by: nssguard verify (NSS does not apply distrust-after dates)\n");
+        printf("  %s\n", after.label[0] ? after.label : "(no label)");
+        printf("    distrust-after: %s%.2s-%.2s-%.2s %.2s:%.2s:%.2s UTC (%s)\n",
+               after.date[0] >= '5' ? "19" : "20", after.date, after.date + 2, after.date + 4,
+               after.date + 6, after.date + 8, after.date + 10, after.date);
+        printf("    source:         %s:%u\n", after.file, after.line);
     } else if (decided) {
-        printf("decided by:\n");
+        printf("decided by:%s\n",
+               own[0] ? " nssguard verify (NSS cannot apply an overlay's name constraints)" : "");
         tool_print_entry(stdout, decided, "  ");
     } else if (code) {
         printf("decided by: NSS (no overlay entry on this chain)\n");
