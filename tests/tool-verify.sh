@@ -100,6 +100,16 @@ ok $? "the module's own distrust event is in the same log"
 log_has "$log" '"event":"verify"' '"verdict":"valid"' '"host":"localhost"'
 ok $? "verify event for the good chain"
 
+# A compiled overlay lists the same entries as its text (ng_image_open).
+"$t" compile -o "$out/overlay.ngo" "$ov" >/dev/null
+got=$("$t" list "$out/overlay.ngo")
+is "$?:$got" "0:$("$t" list --overlay "$ov")" "list FILE.ngo: the compiled entries, as the text lists them"
+mkdir -p "$out/ovdir"
+cp "$ov" "$out/ovdir/a.txt"
+"$t" compile "$out/ovdir/a.txt" >/dev/null
+got=$("$t" list "$out/ovdir" | tail -n 1)
+is "$got" "2 entries from 1 file, 0 refused" "list DIR: a.ngo beside a.txt is not read twice"
+
 "$t" verify --module /nonexistent.so --db "sql:$db" "$pki/good-chain.pem" 2>/dev/null
 is "$?" 2 "verify: a missing module is an error (exit 2)"
 

@@ -235,7 +235,12 @@ check_trust_record(checker *ck, const ng_records *recs, const ng_record *rec)
                     "this record)");
     }
     if (!distrust) {
-        if (!positive)
+        const ng_attr *after = ng_record_get(rec, CKA_NSS_SERVER_DISTRUST_AFTER);
+        const ng_attr *email_after = ng_record_get(rec, CKA_NSS_EMAIL_DISTRUST_AFTER);
+        /* A constraint entry, or a distrust-after record: verify applies them. */
+        bool rule = ng_record_get(rec, CKA_NSSGUARD_NAME_CONSTRAINTS) ||
+                    (after && after->len > 1) || (email_after && email_after->len > 1);
+        if (!positive && !rule)
             add_finding(ck, recs->file, rec->line, "no-distrust",
                         "trust record without any CKT_NSS_NOT_TRUSTED purpose: the module "
                         "skips it");
@@ -272,24 +277,11 @@ check_trust_record(checker *ck, const ng_records *recs, const ng_record *rec)
     check_duplicates(ck, recs, rec, true);
 }
 
-/* "path:line: reason" or "path: reason" -> line (0 when none) and reason. */
+/* The reason part of a module error (after "file:line: "). */
 static const char *
-split_error(const char *msg, const char *path, unsigned *line)
+error_reason(const ng_error *err)
 {
-    size_t n = strlen(path);
-    const char *p = msg + n;
-    char *end;
-
-    *line = 0;
-    if (strncmp(msg, path, n) != 0 || *p != ':')
-        return msg;
-    p++;
-    *line = (unsigned)strtoul(p, &end, 10);
-    if (end != p && *end == ':')
-        p = end + 1;
-    else
-        *line = 0;
-    return p[0] == ' ' ? p + 1 : p;
+    return err->reason_off < sizeof(err->msg) ? err->msg + err->reason_off : err->msg;
 }
 
 static void
@@ -316,11 +308,9 @@ check_file(checker *ck, const char *path, ng_records *recs)
     }
     memset(&ents, 0, sizeof(ents));
     if (!ng_build_entries(recs, &ents, &err)) {
-        unsigned line;
-        const char *why = split_error(err.msg, path, &line);
-        if (!line || !reported(ck, path, line))
-            add_finding(ck, path, line, "refused", "%s (the module loads nothing from this file)",
-                        why);
+        if (!err.line || !reported(ck, path, err.line))
+            add_finding(ck, path, err.line, "refused",
+                        "%s (the module loads nothing from this file)", error_reason(&err));
     }
     ck->n_entries += ents.n_entries;
     ng_entries_clear(&ents);
@@ -333,7 +323,8 @@ usage(FILE *fp)
           "\n"
           "Parses overlay files as the module does and reports defects as\n"
           "file:line: kind: message. Exit status 0 clean, 1 findings, 2 unreadable.\n"
-          "A directory means its *.txt files, as the module reads it.\n"
+          "A directory means its *.txt and *.ngo files, as the module reads it (an\n"
+          "X.ngo beside its X.txt is left out: the text is checked).\n"
           "\n"
           "  --json       one JSON object instead of text\n"
           "  -h, --help   show this help\n",
@@ -435,10 +426,21 @@ tool_cmd_check(int argc, char **argv)
     for (size_t i = 0; i < n_files; i++) {
         ng_error err;
         ck.n_files++;
+        size_t len = strlen(paths[i]);
+        if (len > 4 && strcmp(paths[i] + len - 4, ".ngo") == 0) {
+            /* A compiled overlay: the module's own checks (checksum, version,
+             * size); there are no records to lint. */
+            ng_image *img = ng_image_open(paths[i], &err);
+            if (!img) {
+                add_error(&ck, paths[i], err.line, error_reason(&err));
+                continue;
+            }
+            ck.n_entries += ng_image_count(img);
+            ng_image_free(img);
+            continue;
+        }
         if (!ng_parse_file(paths[i], &files[i], &err)) {
-            unsigned line;
-            const char *why = split_error(err.msg, paths[i], &line);
-            add_error(&ck, paths[i], line, why);
+            add_error(&ck, paths[i], err.line, error_reason(&err));
             continue;
         }
         check_file(&ck, paths[i], &files[i]);

@@ -1,5 +1,5 @@
 /*
- * cmd-list.c: nssguard list [--json] [--overlay PATH]...
+ * cmd-list.c: nssguard list [--json] [--overlay PATH]... [PATH]...
  *
  * The entries the module would serve from these overlays (or from its
  * configuration when none is given), loaded with the module's parser and
@@ -16,10 +16,11 @@
 static void
 usage(FILE *fp)
 {
-    fputs("usage: nssguard list [--json] [--overlay FILE|DIR]...\n"
+    fputs("usage: nssguard list [--json] [--overlay FILE|DIR]... [FILE|DIR]...\n"
           "\n"
           "Lists the entries the module serves from the overlays given, or from its\n"
-          "configuration ($NSSGUARD_CONFIG, the system file, the default overlay).\n",
+          "configuration ($NSSGUARD_CONFIG, the system file, the default overlay).\n"
+          "Compiled overlays (FILE.ngo) are read as the module maps them.\n",
           fp);
 }
 
@@ -60,15 +61,19 @@ tool_cmd_list(int argc, char **argv)
             goto out;
         }
     }
-    if (optind != argc) {
-        usage(stderr);
-        goto out;
+    for (int i = optind; i < argc; i++) { /* FILE|DIR arguments: as --overlay */
+        char **no = realloc(overlays, (n_overlays + 1) * sizeof(*no));
+        if (!no)
+            goto out;
+        overlays = no;
+        overlays[n_overlays++] = argv[i];
     }
     loaded = tool_overlay_load(&ov, overlays, n_overlays);
     if (!loaded)
         goto out;
     if (json)
-        printf("{\"files\":%zu,\"refused\":%zu,\"entries\":[", ov.n_files, ov.n_refused);
+        printf("{\"files\":%zu,\"refused\":%zu,\"entries\":[", ov.n_files + ov.n_images,
+               ov.n_refused);
     for (size_t i = 0; i < ov.ents.n_entries; i++) {
         const ng_entry *e = &ov.ents.entries[i];
         if (json) {
@@ -83,8 +88,8 @@ tool_cmd_list(int argc, char **argv)
         printf("]}\n");
     else
         printf("%zu entr%s from %zu file%s, %zu refused\n", ov.ents.n_entries,
-               ov.ents.n_entries == 1 ? "y" : "ies", ov.n_files, ov.n_files == 1 ? "" : "s",
-               ov.n_refused);
+               ov.ents.n_entries == 1 ? "y" : "ies", ov.n_files + ov.n_images,
+               ov.n_files + ov.n_images == 1 ? "" : "s", ov.n_refused);
     rc = ov.n_refused ? TOOL_EXIT_FOUND : TOOL_EXIT_OK;
 out:
     if (loaded)

@@ -179,16 +179,19 @@ void tool_json_string(FILE *out, const char *s);
 /* ---- reading overlays with the module's parser and builder ---- */
 
 typedef struct {
-    ng_records *files; /* the files that loaded; entries point into them */
+    ng_records *files; /* the text files that loaded; entries point into them */
     size_t n_files;
+    ng_image **images; /* the compiled files (.ngo) that loaded, mapped */
+    size_t n_images;
     ng_entries ents;
     ng_index index;
     size_t n_refused; /* files the module would refuse (message printed) */
 } tool_overlay;
 
-/* Expands FILE|DIR arguments as the module does (a directory means its *.txt
- * files in name order, dot files skipped). Returns a NULL-terminated array,
- * or NULL with a message printed. */
+/* Expands FILE|DIR arguments with the module's ng_overlay_expand_path (a
+ * directory means its *.txt and *.ngo files in name order, dot files
+ * skipped), leaving out an X.ngo listed beside its X.txt. Returns a
+ * NULL-terminated array, or NULL with a message printed. */
 char **tool_overlay_paths(char *const *args, size_t n_args);
 void tool_overlay_paths_free(char **paths);
 

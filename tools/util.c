@@ -461,39 +461,6 @@ tool_json_string(FILE *out, const char *s)
 
 /* ---- overlays ---- */
 
-static int
-compare_names(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The module's rule for a directory (overlay.c): *.txt, no dot files. */
-static bool
-wanted(const char *name)
-{
-    size_t n = strlen(name);
-
-    return name[0] != '.' && n > 4 && strcmp(name + n - 4, ".txt") == 0;
-}
-
-static bool
-push_path(char ***paths, size_t *n, char *path)
-{
-    char **np;
-
-    if (!path)
-        return false;
-    np = realloc(*paths, (*n + 2) * sizeof(*np));
-    if (!np) {
-        free(path);
-        return false;
-    }
-    *paths = np;
-    np[(*n)++] = path;
-    np[*n] = NULL;
-    return true;
-}
-
 void
 tool_overlay_paths_free(char **paths)
 {
@@ -502,44 +469,94 @@ tool_overlay_paths_free(char **paths)
     free(paths);
 }
 
+static bool
+has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* X.ngo beside X.txt in the list: the same entries, compiled from it. */
+static bool
+compiled_twin(char **paths, size_t n, const char *path)
+{
+    size_t len = strlen(path);
+
+    if (!has_suffix(path, ".ngo"))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (strlen(paths[i]) == len && has_suffix(paths[i], ".txt") &&
+            strncmp(paths[i], path, len - 4) == 0)
+            return true;
+    }
+    return false;
+}
+
 char **
 tool_overlay_paths(char *const *args, size_t n_args)
 {
     char **paths = NULL;
-    size_t n = 0;
-    struct stat st;
+    size_t n = 0, kept = 0;
+    ng_error err;
 
     paths = calloc(1, sizeof(*paths)); /* an empty, NULL-terminated array */
     if (!paths)
         return NULL;
     for (size_t i = 0; i < n_args; i++) {
-        if (stat(args[i], &st) == 0 && S_ISDIR(st.st_mode)) {
-            DIR *d = opendir(args[i]);
-            struct dirent *de;
-            size_t first = n;
-            if (!d) {
-                tool_error("%s: cannot open directory: %s", args[i], strerror(errno));
-                goto fail;
-            }
-            while ((de = readdir(d)) != NULL) {
-                char *p;
-                if (!wanted(de->d_name))
-                    continue;
-                if (asprintf(&p, "%s/%s", args[i], de->d_name) < 0 || !push_path(&paths, &n, p)) {
-                    closedir(d);
-                    goto fail;
-                }
-            }
-            closedir(d);
-            qsort(paths + first, n - first, sizeof(*paths), compare_names);
-        } else if (!push_path(&paths, &n, strdup(args[i]))) {
+        if (!ng_overlay_expand_path(args[i], &paths, &n, &err)) {
+            tool_error("%s", err.msg);
             goto fail;
         }
+        paths[n] = NULL;
     }
+    /* The module serves X.ngo in place of X.txt while it is current; the
+     * tool reads the text, which is what the image was compiled from. */
+    for (size_t i = 0; i < n; i++) {
+        if (compiled_twin(paths, n, paths[i]))
+            free(paths[i]);
+        else
+            paths[kept++] = paths[i];
+    }
+    paths[kept] = NULL;
     return paths;
 fail:
+    paths[n] = NULL;
     tool_overlay_paths_free(paths);
     return NULL;
+}
+
+/* A compiled overlay: its entries (pointing into the mapped image) join the
+ * others. 1 loaded, 0 refused (message printed), -1 out of memory. */
+static int
+load_image(tool_overlay *ov, const char *path)
+{
+    ng_error err;
+    ng_image *img = ng_image_open(path, &err), **ni;
+    size_t n;
+
+    if (!img) {
+        tool_error("%s (file refused)", err.msg);
+        return 0;
+    }
+    n = ng_image_count(img);
+    ni = realloc(ov->images, (ov->n_images + 1) * sizeof(*ni));
+    if (!ni) {
+        ng_image_free(img);
+        return -1;
+    }
+    ov->images = ni;
+    ov->images[ov->n_images++] = img;
+    if (ov->ents.n_entries + n > ov->ents.cap) {
+        ng_entry *ne = realloc(ov->ents.entries, (ov->ents.n_entries + n) * sizeof(*ne));
+        if (!ne)
+            return -1;
+        ov->ents.entries = ne;
+        ov->ents.cap = ov->ents.n_entries + n;
+    }
+    for (size_t i = 0; i < n; i++)
+        ng_image_entry(img, i, &ov->ents.entries[ov->ents.n_entries++]);
+    return 1;
 }
 
 bool
@@ -566,6 +583,13 @@ tool_overlay_load(tool_overlay *ov, char *const *args, size_t n_args)
     for (size_t i = 0; paths[i]; i++) {
         ng_records recs;
         ng_records *nf;
+        if (has_suffix(paths[i], ".ngo")) {
+            int r = load_image(ov, paths[i]);
+            if (r < 0)
+                goto out;
+            ov->n_refused += r == 0;
+            continue;
+        }
         if (!ng_parse_file(paths[i], &recs, &err)) {
             tool_error("%s (file refused)", err.msg);
             ov->n_refused++;
@@ -590,7 +614,7 @@ tool_overlay_load(tool_overlay *ov, char *const *args, size_t n_args)
         tool_error("out of memory");
         goto out;
     }
-    ok = ov->n_files > 0 || ov->n_refused == 0;
+    ok = ov->n_files + ov->n_images > 0 || ov->n_refused == 0;
 out:
     tool_overlay_paths_free(paths);
     ng_config_clear(&cfg);
@@ -605,6 +629,9 @@ tool_overlay_clear(tool_overlay *ov)
     for (size_t i = 0; i < ov->n_files; i++)
         ng_records_clear(&ov->files[i]);
     free(ov->files);
+    for (size_t i = 0; i < ov->n_images; i++)
+        ng_image_free(ov->images[i]);
+    free(ov->images);
     memset(ov, 0, sizeof(*ov));
 }
 
