@@ -1,0 +1,203 @@
+/*
+ * nssguard-bench-reload: how long queries wait while the overlay reloads.
+ *
+ *   nssguard-bench-reload MODULE.so OVERLAY-DIR COMPILED.ngo RELOADS
+ *
+ * Loads the module with overlay=OVERLAY-DIR reload=0 log=none, learns up to
+ * 1,000 entries (issuer+serial) by listing its trust objects, then runs two
+ * threads that repeat NSS's trust lookup on them (every answer checked),
+ * timing each lookup, while the main thread installs a fresh copy of
+ * COMPILED.ngo in OVERLAY-DIR (copy, then rename) RELOADS times, 50 ms
+ * apart. Each copy is a new file, so the next query that looks sees a
+ * change and builds the next generation; that query pays for the reload,
+ * and every other query should not notice. Prints key=value fields:
+ *   queries reloads over_1ms max_ns p999_ns reload_generations
+ * over_1ms counts lookups slower than 1 ms: expected to be at most one per
+ * reload (the query that did it), on a quiet machine. RELOADS=0 runs as
+ * long as 20 reloads would, without touching the files: the machine's own
+ * noise, to compare with.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <pkcs11.h>
+#include <pkcs11n.h>
+
+#define MAX_KEYS 1000
+#define MAX_SAMPLES 4000000
+
+typedef struct {
+    unsigned char issuer[512], serial[64];
+    CK_ULONG issuer_len, serial_len;
+} key;
+
+static CK_FUNCTION_LIST_PTR fn;
+static key keys[MAX_KEYS];
+static size_t n_keys;
+static volatile int stop;
+static uint64_t *samples;
+static size_t n_samples; /* __atomic */
+static int wrong;        /* __atomic */
+
+static uint64_t
+now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int
+lookup(CK_SESSION_HANDLE s, const key *k)
+{
+    CK_BBOOL yes = CK_TRUE;
+    CK_OBJECT_CLASS cls = CKO_NSS_TRUST;
+    CK_ATTRIBUTE tmpl[] = {{CKA_TOKEN, &yes, sizeof(yes)},
+                           {CKA_CLASS, &cls, sizeof(cls)},
+                           {CKA_ISSUER, (void *)k->issuer, k->issuer_len},
+                           {CKA_SERIAL_NUMBER, (void *)k->serial, k->serial_len}};
+    CK_OBJECT_HANDLE h;
+    CK_ULONG n = 0;
+    CK_TRUST sa = 0;
+    CK_ATTRIBUTE a = {CKA_TRUST_SERVER_AUTH, &sa, sizeof(sa)};
+
+    if (fn->C_FindObjectsInit(s, tmpl, 4) != CKR_OK || fn->C_FindObjects(s, &h, 1, &n) != CKR_OK ||
+        fn->C_FindObjectsFinal(s) != CKR_OK || n != 1)
+        return 0;
+    return fn->C_GetAttributeValue(s, h, &a, 1) == CKR_OK && sa == CKT_NSS_NOT_TRUSTED;
+}
+
+static void *
+worker(void *arg)
+{
+    CK_SESSION_HANDLE s;
+
+    (void)arg;
+    if (fn->C_OpenSession(1, CKF_SERIAL_SESSION, NULL, NULL, &s) != CKR_OK) {
+        __atomic_add_fetch(&wrong, 1, __ATOMIC_RELAXED);
+        return NULL;
+    }
+    for (size_t i = 0; !stop; i++) {
+        uint64_t t0 = now_ns();
+        int ok = lookup(s, &keys[i % n_keys]);
+        uint64_t dt = now_ns() - t0;
+        if (!ok)
+            __atomic_add_fetch(&wrong, 1, __ATOMIC_RELAXED);
+        size_t j = __atomic_fetch_add(&n_samples, 1, __ATOMIC_RELAXED);
+        if (j < MAX_SAMPLES)
+            samples[j] = dt;
+    }
+    fn->C_CloseSession(s);
+    return NULL;
+}
+
+static void
+learn_keys(void)
+{
+    CK_SESSION_HANDLE s;
+    CK_OBJECT_CLASS cls = CKO_NSS_TRUST;
+    CK_ATTRIBUTE t = {CKA_CLASS, &cls, sizeof(cls)};
+    CK_OBJECT_HANDLE h[MAX_KEYS];
+    CK_ULONG n = 0;
+
+    fn->C_OpenSession(1, CKF_SERIAL_SESSION, NULL, NULL, &s);
+    fn->C_FindObjectsInit(s, &t, 1);
+    fn->C_FindObjects(s, h, MAX_KEYS, &n);
+    fn->C_FindObjectsFinal(s);
+    for (CK_ULONG i = 0; i < n; i++) {
+        key *k = &keys[n_keys];
+        CK_ATTRIBUTE a[] = {{CKA_ISSUER, k->issuer, sizeof(k->issuer)},
+                            {CKA_SERIAL_NUMBER, k->serial, sizeof(k->serial)}};
+        if (fn->C_GetAttributeValue(s, h[i], a, 2) == CKR_OK) {
+            k->issuer_len = a[0].ulValueLen;
+            k->serial_len = a[1].ulValueLen;
+            n_keys++;
+        }
+    }
+    fn->C_CloseSession(s);
+}
+
+static int
+copy_file(const char *from, const char *to)
+{
+    char cmd[8400];
+
+    snprintf(cmd, sizeof(cmd), "cp '%s' '%s.tmp' && mv '%s.tmp' '%s'", from, to, to, to);
+    return system(cmd);
+}
+
+static int
+compare(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+int
+main(int argc, char **argv)
+{
+    char params[2048], target[2048];
+    CK_C_INITIALIZE_ARGS args;
+    CK_C_GetFunctionList get;
+    pthread_t t[2];
+    void *lib;
+    int reloads;
+
+    if (argc != 5) {
+        fprintf(stderr,
+                "usage: nssguard-bench-reload MODULE.so OVERLAY-DIR COMPILED.ngo RELOADS\n");
+        return 2;
+    }
+    reloads = atoi(argv[4]);
+    snprintf(target, sizeof(target), "%s/overlay.ngo", argv[2]);
+    if (copy_file(argv[3], target) != 0)
+        return 1;
+    lib = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
+    get = lib ? (CK_C_GetFunctionList)dlsym(lib, "C_GetFunctionList") : NULL;
+    if (!get || get(&fn) != CKR_OK) {
+        fprintf(stderr, "cannot load %s\n", argv[1]);
+        return 1;
+    }
+    snprintf(params, sizeof(params), "overlay=%s reload=0 log=none", argv[2]);
+    memset(&args, 0, sizeof(args));
+    args.flags = CKF_OS_LOCKING_OK;
+    args.LibraryParameters = (CK_CHAR_PTR *)params;
+    if (fn->C_Initialize(&args) != CKR_OK)
+        return 1;
+    learn_keys();
+    samples = malloc(MAX_SAMPLES * sizeof(*samples));
+    if (!n_keys || !samples) {
+        fprintf(stderr, "no entries in %s\n", argv[3]);
+        return 1;
+    }
+    for (int i = 0; i < 2; i++)
+        pthread_create(&t[i], NULL, worker, NULL);
+    for (int r = 0; r < (reloads ? reloads : 20); r++) {
+        usleep(50000);
+        if (reloads && copy_file(argv[3], target) != 0)
+            return 1;
+    }
+    usleep(50000);
+    stop = 1;
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    size_t n = n_samples < MAX_SAMPLES ? n_samples : MAX_SAMPLES, over = 0;
+    qsort(samples, n, sizeof(*samples), compare);
+    for (size_t i = 0; i < n; i++)
+        over += samples[i] > 1000000;
+    printf("queries=%zu reloads=%d over_1ms=%zu max_ns=%llu p999_ns=%llu wrong=%d\n", n, reloads,
+           over, (unsigned long long)samples[n - 1], (unsigned long long)samples[n * 999 / 1000],
+           wrong);
+    fn->C_Finalize(NULL);
+    return wrong ? 1 : 0;
+}
