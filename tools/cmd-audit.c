@@ -439,7 +439,7 @@ tool_cmd_audit(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    char **overlays = NULL, **no;
+    char **overlays = NULL;
     size_t n_overlays = 0, n_rows = 0, counts[3] = {0, 0, 0}, n_roots = 0, n_open = 0;
     const char *db = NULL, *why;
     tool_certs certs = {0};
@@ -451,11 +451,8 @@ tool_cmd_audit(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
         case 'O':
-            no = realloc(overlays, (n_overlays + 1) * sizeof(*no));
-            if (!no)
+            if (!tool_strv_push(&overlays, &n_overlays, optarg))
                 goto out;
-            overlays = no;
-            overlays[n_overlays++] = optarg;
             break;
         case 'j':
             json = true;

@@ -167,14 +167,10 @@ tool_cmd_explain(int argc, char **argv)
         case 'j':
             o.json = true;
             break;
-        case 'O': {
-            char **no = realloc(overlays, (n_overlays + 1) * sizeof(*no));
-            if (!no)
+        case 'O':
+            if (!tool_strv_push(&overlays, &n_overlays, optarg))
                 goto out;
-            overlays = no;
-            overlays[n_overlays++] = optarg;
             break;
-        }
         case 'h':
             usage(stdout);
             rc = TOOL_EXIT_OK;

@@ -44,14 +44,10 @@ tool_cmd_list(int argc, char **argv)
         case 'j':
             json = true;
             break;
-        case 'O': {
-            char **no = realloc(overlays, (n_overlays + 1) * sizeof(*no));
-            if (!no)
+        case 'O':
+            if (!tool_strv_push(&overlays, &n_overlays, optarg))
                 goto out;
-            overlays = no;
-            overlays[n_overlays++] = optarg;
             break;
-        }
         case 'h':
             usage(stdout);
             rc = TOOL_EXIT_OK;
@@ -62,11 +58,8 @@ tool_cmd_list(int argc, char **argv)
         }
     }
     for (int i = optind; i < argc; i++) { /* FILE|DIR arguments: as --overlay */
-        char **no = realloc(overlays, (n_overlays + 1) * sizeof(*no));
-        if (!no)
+        if (!tool_strv_push(&overlays, &n_overlays, argv[i]))
             goto out;
-        overlays = no;
-        overlays[n_overlays++] = argv[i];
     }
     loaded = tool_overlay_load(&ov, overlays, n_overlays);
     if (!loaded)

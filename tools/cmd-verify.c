@@ -218,14 +218,10 @@ tool_cmd_verify(int argc, char **argv)
         case 'm':
             module = optarg;
             break;
-        case 'O': {
-            char **no = realloc(overlays, (n_overlays + 1) * sizeof(*no));
-            if (!no)
+        case 'O':
+            if (!tool_strv_push(&overlays, &n_overlays, optarg))
                 goto out;
-            overlays = no;
-            overlays[n_overlays++] = optarg;
             break;
-        }
         case 'L':
             log_dest = optarg;
             break;

@@ -46,6 +46,9 @@ int tool_cmd_verify(int argc, char **argv);
 int tool_cmd_audit(int argc, char **argv);
 int tool_cmd_compile(int argc, char **argv);
 
+/* Appends a borrowed string (an argv element) to a growing list. */
+bool tool_strv_push(char ***v, size_t *n, char *s);
+
 /* "nssguard: message" on stderr: a user message, never an event. */
 void tool_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -128,6 +128,18 @@ certs_take(tool_certs *certs, unsigned char *der, unsigned len, const char *orig
 }
 
 bool
+tool_strv_push(char ***v, size_t *n, char *s)
+{
+    char **nv = realloc(*v, (*n + 1) * sizeof(*nv));
+
+    if (!nv)
+        return false;
+    nv[(*n)++] = s;
+    *v = nv;
+    return true;
+}
+
+bool
 tool_certs_push(tool_certs *certs, const unsigned char *der, size_t len, const char *origin)
 {
     unsigned char *copy = PORT_Alloc(len ? len : 1);
