@@ -327,12 +327,8 @@ tool_cmd_add(int argc, char **argv)
     if (!tool_nss_init(db))
         goto out;
     nss_up = true;
-    for (int i = optind; i < argc; i++) {
-        if (!tool_certs_read_file(&certs, argv[i], &why)) {
-            tool_error("%s: %s", argv[i], why);
-            goto out;
-        }
-    }
+    if (!tool_certs_read_args(&certs, argc, argv, optind))
+        goto out;
     if (db && !tool_certs_read_nssdb(&certs, db)) {
         tool_error("%s: out of memory", db);
         goto out;

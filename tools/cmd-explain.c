@@ -158,7 +158,6 @@ tool_cmd_explain(int argc, char **argv)
     tool_overlay ov;
     tool_certs certs = {0};
     explain_out o = {false, true, 0};
-    const char *why;
     bool loaded = false, nss_up = false;
     int c, rc = TOOL_EXIT_ERROR;
 
@@ -188,12 +187,8 @@ tool_cmd_explain(int argc, char **argv)
     if (!tool_nss_init(NULL))
         goto out;
     nss_up = true;
-    for (int i = optind; i < argc; i++) {
-        if (!tool_certs_read_file(&certs, argv[i], &why)) {
-            tool_error("%s: %s", argv[i], why);
-            goto out;
-        }
-    }
+    if (!tool_certs_read_args(&certs, argc, argv, optind))
+        goto out;
     loaded = tool_overlay_load(&ov, overlays, n_overlays);
     if (!loaded)
         goto out;

@@ -71,6 +71,9 @@ typedef struct {
 void tool_certs_clear(tool_certs *certs);
 /* Appends every certificate in a DER file or a PEM file (one or many). */
 bool tool_certs_read_file(tool_certs *certs, const char *path, const char **why);
+/* Appends the certificates of every file in argv[from..argc), or says which
+ * file could not be read. */
+bool tool_certs_read_args(tool_certs *certs, int argc, char **argv, int from);
 /* Appends every certificate in an initialised NSS database (PK11_ListCerts). */
 bool tool_certs_read_nssdb(tool_certs *certs, const char *db_name);
 /* Appends one DER certificate (copied). */

@@ -128,6 +128,20 @@ certs_take(tool_certs *certs, unsigned char *der, unsigned len, const char *orig
 }
 
 bool
+tool_certs_read_args(tool_certs *certs, int argc, char **argv, int from)
+{
+    const char *why;
+
+    for (int i = from; i < argc; i++) {
+        if (!tool_certs_read_file(certs, argv[i], &why)) {
+            tool_error("%s: %s", argv[i], why);
+            return false;
+        }
+    }
+    return true;
+}
+
+bool
 tool_strv_push(char ***v, size_t *n, char *s)
 {
     char **nv = realloc(*v, (*n + 1) * sizeof(*nv));
