@@ -8,11 +8,11 @@
  * counted as skipped: overlay mode serves distrust only.
  *
  * A certificate object with the same issuer and serial supplies the SHA-1
- * that is served; a CKA_CERT_SHA1_HASH that does not match it refuses the
- * file (NSS drops a trust record whose hash does not match, which would
- * silently lose the distrust). A hash without a certificate cannot be checked
- * and is not served: without a hash NSS applies an all-distrust record to
- * the issuer+serial, which is what the entry asks for.
+ * that is served and the DER that p11-kit mode serves as a certificate; a CKA_CERT_SHA1_HASH that
+ * does not match it refuses the file (NSS drops a trust record whose hash does not match, which
+ * would silently lose the distrust). A hash without a certificate cannot be checked and is not
+ * served: without a hash NSS applies an all-distrust record to the issuer+serial, which is what the
+ * entry asks for.
  */
 #include "config.h"
 
@@ -151,6 +151,7 @@ add_certificate(cert_map *map, const ng_records *recs, const ng_record *rec, ng_
                      "CKA_SERIAL_NUMBER differs from the serial in CKA_VALUE");
         return false;
     }
+    e.cert = attr_bytes(value);
     e.hash = ng_entry_hash(e.issuer, e.serial);
     ng_sha1(value->value, value->len, e.sha1);
     e.has_sha1 = true;
@@ -249,6 +250,7 @@ add_entry(ng_entries *out, const cert_map *map, const ng_records *recs, const ng
         }
         memcpy(e.sha1, c->sha1, NG_SHA1_LEN);
         e.has_sha1 = true;
+        e.cert = c->cert;
         if (!label)
             e.label = c->label;
     }

@@ -10,6 +10,8 @@
  *
  * Keys: overlay=PATH[:PATH...]  log=syslog|stderr|file:PATH|none[,...]
  *       ratelimit=SECONDS  reload=SECONDS  constraints=distrust|ignore
+ *       mode=nss|p11-kit  config=FILE (parameter string only: read FILE there)
+ *       verbose=yes|no (accepted and ignored: p11-kit's trust tool adds it)
  */
 #include "config.h"
 
@@ -145,6 +147,36 @@ set_key(ng_config *cfg, const char *key, const char *value, const char *where, u
         cfg->serve_constraints = value[0] == 'd';
         return true;
     }
+    if (strcmp(key, "config") == 0) {
+        /* only in the parameter string (p11-kit's x-init-reserved): read
+         * the file here, so the keys after it override it */
+        bool found;
+        if (strcmp(where, "parameters") != 0) {
+            ng_error_set(err, where, line, "config= is a parameter-string key");
+            return false;
+        }
+        return ng_config_parse_file(cfg, value, &found, err);
+    }
+    if (strcmp(key, "verbose") == 0) {
+        /* p11-kit's trust tool appends " verbose=yes" to every module's
+         * x-init-reserved (p11-kit/modules.c); events have their own sinks */
+        if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0) {
+            ng_error_set(err, where, line, "verbose: '%.40s' is not yes or no", value);
+            return false;
+        }
+        return true;
+    }
+    if (strcmp(key, "mode") == 0) {
+        if (strcmp(value, "nss") == 0) {
+            cfg->mode = NG_MODE_NSS;
+        } else if (strcmp(value, "p11-kit") == 0) {
+            cfg->mode = NG_MODE_P11KIT;
+        } else {
+            ng_error_set(err, where, line, "mode: '%.40s' is not nss or p11-kit", value);
+            return false;
+        }
+        return true;
+    }
     if (strcmp(key, "ratelimit") == 0 || strcmp(key, "reload") == 0) {
         char *end;
         errno = 0;
@@ -160,7 +192,8 @@ set_key(ng_config *cfg, const char *key, const char *value, const char *where, u
         return true;
     }
     ng_error_set(err, where, line,
-                 "unknown key '%.40s' (overlay, log, ratelimit, reload, constraints)", key);
+                 "unknown key '%.40s' (overlay, log, ratelimit, reload, constraints, mode, config)",
+                 key);
     return false;
 }
 

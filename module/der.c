@@ -61,13 +61,14 @@ ng_der_is_sequence(ng_bytes der)
 }
 
 bool
-ng_der_cert_issuer_serial(ng_bytes cert, ng_bytes *issuer, ng_bytes *serial)
+ng_der_cert_parts(ng_bytes cert, ng_cert_parts *parts)
 {
     unsigned tag;
     size_t total;
     ng_bytes c, tbs, field;
     const unsigned char *p;
     size_t left;
+    ng_bytes *next[] = {&parts->issuer, NULL /* validity */, &parts->subject, &parts->spki};
 
     /* Certificate ::= SEQUENCE { tbsCertificate, ... } */
     if (!ng_der_read(cert.data, cert.len, &tag, &c, &total) || tag != 0x30 || total != cert.len)
@@ -87,8 +88,7 @@ ng_der_cert_issuer_serial(ng_bytes cert, ng_bytes *issuer, ng_bytes *serial)
     }
     if (tag != 0x02)
         return false;
-    serial->data = p;
-    serial->len = total;
+    parts->serial = (ng_bytes){p, total};
     p += total;
     left -= total;
     /* signature AlgorithmIdentifier */
@@ -96,10 +96,27 @@ ng_der_cert_issuer_serial(ng_bytes cert, ng_bytes *issuer, ng_bytes *serial)
         return false;
     p += total;
     left -= total;
-    if (!ng_der_read(p, left, &tag, &field, &total) || tag != 0x30)
+    /* issuer Name, validity, subject Name, subjectPublicKeyInfo: SEQUENCEs */
+    for (size_t i = 0; i < NG_N_ELEMENTS(next); i++) {
+        if (!ng_der_read(p, left, &tag, &field, &total) || tag != 0x30)
+            return false;
+        if (next[i])
+            *next[i] = (ng_bytes){p, total};
+        p += total;
+        left -= total;
+    }
+    return true;
+}
+
+bool
+ng_der_cert_issuer_serial(ng_bytes cert, ng_bytes *issuer, ng_bytes *serial)
+{
+    ng_cert_parts parts;
+
+    if (!ng_der_cert_parts(cert, &parts))
         return false;
-    issuer->data = p;
-    issuer->len = total;
+    *issuer = parts.issuer;
+    *serial = parts.serial;
     return true;
 }
 

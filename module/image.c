@@ -60,14 +60,15 @@ typedef struct {
     uint8_t sha1[NG_SHA1_LEN];
     uint8_t reason;
     uint8_t pad[3];
-    uint32_t nc_off, nc_len; /* DER NameConstraints, nc_len 0 when none */
+    uint32_t nc_off, nc_len;     /* DER NameConstraints, nc_len 0 when none */
+    uint32_t cert_off, cert_len; /* the certificate's DER, cert_len 0 when none */
 } record;
 
 #define FLAG_SHA1 0x01
 #define FLAG_DISTRUSTED 0x02
 
 _Static_assert(sizeof(header) == 128, "header layout");
-_Static_assert(sizeof(record) == 72, "record layout");
+_Static_assert(sizeof(record) == 80, "record layout");
 
 struct ng_image {
     const unsigned char *base;
@@ -252,6 +253,12 @@ ng_image_build(const ng_entries *ents, uint64_t source_size, int64_t source_mtim
             if (!r->nc_off)
                 goto oom;
         }
+        if (e->cert.len) {
+            r->cert_off = blob_add(&b, e->cert.data, e->cert.len, false);
+            r->cert_len = (uint32_t)e->cert.len;
+            if (!r->cert_off)
+                goto oom;
+        }
         memcpy(r->sha1, e->sha1, NG_SHA1_LEN);
         r->label_off = blob_add(&b, e->label, strlen(e->label), true);
         r->reference_off = blob_add(&b, e->reference, strlen(e->reference), true);
@@ -317,6 +324,20 @@ in_blob(const header *h, uint64_t off, uint64_t len)
     return off < h->blob_size && len <= h->blob_size - off;
 }
 
+/* The certificate (already known to lie in the blob) parses, and carries
+ * the entry's own issuer and serial: p11-kit mode serves it. */
+static bool
+cert_matches(const unsigned char *blob, const record *r)
+{
+    ng_bytes cert = {blob + r->cert_off, r->cert_len};
+    ng_cert_parts parts;
+
+    return ng_der_cert_parts(cert, &parts) && parts.issuer.len == r->issuer_len &&
+           memcmp(parts.issuer.data, blob + r->issuer_off, r->issuer_len) == 0 &&
+           parts.serial.len == r->serial_len &&
+           memcmp(parts.serial.data, blob + r->serial_off, r->serial_len) == 0;
+}
+
 static bool
 view_image(ng_image *img, const unsigned char *base, size_t size, ng_error *err, const char *name)
 {
@@ -359,9 +380,14 @@ view_image(ng_image *img, const unsigned char *base, size_t size, ng_error *err,
             !in_blob(h, r->serial_off, r->serial_len) || r->label_off >= h->blob_size ||
             r->reference_off >= h->blob_size || r->file_off >= h->blob_size ||
             (r->nc_len && !in_blob(h, r->nc_off, r->nc_len)) ||
+            (r->cert_len && !in_blob(h, r->cert_off, r->cert_len)) ||
             r->reason >= NG_N_ELEMENTS(reasons) || !ng_der_integer_value(der, &value) ||
             value.data - der.data != r->serial_hdr) {
             why = "an entry points outside the file";
+            goto bad;
+        }
+        if (r->cert_len && !cert_matches(img->blob, r)) {
+            why = "an entry's certificate does not match its issuer and serial";
             goto bad;
         }
     }
@@ -507,6 +533,7 @@ ng_image_entry(const ng_image *img, size_t i, ng_entry *e)
     e->has_sha1 = (r->flags & FLAG_SHA1) != 0;
     e->distrusted = (r->flags & FLAG_DISTRUSTED) != 0;
     e->name_constraints = (ng_bytes){img->blob + r->nc_off, r->nc_len};
+    e->cert = (ng_bytes){img->blob + r->cert_off, r->cert_len};
     memcpy(e->sha1, r->sha1, NG_SHA1_LEN);
     e->label = (const char *)img->blob + r->label_off;
     e->reason = reasons[r->reason];

@@ -27,6 +27,23 @@
 
 #include "nssguard.h"
 
+/* p11-kit's trust objects (p11-kit's common/pkcs11i.h and pkcs11x.h; only
+ * the second is installed, so the values are repeated here). */
+#define NG_X_VENDOR (CKA_VENDOR_DEFINED | 0x58444700UL)
+#ifndef CKA_X_DISTRUSTED
+#define CKA_X_DISTRUSTED (NG_X_VENDOR + 100)
+#endif
+#ifndef CKO_X_TRUST_ASSERTION
+#define CKO_X_TRUST_ASSERTION (NG_X_VENDOR + 100)
+#define CKA_X_ASSERTION_TYPE (NG_X_VENDOR + 1)
+#define CKA_X_CERTIFICATE_VALUE (NG_X_VENDOR + 2)
+#define CKA_X_PURPOSE (NG_X_VENDOR + 3)
+#define CKT_X_DISTRUSTED_CERTIFICATE 1UL
+#endif
+#ifndef CKA_PUBLIC_KEY_INFO
+#define CKA_PUBLIC_KEY_INFO 0x00000129UL
+#endif
+
 #define NG_N_ELEMENTS(a) (sizeof(a) / sizeof((a)[0]))
 
 /* A borrowed byte range. */
@@ -56,6 +73,14 @@ bool ng_der_read(const unsigned char *p, size_t len, unsigned *tag, ng_bytes *co
 bool ng_der_integer_value(ng_bytes der, ng_bytes *value);
 /* True when `der` is exactly one DER SEQUENCE (a Name, a certificate). */
 bool ng_der_is_sequence(ng_bytes der);
+/* The fields of a certificate that PKCS#11 objects carry, as full TLVs. */
+typedef struct {
+    ng_bytes serial;  /* INTEGER */
+    ng_bytes issuer;  /* Name */
+    ng_bytes subject; /* Name */
+    ng_bytes spki;    /* SubjectPublicKeyInfo */
+} ng_cert_parts;
+bool ng_der_cert_parts(ng_bytes cert, ng_cert_parts *parts);
 /* The issuer Name and serial INTEGER (both as full TLVs) of a certificate. */
 bool ng_der_cert_issuer_serial(ng_bytes cert, ng_bytes *issuer, ng_bytes *serial);
 /* A readable form of a DER Name, most specific RDN first as NSS prints it:
@@ -109,6 +134,7 @@ typedef struct {
     bool has_sha1;             /* only when verified against the certificate */
     bool distrusted;           /* the record distrusts; false for a constraint-only entry */
     ng_bytes name_constraints; /* DER NameConstraints, len 0 when none */
+    ng_bytes cert;             /* the certificate's DER when its file had it, len 0 when none */
     unsigned char sha1[NG_SHA1_LEN];
     const char *label;
     const char *reason;
@@ -153,6 +179,12 @@ enum {
     NG_LOG_FILE = 1 << 2,
 };
 
+/* What the module serves besides NSS's trust objects (mode=). */
+typedef enum {
+    NG_MODE_NSS = 0, /* trust objects only: the default, and all NSS needs */
+    NG_MODE_P11KIT,  /* also p11-kit's certificates and trust assertions */
+} ng_mode;
+
 typedef struct {
     char **overlays; /* files or directories */
     size_t n_overlays;
@@ -161,7 +193,8 @@ typedef struct {
     unsigned ratelimit;     /* seconds between two events for one entry */
     unsigned reload_ms;     /* how often a query may look for changed files */
     bool serve_constraints; /* constraints=distrust: constraint entries as distrust */
-    char *source;           /* where the configuration came from, for messages */
+    ng_mode mode;
+    char *source; /* where the configuration came from, for messages */
 } ng_config;
 
 void ng_config_init_defaults(ng_config *cfg);
@@ -228,6 +261,7 @@ struct ng_overlay {
     ng_rate *rates; /* per-entry event rate limiting: the only mutable part */
     unsigned ratelimit;
     bool serve_constraints;
+    ng_mode mode;
     uint64_t retired_at; /* epoch it was replaced at */
     ng_overlay *next_retired;
 };
@@ -253,9 +287,12 @@ long ng_overlay_find(const ng_overlay *ov, ng_bytes issuer, ng_bytes serial_valu
 
 /* ---- objects.c: entries as PKCS#11 objects ---- */
 
-/* Each entry is served as two objects: CKO_NSS_TRUST and CKO_TRUST. A handle
- * carries the generation's id above NG_HANDLE_ID_SHIFT. */
+/* In NSS mode each entry is served as two objects: CKO_NSS_TRUST and
+ * CKO_TRUST; p11-kit mode adds up to five (objects.c). Handles leave room for
+ * NG_KINDS_PER_ENTRY objects an entry and carry the generation's id above
+ * NG_HANDLE_ID_SHIFT. */
 #define NG_OBJECTS_PER_ENTRY 2
+#define NG_KINDS_PER_ENTRY 7
 #define NG_HANDLE_ID_SHIFT 40
 
 typedef struct {

@@ -177,7 +177,10 @@ mod_C_GetInfo(CK_INFO_PTR pInfo)
     memset(pInfo, 0, sizeof(*pInfo));
     pInfo->cryptokiVersion.major = 2;
     pInfo->cryptokiVersion.minor = 40;
-    pad(pInfo->manufacturerID, sizeof(pInfo->manufacturerID), "nssguard");
+    /* GnuTLS believes CKA_X_DISTRUSTED only from a library whose
+     * manufacturer starts "PKCS#11 Kit" (lib/pkcs11.c, find_cert_cb) */
+    pad(pInfo->manufacturerID, sizeof(pInfo->manufacturerID),
+        config.mode == NG_MODE_P11KIT ? "PKCS#11 Kit (nssguard)" : "nssguard");
     pad(pInfo->libraryDescription, sizeof(pInfo->libraryDescription), "nssguard distrust overlay");
     pInfo->libraryVersion.major = 0;
     pInfo->libraryVersion.minor = 1;

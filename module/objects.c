@@ -1,17 +1,24 @@
 /*
  * objects.c: distrust entries as PKCS#11 objects, and the find.
  *
- * Entry i of a generation is served as two read-only token objects:
- *   handle 2i+1  CKO_NSS_TRUST  (what every NSS asks for)
- *   handle 2i+2  CKO_TRUST      (PKCS#11 3.2; NSS >= 3.114 asks for it first)
- * with the generation's id in the handle's high bits.
+ * Entry i of a generation is served as read-only token objects, handle
+ * 7i+1+kind with the generation's id in the handle's high bits:
+ *   CKO_NSS_TRUST  (what every NSS asks for)
+ *   CKO_TRUST      (PKCS#11 3.2; NSS >= 3.114 asks for it first)
+ * and in p11-kit mode (mode=p11-kit) also, for p11-kit's trust tools and
+ * GnuTLS:
+ *   CKO_CERTIFICATE with CKA_X_DISTRUSTED (its CKA_VALUE, CKA_SUBJECT...
+ *                   when the overlay had the certificate)
+ *   CKO_X_TRUST_ASSERTION, CKT_X_DISTRUSTED_CERTIFICATE, one per purpose.
  * Every purpose is NOT_TRUSTED (a constraint entry too: NSS cannot apply
  * name constraints from a module, so constraints=distrust serves it as
  * distrust and constraints=ignore not at all). Positive trust and
- * CKT_NSS_TRUST_UNKNOWN are never served; the SHA-1 is served only when builder.c verified it. No
- * certificate objects are served: NSS's PK11_FindCertFromDERCertItem on this
- * slot would otherwise rebuild the certificate's trust from this token alone
- * and lose the distrust (see README, "How distrust can be lost").
+ * CKT_NSS_TRUST_UNKNOWN are never served; the SHA-1 is served only when
+ * builder.c verified it. In NSS mode no certificate objects are served: NSS's
+ * PK11_FindCertFromDERCertItem on this slot would otherwise rebuild the
+ * certificate's trust from this token alone and lose the distrust (see
+ * README, "How distrust can be lost"); the p11-kit module file keeps p11-kit
+ * mode out of NSS (disable-in: p11-kit-proxy).
  *
  * NSS's trust query {TOKEN, CLASS, ISSUER, SERIAL_NUMBER} goes through the
  * issuer+serial index; the serial may come as a DER INTEGER or as its bare
@@ -26,14 +33,67 @@
 
 #include "internal.h"
 
-enum { KIND_NSS_TRUST = 0, KIND_PKCS_TRUST = 1 };
+/* The objects of one entry. The trust objects are what NSS reads; the rest
+ * are served in p11-kit mode only (see served()). */
+enum {
+    KIND_NSS_TRUST = 0,
+    KIND_PKCS_TRUST,
+    KIND_CERTIFICATE, /* p11-kit: the certificate, CKA_X_DISTRUSTED */
+    KIND_ASSERTION,   /* p11-kit: one CKT_X_DISTRUSTED_CERTIFICATE per purpose */
+    KIND_LAST = KIND_ASSERTION + 3,
+};
+_Static_assert(KIND_LAST + 1 == NG_KINDS_PER_ENTRY, "handle space");
 
-static const CK_OBJECT_CLASS class_of_kind[NG_OBJECTS_PER_ENTRY] = {CKO_NSS_TRUST, CKO_TRUST};
-static const char *const class_name[NG_OBJECTS_PER_ENTRY] = {"CKO_NSS_TRUST", "CKO_TRUST"};
+/* The purposes NSS's trust objects distrust, as p11-kit names them. */
+static const char *const assertion_purpose[] = {
+    "1.3.6.1.5.5.7.3.1", /* serverAuth */
+    "1.3.6.1.5.5.7.3.2", /* clientAuth */
+    "1.3.6.1.5.5.7.3.3", /* codeSigning */
+    "1.3.6.1.5.5.7.3.4", /* emailProtection */
+};
+_Static_assert(NG_N_ELEMENTS(assertion_purpose) == KIND_LAST - KIND_ASSERTION + 1, "purposes");
+
 static const CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
 static const CK_TRUST nss_not_trusted = CKT_NSS_NOT_TRUSTED;
 static const CK_ULONG pkcs_not_trusted = CKT_NOT_TRUSTED;
 static const CK_MECHANISM_TYPE sha1_mechanism = CKM_SHA_1;
+static const CK_CERTIFICATE_TYPE x509 = CKC_X_509;
+static const CK_ULONG distrusted_assertion = CKT_X_DISTRUSTED_CERTIFICATE;
+static const CK_OBJECT_CLASS nss_trust_class = CKO_NSS_TRUST, pkcs_trust_class = CKO_TRUST,
+                             certificate_class = CKO_CERTIFICATE,
+                             assertion_class = CKO_X_TRUST_ASSERTION;
+
+static const CK_OBJECT_CLASS *
+class_of_kind(int kind)
+{
+    switch (kind) {
+    case KIND_NSS_TRUST:
+        return &nss_trust_class;
+    case KIND_PKCS_TRUST:
+        return &pkcs_trust_class;
+    case KIND_CERTIFICATE:
+        return &certificate_class;
+    }
+    return &assertion_class;
+}
+
+static const char *
+class_name(int kind)
+{
+    static const char *const names[] = {"CKO_NSS_TRUST", "CKO_TRUST", "CKO_CERTIFICATE"};
+    return kind < KIND_ASSERTION ? names[kind] : "CKO_X_TRUST_ASSERTION";
+}
+
+/* Does generation ov serve this object of entry e? */
+static bool
+served(const ng_overlay *ov, const ng_entry *e, int kind)
+{
+    if (!e->distrusted && !ov->serve_constraints) /* constraints=ignore */
+        return false;
+    if (kind <= KIND_PKCS_TRUST)
+        return true;
+    return ov->mode == NG_MODE_P11KIT;
+}
 
 typedef struct {
     const void *data;
@@ -48,13 +108,52 @@ text(const char *s)
     return (value){s, (CK_ULONG)strlen(s)};
 }
 
+/* The p11-kit certificate object: what `trust list` and GnuTLS read. An
+ * issuer+serial-only entry has one too, without the certificate's own
+ * attributes: GnuTLS's distrust query asks for issuer and serial alone. */
+static bool
+certificate_attribute(const ng_entry *e, CK_ATTRIBUTE_TYPE type, value *v)
+{
+    ng_cert_parts parts;
+
+    switch (type) {
+    case CKA_TRUSTED:
+        *v = VALUE_OF(no);
+        return true;
+    case CKA_X_DISTRUSTED:
+        *v = VALUE_OF(yes);
+        return true;
+    }
+    if (!e->cert.len)
+        return false;
+    switch (type) {
+    case CKA_CERTIFICATE_TYPE:
+        *v = VALUE_OF(x509);
+        return true;
+    case CKA_VALUE:
+        *v = (value){e->cert.data, e->cert.len};
+        return true;
+    case CKA_ID: /* its SHA-1: the image holds it, verified */
+        *v = (value){e->sha1, NG_SHA1_LEN};
+        return true;
+    case CKA_SUBJECT:
+    case CKA_PUBLIC_KEY_INFO:
+        if (!ng_der_cert_parts(e->cert, &parts)) /* checked when the image was made */
+            return false;
+        *v = type == CKA_SUBJECT ? (value){parts.subject.data, parts.subject.len}
+                                 : (value){parts.spki.data, parts.spki.len};
+        return true;
+    }
+    return false;
+}
+
 /* The object's value for `type`; false when the object has no such attribute. */
 static bool
 attribute(const ng_entry *e, int kind, CK_ATTRIBUTE_TYPE type, value *v)
 {
     switch (type) {
     case CKA_CLASS:
-        *v = VALUE_OF(class_of_kind[kind]);
+        *v = (value){class_of_kind(kind), sizeof(CK_OBJECT_CLASS)};
         return true;
     case CKA_TOKEN:
         *v = VALUE_OF(yes);
@@ -81,6 +180,22 @@ attribute(const ng_entry *e, int kind, CK_ATTRIBUTE_TYPE type, value *v)
     case CKA_NSSGUARD_NAME_CONSTRAINTS:
         *v = (value){e->name_constraints.data, e->name_constraints.len};
         return e->name_constraints.len > 0;
+    }
+    if (kind == KIND_CERTIFICATE)
+        return certificate_attribute(e, type, v);
+    if (kind >= KIND_ASSERTION) {
+        switch (type) {
+        case CKA_X_ASSERTION_TYPE:
+            *v = VALUE_OF(distrusted_assertion);
+            return true;
+        case CKA_X_PURPOSE:
+            *v = text(assertion_purpose[kind - KIND_ASSERTION]);
+            return true;
+        case CKA_X_CERTIFICATE_VALUE:
+            *v = (value){e->cert.data, e->cert.len};
+            return e->cert.len > 0;
+        }
+        return false;
     }
     if (kind == KIND_NSS_TRUST) {
         switch (type) {
@@ -130,16 +245,16 @@ decode_handle(const ng_overlay *ov, CK_OBJECT_HANDLE handle, size_t *global, ng_
 
     if (ng_objects_handle_id(handle) != ov->id || local == 0)
         return false;
-    *global = (size_t)((local - 1) / NG_OBJECTS_PER_ENTRY);
-    *kind = (int)((local - 1) % NG_OBJECTS_PER_ENTRY);
-    return ng_overlay_entry(ov, *global, e);
+    *global = (size_t)((local - 1) / NG_KINDS_PER_ENTRY);
+    *kind = (int)((local - 1) % NG_KINDS_PER_ENTRY);
+    return ng_overlay_entry(ov, *global, e) && served(ov, e, *kind);
 }
 
 static CK_OBJECT_HANDLE
 encode_handle(const ng_overlay *ov, size_t global, int kind)
 {
     return (CK_OBJECT_HANDLE)((ov->id << NG_HANDLE_ID_SHIFT) |
-                              (global * NG_OBJECTS_PER_ENTRY + (size_t)kind + 1));
+                              (global * NG_KINDS_PER_ENTRY + (size_t)kind + 1));
 }
 
 bool
@@ -203,10 +318,9 @@ push_matches(ng_find *find, const ng_overlay *ov, size_t global, const CK_ATTRIB
 
     if (!ng_overlay_entry(ov, global, &e))
         return true;
-    if (!e.distrusted && !ov->serve_constraints) /* constraints=ignore */
-        return true;
-    for (int kind = 0; kind < NG_OBJECTS_PER_ENTRY; kind++) {
-        if (matches(&e, kind, tmpl, count) && !push(find, encode_handle(ov, global, kind)))
+    for (int kind = 0; kind < NG_KINDS_PER_ENTRY; kind++) {
+        if (served(ov, &e, kind) && matches(&e, kind, tmpl, count) &&
+            !push(find, encode_handle(ov, global, kind)))
             return false;
     }
     return true;
@@ -216,7 +330,7 @@ CK_RV
 ng_objects_find(ng_overlay *ov, const CK_ATTRIBUTE *tmpl, CK_ULONG count, ng_find *find)
 {
     const CK_ATTRIBUTE *issuer = NULL, *serial = NULL;
-    bool served_class = true, trust_class = false;
+    bool served_class = true, reported = false;
 
     memset(find, 0, sizeof(*find));
     find->overlay = ov;
@@ -236,8 +350,11 @@ ng_objects_find(ng_overlay *ov, const CK_ATTRIBUTE *tmpl, CK_ULONG count, ng_fin
                 continue;
             }
             memcpy(&cls, tmpl[i].pValue, sizeof(cls));
-            trust_class = cls == CKO_NSS_TRUST || cls == CKO_TRUST;
-            served_class = trust_class;
+            reported = cls == CKO_NSS_TRUST || cls == CKO_TRUST;
+            served_class = reported || (ov && ov->mode == NG_MODE_P11KIT &&
+                                        (cls == CKO_CERTIFICATE || cls == CKO_X_TRUST_ASSERTION));
+            /* GnuTLS's blocklist check: {CKO_CERTIFICATE, CKA_X_DISTRUSTED, issuer, serial} */
+            reported = reported || cls == CKO_CERTIFICATE;
         }
     }
     if (!served_class || !ov) /* certificates, root list, CRLs...: none here */
@@ -248,7 +365,7 @@ ng_objects_find(ng_overlay *ov, const CK_ATTRIBUTE *tmpl, CK_ULONG count, ng_fin
         ng_bytes raw = {serial->pValue, serial->ulValueLen}, inner;
         long a = ng_overlay_find(ov, iss, raw);
         long b = ng_der_integer_value(raw, &inner) ? ng_overlay_find(ov, iss, inner) : -1;
-        find->trust_query = trust_class;
+        find->trust_query = reported;
         if (a >= 0 && !push_matches(find, ov, (size_t)a, tmpl, count))
             goto oom;
         if (b >= 0 && b != a && !push_matches(find, ov, (size_t)b, tmpl, count))
@@ -344,6 +461,6 @@ ng_objects_report(ng_overlay *ov, CK_OBJECT_HANDLE handle)
     ng_hex_text((ng_bytes){e.sha1, e.has_sha1 ? NG_SHA1_LEN : 0}, sha1, sizeof(sha1));
     snprintf(source, sizeof(source), "%s:%u", e.file, e.line);
     ng_log_event("distrust", "label", e.label, "reason", e.reason, "reference", e.reference,
-                 "issuer", issuer, "serial", serial, "sha1", sha1, "class", class_name[kind],
+                 "issuer", issuer, "serial", serial, "sha1", sha1, "class", class_name(kind),
                  "source", source, "suppressed", suppressed, NULL);
 }

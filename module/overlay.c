@@ -419,6 +419,7 @@ build(const ng_config *cfg, const ng_overlay *prev, file_stamp *st, size_t n_st,
     ov->n_scan = n_st;
     ov->ratelimit = cfg->ratelimit;
     ov->serve_constraints = cfg->serve_constraints;
+    ov->mode = cfg->mode;
     if (ul->dir_error) {
         ov->n_refused++;
         load_error(ul->dir_error, ul->dir_error, "nothing");

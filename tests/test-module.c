@@ -3,7 +3,7 @@
  * Initialisation (NSS's arguments, parameter string, config file), the
  * token's flags, the trust query in both serial forms and both trust
  * classes, the attribute values (never positive, never UNKNOWN), the
- * objects it must not serve, return codes for misuse, rate-limited events,
+ * objects it must not serve, p11-kit mode, return codes for misuse, rate-limited events,
  * refused files, and fork.
  */
 #include "config.h"
@@ -429,6 +429,160 @@ test_constraints(void)
     }
 }
 
+/* A v1 certificate "CN=B" issued by "CN=A" (UTF8String), serial 7, P-256. */
+static const unsigned char cert_der[] = {
+    0x30, 0x81, 0xff, 0x30, 0x81, 0xa6, 0x02, 0x01, 0x07, 0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48,
+    0xce, 0x3d, 0x04, 0x03, 0x02, 0x30, 0x0c, 0x31, 0x0a, 0x30, 0x08, 0x06, 0x03, 0x55, 0x04, 0x03,
+    0x0c, 0x01, 0x41, 0x30, 0x1e, 0x17, 0x0d, 0x32, 0x36, 0x31, 0x31, 0x32, 0x37, 0x30, 0x32, 0x35,
+    0x30, 0x33, 0x32, 0x5a, 0x17, 0x0d, 0x33, 0x36, 0x31, 0x31, 0x32, 0x34, 0x30, 0x32, 0x35, 0x30,
+    0x33, 0x32, 0x5a, 0x30, 0x0c, 0x31, 0x0a, 0x30, 0x08, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 0x01,
+    0x42, 0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08,
+    0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00, 0x04, 0x4b, 0x3e, 0x75, 0x6c,
+    0xfc, 0xc8, 0xdf, 0x26, 0xf0, 0x2a, 0x58, 0x75, 0x18, 0xaa, 0x9a, 0x1b, 0xd3, 0x2b, 0x17, 0x67,
+    0x03, 0xb3, 0xc1, 0x13, 0x04, 0xf5, 0x0e, 0xdf, 0x86, 0xe4, 0xd9, 0xf1, 0x5d, 0x9d, 0x8f, 0x2b,
+    0xda, 0x15, 0x4f, 0xc1, 0xf7, 0xf6, 0xc6, 0x3d, 0xb0, 0x8b, 0xcc, 0x03, 0xf3, 0x5c, 0x86, 0x04,
+    0x58, 0xad, 0x53, 0xeb, 0xe6, 0xa1, 0x7c, 0xee, 0x9c, 0x42, 0xdf, 0x70, 0x30, 0x0a, 0x06, 0x08,
+    0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02, 0x03, 0x48, 0x00, 0x30, 0x45, 0x02, 0x21, 0x00,
+    0x99, 0x94, 0x70, 0xfb, 0x87, 0x25, 0x0b, 0xd7, 0xeb, 0x76, 0x31, 0x45, 0x41, 0x6d, 0xca, 0xc0,
+    0x62, 0x47, 0x7b, 0x28, 0xb7, 0x71, 0x1d, 0x19, 0xa1, 0xd8, 0x85, 0xca, 0x60, 0x98, 0xe8, 0xd0,
+    0x02, 0x20, 0x43, 0xc5, 0x5f, 0xe2, 0xeb, 0xba, 0x83, 0x5c, 0xc1, 0xa6, 0xea, 0x35, 0x28, 0x70,
+    0x40, 0x51, 0x4c, 0xd2, 0x4c, 0x26, 0x1d, 0x6d, 0xd5, 0x59, 0x44, 0x04, 0x0c, 0x40, 0x52, 0x6a,
+    0x79, 0x92};
+#define CERT_ISSUER_OFF 21  /* 14 bytes */
+#define CERT_SUBJECT_OFF 67 /* 14 bytes */
+#define CERT_SPKI_OFF 81    /* 91 bytes */
+
+/* Writes an overlay with the certificate and its trust record, and an
+ * issuer+serial-only record for serial 8. */
+static void
+write_cert_overlay(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return;
+    fputs("CKA_CLASS CK_OBJECT_CLASS CKO_CERTIFICATE\nCKA_LABEL UTF8 \"B\"\n"
+          "CKA_VALUE MULTILINE_OCTAL\n",
+          f);
+    for (size_t i = 0; i < sizeof(cert_der); i++)
+        fprintf(f, "\\%03o%s", cert_der[i], i % 16 == 15 ? "\n" : "");
+    fputs("\nEND\n\n", f);
+    for (int serial = 7; serial <= 8; serial++) {
+        fputs("CKA_CLASS CK_OBJECT_CLASS CKO_NSS_TRUST\nCKA_ISSUER MULTILINE_OCTAL\n", f);
+        for (size_t i = 0; i < 14; i++)
+            fprintf(f, "\\%03o", cert_der[CERT_ISSUER_OFF + i]);
+        fprintf(f,
+                "\nEND\nCKA_SERIAL_NUMBER MULTILINE_OCTAL\n\\002\\001\\%03o\nEND\n"
+                "CKA_TRUST_SERVER_AUTH CK_TRUST CKT_NSS_NOT_TRUSTED\n\n",
+                serial);
+    }
+    fclose(f);
+}
+
+static CK_ULONG
+count_class(CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls)
+{
+    CK_ATTRIBUTE a = {CKA_CLASS, &cls, sizeof(cls)};
+    return find(s, &a, 1, NULL);
+}
+
+/* mode=p11-kit: the certificate with CKA_X_DISTRUSTED and p11-kit's trust
+ * assertions, found the way GnuTLS and `trust list` look; NSS mode serves
+ * neither. */
+static void
+test_p11kit_mode(void)
+{
+    char path[600], conf[600], p[1400];
+    CK_INFO info;
+
+    snprintf(path, sizeof(path), "%s/cert.txt", dir);
+    write_cert_overlay(path);
+    snprintf(p, sizeof(p), "overlay=%s log=none", path);
+    tap_is_ulong(init_with(p), CKR_OK, "C_Initialize in NSS mode with a certificate entry");
+    CK_SESSION_HANDLE s = open_session();
+    tap_is_ulong(find(s, NULL, 0, NULL), 4, "NSS mode: 2 entries, trust objects only");
+    tap_is_ulong(count_class(s, CKO_CERTIFICATE), 0, "NSS mode: no certificate objects");
+    tap_is_ulong(count_class(s, CKO_X_TRUST_ASSERTION), 0, "NSS mode: no trust assertions");
+    p11->C_GetInfo(&info);
+    tap_ok(memcmp(info.manufacturerID, "nssguard ", 9) == 0, "NSS mode: manufacturer nssguard");
+    p11->C_Finalize(NULL);
+
+    tap_is_ulong(init_with("mode=builtin"), CKR_ARGUMENTS_BAD, "an unknown mode fails");
+    snprintf(conf, sizeof(conf), "%s/p11kit.conf", dir);
+    snprintf(p, sizeof(p), "overlay = %s\nlog = none\nconfig = /x\n", path);
+    write_file(conf, p);
+    snprintf(p, sizeof(p), "config=%s", conf);
+    tap_is_ulong(init_with(p), CKR_ARGUMENTS_BAD, "config= inside a config file is refused");
+    snprintf(p, sizeof(p), "overlay = %s\nlog = none\n", path);
+    write_file(conf, p);
+    snprintf(p, sizeof(p), "config=%s mode=p11-kit", conf);
+    tap_is_ulong(init_with(p), CKR_OK, "config=FILE mode=p11-kit (p11-kit's x-init-reserved)");
+    s = open_session();
+    p11->C_GetInfo(&info);
+    tap_ok(memcmp(info.manufacturerID, "PKCS#11 Kit", 11) == 0,
+           "p11-kit mode: manufacturer starts \"PKCS#11 Kit\" (GnuTLS asks)");
+    tap_is_ulong(find(s, NULL, 0, NULL), 2 * (2 + 1 + 4),
+                 "p11-kit mode: the overlay of the config file, 14 objects");
+    tap_is_ulong(count_class(s, CKO_CERTIFICATE), 2, "a certificate object an entry");
+    tap_is_ulong(count_class(s, CKO_X_TRUST_ASSERTION), 8, "4 assertions an entry");
+
+    /* GnuTLS's blocklist query (lib/pkcs11.c find_cert_cb) */
+    CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
+    CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+    CK_ATTRIBUTE gnutls[] = {
+        {CKA_CLASS, &cls, sizeof(cls)},
+        {CKA_X_DISTRUSTED, &yes, sizeof(yes)},
+        {CKA_SERIAL_NUMBER, (void *)serial_der, sizeof(serial_der)},
+        {CKA_ISSUER, (void *)(cert_der + CERT_ISSUER_OFF), 14},
+    };
+    CK_OBJECT_HANDLE h[16];
+    tap_is_ulong(find(s, gnutls, 4, h), 1, "GnuTLS's distrust query finds the certificate");
+    unsigned char value[512], subject[64], spki[128], id[20];
+    CK_BBOOL trusted = CK_TRUE, distrusted = CK_FALSE;
+    CK_ATTRIBUTE a[] = {
+        {CKA_VALUE, value, sizeof(value)},         {CKA_SUBJECT, subject, sizeof(subject)},
+        {CKA_PUBLIC_KEY_INFO, spki, sizeof(spki)}, {CKA_ID, id, sizeof(id)},
+        {CKA_TRUSTED, &trusted, sizeof(trusted)},  {CKA_X_DISTRUSTED, &distrusted, 1},
+    };
+    tap_is_ulong(p11->C_GetAttributeValue(s, h[0], a, 6), CKR_OK, "... its attributes");
+    tap_ok(a[0].ulValueLen == sizeof(cert_der) && !memcmp(value, cert_der, sizeof(cert_der)),
+           "... CKA_VALUE is the certificate");
+    tap_ok(a[1].ulValueLen == 14 && !memcmp(subject, cert_der + CERT_SUBJECT_OFF, 14),
+           "... CKA_SUBJECT its subject");
+    tap_ok(a[2].ulValueLen == 91 && !memcmp(spki, cert_der + CERT_SPKI_OFF, 91),
+           "... CKA_PUBLIC_KEY_INFO its key");
+    tap_ok(!trusted && distrusted, "... CKA_TRUSTED false, CKA_X_DISTRUSTED true");
+    gnutls[1].pValue = &no;
+    tap_is_ulong(find(s, gnutls, 4, NULL), 0, "a search for a trusted certificate finds none");
+
+    /* gcr/glib-networking: assertions by issuer, serial and purpose */
+    CK_OBJECT_CLASS acls = CKO_X_TRUST_ASSERTION;
+    CK_ULONG type = 0;
+    static const char server[] = "1.3.6.1.5.5.7.3.1";
+    unsigned char serial8[] = {0x02, 0x01, 0x08};
+    CK_ATTRIBUTE q[] = {
+        {CKA_CLASS, &acls, sizeof(acls)},
+        {CKA_X_PURPOSE, (void *)server, sizeof(server) - 1},
+        {CKA_ISSUER, (void *)(cert_der + CERT_ISSUER_OFF), 14},
+        {CKA_SERIAL_NUMBER, serial8, sizeof(serial8)},
+    };
+    gnutls[2].pValue = serial8;
+    gnutls[1].pValue = &yes;
+    tap_is_ulong(find(s, gnutls, 4, h), 1, "GnuTLS's query finds the issuer+serial-only entry");
+    tap_is_ulong(p11->C_GetAttributeValue(s, h[0], a, 1), CKR_ATTRIBUTE_TYPE_INVALID,
+                 "... whose certificate object has no CKA_VALUE");
+    tap_is_ulong(find(s, q, 4, h), 1, "an issuer+serial-only entry has a serverAuth assertion");
+    CK_ATTRIBUTE t[] = {{CKA_X_ASSERTION_TYPE, &type, sizeof(type)},
+                        {CKA_X_CERTIFICATE_VALUE, value, sizeof(value)}};
+    tap_is_ulong(p11->C_GetAttributeValue(s, h[0], t, 2), CKR_ATTRIBUTE_TYPE_INVALID,
+                 "... without a certificate value");
+    tap_is_ulong(type, CKT_X_DISTRUSTED_CERTIFICATE, "... of type CKT_X_DISTRUSTED_CERTIFICATE");
+    q[3].pValue = (void *)serial_der;
+    tap_is_ulong(find(s, q, 4, h), 1, "the entry with its certificate has one too");
+    tap_is_ulong(p11->C_GetAttributeValue(s, h[0], t, 2), CKR_OK, "... with its value");
+    tap_is_ulong(t[1].ulValueLen, sizeof(cert_der), "... the certificate's DER");
+    p11->C_Finalize(NULL);
+}
+
 static void
 test_fork(void)
 {
@@ -477,6 +631,7 @@ main(void)
     test_mozilla_values();
     test_config_file();
     test_constraints();
+    test_p11kit_mode();
     test_fork();
 
     char cmd[600];

@@ -256,13 +256,14 @@ append_escaped(char *out, const char *s)
 static SECMODModule *
 load_module(const char *name, const char *library, const char *overlay, const char *logfile)
 {
-    size_t plen = strlen(overlay) + strlen(logfile) + 32;
+    const char *extra = getenv("NSSGUARD_TEST_PARAMS"); /* e.g. mode=p11-kit */
+    size_t plen = strlen(overlay) + strlen(logfile) + (extra ? strlen(extra) : 0) + 32;
     char *params = malloc(plen);
     size_t slen = 2 * (strlen(library) + strlen(name) + plen) + 64;
     char *spec = malloc(slen);
     SECMODModule *mod;
 
-    snprintf(params, plen, "overlay=%s log=file:%s", overlay, logfile);
+    snprintf(params, plen, "overlay=%s log=file:%s %s", overlay, logfile, extra ? extra : "");
     strcpy(spec, "library=\"");
     append_escaped(spec, library);
     strcat(spec, "\" name=\"");
