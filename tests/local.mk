@@ -20,6 +20,7 @@ include tests/api.mk
 include tests/tool.mk
 include tests/hardening.mk
 include tests/firefox.mk
+include tests/p11kit.mk
 
 clean-local: clean-test-out
 clean-test-out:
