@@ -426,6 +426,18 @@ test_constraints(void)
             tap_is_ulong(n, 0, "constraints=ignore: not served to NSS");
         }
         p11->C_Finalize(NULL);
+        /* p11-kit mode follows the same choice: GnuTLS applies stapled
+         * extensions only from the module that serves the trust anchor
+         * (lib/pkcs11x.c), which nssguard never does. */
+        snprintf(p, sizeof(p), "overlay=%s log=none mode=p11-kit %s", path, policies[i]);
+        init_with(p);
+        s = open_session();
+        CK_OBJECT_CLASS cert = CKO_CERTIFICATE;
+        CK_ATTRIBUTE by_class = {CKA_CLASS, &cert, sizeof(cert)};
+        tap_is_ulong(find(s, &by_class, 1, NULL), i < 2 ? 1 : 0,
+                     i < 2 ? "p11-kit mode, constraints=distrust: a distrusted certificate"
+                           : "p11-kit mode, constraints=ignore: nothing");
+        p11->C_Finalize(NULL);
     }
 }
 
