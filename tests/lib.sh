@@ -42,11 +42,14 @@ done_testing()
     exit $?
 }
 
-# skip_all REASON: the whole test is skipped (exit 77 for the harness).
+# skip_all REASON: the whole test is skipped. The "1..0 # SKIP" plan is
+# what automake's TAP driver counts as a skip; it reports any other exit
+# status than 0 as an ERROR, so a skip exits 0 (77 is the skip code of the
+# non-TAP harness only).
 skip_all()
 {
     echo "1..0 # SKIP $*"
-    exit 77
+    exit 0
 }
 
 require_tool()
