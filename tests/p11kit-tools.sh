@@ -26,11 +26,13 @@ mkdir -p "$conf/modules" "$out/events"
 chmod 1777 "$out/events"
 echo "user-config: only" >"$conf/pkcs11.conf"
 
-# module_file MODE-PARAMETERS: writes the test module file.
+# module_file MODE-PARAMETERS: writes the test module file. It reads the
+# shipped nssguard.conf first (config=), as the installed file does, so a
+# broken shipped configuration fails here.
 module_file()
 {
     sed -e "s|^module: .*|module: $NSSGUARD_MODULE|" \
-        -e "s|^x-init-reserved: .*|x-init-reserved: overlay=$pki/overlay.txt log=file:$log $1|" \
+        -e "s|^x-init-reserved: .*|x-init-reserved: config=$top_srcdir/etc/nssguard.conf overlay=$pki/overlay.txt log=file:$log $1|" \
         "$top_builddir/etc/nssguard.module" >"$conf/modules/nssguard.module"
     chmod -R a+rX "$home"
 }
