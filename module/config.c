@@ -10,7 +10,7 @@
  *
  * Keys: overlay=PATH[:PATH...]  log=syslog|stderr|file:PATH|none[,...]
  *       ratelimit=SECONDS  reload=SECONDS  constraints=distrust|ignore
- *       mode=nss|p11-kit  config=FILE (parameter string only: read FILE there)
+ *       mode=nss|p11-kit|chromium  config=FILE (parameter string only: read FILE there)
  *       verbose=yes|no (accepted and ignored: p11-kit's trust tool adds it)
  */
 #include "config.h"
@@ -171,8 +171,10 @@ set_key(ng_config *cfg, const char *key, const char *value, const char *where, u
             cfg->mode = NG_MODE_NSS;
         } else if (strcmp(value, "p11-kit") == 0) {
             cfg->mode = NG_MODE_P11KIT;
+        } else if (strcmp(value, "chromium") == 0) {
+            cfg->mode = NG_MODE_CHROMIUM;
         } else {
-            ng_error_set(err, where, line, "mode: '%.40s' is not nss or p11-kit", value);
+            ng_error_set(err, where, line, "mode: '%.40s' is not nss, p11-kit or chromium", value);
             return false;
         }
         return true;

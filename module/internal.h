@@ -181,8 +181,9 @@ enum {
 
 /* What the module serves besides NSS's trust objects (mode=). */
 typedef enum {
-    NG_MODE_NSS = 0, /* trust objects only: the default, and all NSS needs */
-    NG_MODE_P11KIT,  /* also p11-kit's certificates and trust assertions */
+    NG_MODE_NSS = 0,  /* trust objects only: the default, and all NSS needs */
+    NG_MODE_P11KIT,   /* also p11-kit's certificates and trust assertions */
+    NG_MODE_CHROMIUM, /* also the certificates the overlay holds, for Chromium */
 } ng_mode;
 
 typedef struct {

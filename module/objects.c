@@ -9,7 +9,11 @@
  * GnuTLS:
  *   CKO_CERTIFICATE with CKA_X_DISTRUSTED (its CKA_VALUE, CKA_SUBJECT...
  *                   when the overlay had the certificate)
- *   CKO_X_TRUST_ASSERTION, CKT_X_DISTRUSTED_CERTIFICATE, one per purpose.
+ *   CKO_X_TRUST_ASSERTION, CKT_X_DISTRUSTED_CERTIFICATE, one per purpose;
+ * and in Chromium mode (mode=chromium) the CKO_CERTIFICATE of each entry whose
+ * overlay held the certificate: Chromium's TrustStoreNSS honours trust only
+ * for a certificate some token holds. Both modes reopen NSS's
+ * PK11_FindCertFromDERCertItem hazard (README).
  * Every purpose is NOT_TRUSTED (a constraint entry too: NSS cannot apply
  * name constraints from a module, so constraints=distrust serves it as
  * distrust and constraints=ignore not at all). Positive trust and
@@ -92,6 +96,8 @@ served(const ng_overlay *ov, const ng_entry *e, int kind)
         return false;
     if (kind <= KIND_PKCS_TRUST)
         return true;
+    if (ov->mode == NG_MODE_CHROMIUM) /* Chromium finds certificates by their DER */
+        return kind == KIND_CERTIFICATE && e->cert.len > 0;
     return ov->mode == NG_MODE_P11KIT;
 }
 
@@ -351,8 +357,8 @@ ng_objects_find(ng_overlay *ov, const CK_ATTRIBUTE *tmpl, CK_ULONG count, ng_fin
             }
             memcpy(&cls, tmpl[i].pValue, sizeof(cls));
             reported = cls == CKO_NSS_TRUST || cls == CKO_TRUST;
-            served_class = reported || (ov && ov->mode == NG_MODE_P11KIT &&
-                                        (cls == CKO_CERTIFICATE || cls == CKO_X_TRUST_ASSERTION));
+            served_class = reported || (ov && ov->mode != NG_MODE_NSS && cls == CKO_CERTIFICATE) ||
+                           (ov && ov->mode == NG_MODE_P11KIT && cls == CKO_X_TRUST_ASSERTION);
             /* GnuTLS's blocklist check: {CKO_CERTIFICATE, CKA_X_DISTRUSTED, issuer, serial} */
             reported = reported || cls == CKO_CERTIFICATE;
         }

@@ -519,6 +519,17 @@ test_p11kit_mode(void)
     p11->C_Finalize(NULL);
 
     tap_is_ulong(init_with("mode=builtin"), CKR_ARGUMENTS_BAD, "an unknown mode fails");
+    snprintf(p, sizeof(p), "overlay=%s log=none mode=chromium", path);
+    tap_is_ulong(init_with(p), CKR_OK, "C_Initialize in Chromium mode");
+    s = open_session();
+    tap_is_ulong(count_class(s, CKO_CERTIFICATE), 1,
+                 "Chromium mode: the one certificate the overlay holds");
+    tap_is_ulong(count_class(s, CKO_X_TRUST_ASSERTION), 0, "Chromium mode: no trust assertions");
+    tap_is_ulong(find(s, NULL, 0, NULL), 5, "Chromium mode: 4 trust objects and the certificate");
+    p11->C_GetInfo(&info);
+    tap_ok(memcmp(info.manufacturerID, "nssguard ", 9) == 0,
+           "Chromium mode: manufacturer nssguard");
+    p11->C_Finalize(NULL);
     snprintf(conf, sizeof(conf), "%s/p11kit.conf", dir);
     snprintf(p, sizeof(p), "overlay = %s\nlog = none\nconfig = /x\n", path);
     write_file(conf, p);
