@@ -21,9 +21,11 @@
  * NOT_TRUSTED; C_FindObjects never returns more than asked; a successful
  * C_GetAttributeValue never reports a length above the buffer.
  *
- * Files: LLVMFuzzerInitialize makes a private folder under $TMPDIR (or
- * /tmp) with a good overlay (issuer CN=A, serial 7), a refused one and a
- * config file, and chdir()s into it: arbitrary parameter strings have every
+ * Files: the first input makes a private folder under $TMPDIR (or /tmp)
+ * with a good overlay (issuer CN=A, serial 7), a refused one and a config
+ * file, and chdir()s into it (not LLVMFuzzerInitialize: with -jobs the
+ * libFuzzer parent runs that too, and would then start its workers and
+ * write their logs in the private folder): arbitrary parameter strings have every
  * '/' replaced, so their paths stay inside that folder and log=file: cannot
  * name a file (it needs an absolute path). Give libFuzzer absolute corpus
  * and artifact paths.
@@ -37,7 +39,7 @@
 
 #include "internal.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
+static void setup(void);
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 
 static CK_FUNCTION_LIST_PTR p11;
@@ -511,6 +513,8 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     state st;
     unsigned steps = 0;
 
+    if (!p11)
+        setup();
     memset(&st, 0, sizeof(st));
     while (r.left && steps++ < 256) {
         unsigned op = u8(&r);
@@ -575,8 +579,8 @@ remove_folder(void)
     rmdir(folder);
 }
 
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
+static void
+setup(void)
 {
     const char *tmp = getenv("TMPDIR");
     char *dir = folder, path[700];
@@ -604,5 +608,4 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
     setenv("NSSGUARD_CONFIG", path, 1);
     snprintf(good_params, sizeof(good_params), "overlay=%s/good.txt:%s/bad.txt log=none", dir, dir);
     C_GetFunctionList(&p11);
-    return 0;
 }
