@@ -7,5 +7,5 @@ tests_test_nss_api_SOURCES = tests/test-nss-api.c
 tests_test_nss_api_CFLAGS = $(AM_CFLAGS) $(NSS_CFLAGS) $(NSPR_CFLAGS)
 tests_test_nss_api_LDADD = $(NSS_LIBS) $(NSPR_LIBS)
 
-TESTS += tests/nss-api.sh
-dist_noinst_SCRIPTS += tests/nss-api.sh
+TESTS += tests/nss-api.sh tests/nss-api-modes.sh
+dist_noinst_SCRIPTS += tests/nss-api.sh tests/nss-api-modes.sh
