@@ -26,7 +26,7 @@
 #include "internal.h"
 
 #define MAGIC "NSSGUARD"
-#define IMAGE_VERSION 2 /* 2: word-wise ng_entry_hash (the hash is part of the format) */
+#define IMAGE_VERSION 3 /* 2: word-wise hash (part of the format); 3: certificate DER in records */
 #define BYTE_ORDER_MARK 0x01020304U
 
 static const char *const reasons[] = {NSSGUARD_REASONS};
