@@ -273,7 +273,7 @@ ng_image_build(const ng_entries *ents, uint64_t source_size, int64_t source_mtim
     size_t entries_off = sizeof(header);
     size_t slots_off = align8(entries_off + n * sizeof(record));
     size_t blob_off = align8(slots_off + (idx.mask + 1) * sizeof(uint32_t));
-    size_t size = align8(blob_off + b.used);
+    size_t size = align8(blob_off + b.used + 1); /* at least one NUL ends the blob */
     file = calloc(1, size);
     if (!file)
         goto oom;

@@ -45,13 +45,9 @@ tests_test_handle_any_session_SOURCES = tests/test-handle-any-session.c
 tests_test_handle_any_session_CFLAGS = $(hardening_cflags)
 tests_test_handle_any_session_LDADD = libnssguard-testable.la
 
-# Known module bugs, each kept as its reproducer: an expected failure until
-# the module is fixed (see the test's header comment). Each prints exactly
-# one TAP line, so the driver reports XFAIL now and XPASS (an error) once
-# fixed: then move it out of XFAIL_TESTS.
+# Regression test for the image's string area that could end without a NUL.
 check_PROGRAMS += tests/test-blob-terminator
 TESTS += tests/test-blob-terminator
-XFAIL_TESTS = tests/test-blob-terminator
 tests_test_blob_terminator_SOURCES = tests/test-blob-terminator.c
 tests_test_blob_terminator_CFLAGS = $(hardening_cflags)
 tests_test_blob_terminator_LDADD = libnssguard-testable.la

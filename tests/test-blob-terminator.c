@@ -1,7 +1,7 @@
 /*
- * test-blob-terminator: EXPECTED FAILURE (XFAIL_TESTS in tests/hardening.mk),
- * a module bug found in issue 6 by tests/bad-overlays/huge-serial.txt, which
- * loaded or not depending on the folder the repository was checked out in.
+ * test-blob-terminator: regression test for a module bug found in issue 6 by
+ * tests/bad-overlays/huge-serial.txt, which loaded or not depending on the
+ * folder the repository was checked out in (fixed as described below).
  *
  * ng_image_build (image.c) sizes the image as align8(blob_off + b.used) and
  * ng_image_open then requires the blob's last byte to be NUL ("string area
