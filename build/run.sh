@@ -16,9 +16,10 @@ cd "$top"
 packages="build-essential autoconf automake libtool pkg-config
           libnss3-dev libnspr4-dev libnss3-tools"
 # The test suite also drives the module through these clients; a test whose
-# client is missing skips (exit 77).
+# client is missing skips (a TAP "1..0 # SKIP" plan).
 if [ "$job" = check ]; then
-    packages="$packages firefox-esr opensc gnutls-bin p11-kit p11-kit-modules valgrind"
+    packages="$packages firefox-esr chromium opensc gnutls-bin libgnutls28-dev p11-kit
+              p11-kit-modules valgrind openssl"
 fi
 
 missing=""
