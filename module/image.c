@@ -26,7 +26,9 @@
 #include "internal.h"
 
 #define MAGIC "NSSGUARD"
-#define IMAGE_VERSION 3 /* 2: word-wise hash (part of the format); 3: certificate DER in records */
+#define INLINE_SERIAL 24
+#define IMAGE_VERSION 4 /* 2: word-wise hash; 3: certificate DER; 4: tagged slots, inline serial   \
+                         */
 #define BYTE_ORDER_MARK 0x01020304U
 
 static const char *const reasons[] = {NSSGUARD_REASONS};
@@ -62,20 +64,31 @@ typedef struct {
     uint8_t pad[3];
     uint32_t nc_off, nc_len;     /* DER NameConstraints, nc_len 0 when none */
     uint32_t cert_off, cert_len; /* the certificate's DER, cert_len 0 when none */
+    /* the serial's DER again, when it fits: a lookup then reads no blob
+     * but the issuer, which entries share */
+    uint8_t serial_inline[INLINE_SERIAL];
 } record;
+
+/* A slot of the issuer+serial table: an entry number + 1 (0 = empty) and
+ * the hash's high half, so a probe reads a record only when it may match. */
+typedef struct {
+    uint32_t entry;
+    uint32_t tag;
+} slot;
 
 #define FLAG_SHA1 0x01
 #define FLAG_DISTRUSTED 0x02
 
 _Static_assert(sizeof(header) == 128, "header layout");
-_Static_assert(sizeof(record) == 80, "record layout");
+_Static_assert(sizeof(record) == 104, "record layout");
+_Static_assert(sizeof(slot) == 8, "slot layout");
 
 struct ng_image {
     const unsigned char *base;
     size_t size;
     const header *hdr;
     const record *records;
-    const uint32_t *slots;
+    const slot *slots;
     const unsigned char *blob;
     void *mapping;        /* when mapped from a file */
     unsigned char *owned; /* when built in memory */
@@ -246,6 +259,8 @@ ng_image_build(const ng_entries *ents, uint64_t source_size, int64_t source_mtim
         r->serial_off = blob_add(&b, e->serial_der.data, e->serial_der.len, false);
         r->serial_len = (uint16_t)e->serial_der.len;
         r->serial_hdr = (uint8_t)(e->serial.data - e->serial_der.data);
+        if (e->serial_der.len <= INLINE_SERIAL)
+            memcpy(r->serial_inline, e->serial_der.data, e->serial_der.len);
         r->flags = (e->has_sha1 ? FLAG_SHA1 : 0) | (e->distrusted ? FLAG_DISTRUSTED : 0);
         if (e->name_constraints.len) {
             r->nc_off = blob_add(&b, e->name_constraints.data, e->name_constraints.len, false);
@@ -272,7 +287,7 @@ ng_image_build(const ng_entries *ents, uint64_t source_size, int64_t source_mtim
     /* The file: header | records | slots | blob, each 8-aligned. */
     size_t entries_off = sizeof(header);
     size_t slots_off = align8(entries_off + n * sizeof(record));
-    size_t blob_off = align8(slots_off + (idx.mask + 1) * sizeof(uint32_t));
+    size_t blob_off = align8(slots_off + (idx.mask + 1) * sizeof(slot));
     size_t size = align8(blob_off + b.used + 1); /* at least one NUL ends the blob */
     file = calloc(1, size);
     if (!file)
@@ -291,7 +306,11 @@ ng_image_build(const ng_entries *ents, uint64_t source_size, int64_t source_mtim
     h->source_size = source_size;
     h->source_mtime_ns = source_mtime_ns;
     memcpy(file + entries_off, recs, n * sizeof(record));
-    memcpy(file + slots_off, idx.slots, (idx.mask + 1) * sizeof(uint32_t));
+    slot *slots = (slot *)(file + slots_off);
+    for (size_t i = 0; i <= idx.mask; i++) {
+        slots[i].entry = idx.slots[i];
+        slots[i].tag = idx.slots[i] ? (uint32_t)(recs[idx.slots[i] - 1].hash >> 32) : 0;
+    }
     memcpy(file + blob_off, b.data, b.used);
     h->checksum = checksum(file, size);
 
@@ -358,7 +377,7 @@ view_image(ng_image *img, const unsigned char *base, size_t size, ng_error *err,
              h->n_slots < 2 * h->n_entries || h->entries_off != sizeof(header) ||
              h->slots_off % 8 || h->blob_off % 8 ||
              h->slots_off < h->entries_off + h->n_entries * sizeof(record) ||
-             h->blob_off < h->slots_off + h->n_slots * sizeof(uint32_t) || h->blob_off >= size ||
+             h->blob_off < h->slots_off + h->n_slots * sizeof(slot) || h->blob_off >= size ||
              h->blob_size != size - h->blob_off)
         why = "inconsistent layout";
     if (why)
@@ -367,7 +386,7 @@ view_image(ng_image *img, const unsigned char *base, size_t size, ng_error *err,
     img->size = size;
     img->hdr = h;
     img->records = (const record *)(base + h->entries_off);
-    img->slots = (const uint32_t *)(base + h->slots_off);
+    img->slots = (const slot *)(base + h->slots_off);
     img->blob = base + h->blob_off;
     if (img->blob[h->blob_size - 1] != 0) {
         why = "string area not terminated";
@@ -382,7 +401,9 @@ view_image(ng_image *img, const unsigned char *base, size_t size, ng_error *err,
             (r->nc_len && !in_blob(h, r->nc_off, r->nc_len)) ||
             (r->cert_len && !in_blob(h, r->cert_off, r->cert_len)) ||
             r->reason >= NG_N_ELEMENTS(reasons) || !ng_der_integer_value(der, &value) ||
-            value.data - der.data != r->serial_hdr) {
+            value.data - der.data != r->serial_hdr ||
+            (r->serial_len <= INLINE_SERIAL &&
+             memcmp(r->serial_inline, der.data, r->serial_len) != 0)) {
             why = "an entry points outside the file";
             goto bad;
         }
@@ -393,11 +414,11 @@ view_image(ng_image *img, const unsigned char *base, size_t size, ng_error *err,
     }
     uint64_t used = 0;
     for (uint64_t s = 0; s < h->n_slots; s++) {
-        if (img->slots[s] > h->n_entries) {
+        if (img->slots[s].entry > h->n_entries) {
             why = "index refers to a missing entry";
             goto bad;
         }
-        used += img->slots[s] != 0;
+        used += img->slots[s].entry != 0;
     }
     if (used > h->n_entries) {
         why = "index has more slots than entries";
@@ -527,7 +548,9 @@ ng_image_entry(const ng_image *img, size_t i, ng_entry *e)
     const record *r = &img->records[i];
 
     e->issuer = (ng_bytes){img->blob + r->issuer_off, r->issuer_len};
-    e->serial_der = (ng_bytes){img->blob + r->serial_off, r->serial_len};
+    e->serial_der =
+        (ng_bytes){r->serial_len <= INLINE_SERIAL ? r->serial_inline : img->blob + r->serial_off,
+                   r->serial_len};
     e->serial = (ng_bytes){e->serial_der.data + r->serial_hdr, r->serial_len - r->serial_hdr};
     e->hash = r->hash;
     e->has_sha1 = (r->flags & FLAG_SHA1) != 0;
@@ -546,16 +569,20 @@ long
 ng_image_find(const ng_image *img, ng_bytes issuer, ng_bytes serial_value)
 {
     uint64_t h = ng_entry_hash(issuer, serial_value);
+    uint32_t tag = (uint32_t)(h >> 32);
     size_t mask = (size_t)img->hdr->n_slots - 1;
 
-    for (size_t s = h & mask; img->slots[s]; s = (s + 1) & mask) {
-        const record *r = &img->records[img->slots[s] - 1];
+    for (size_t s = h & mask; img->slots[s].entry; s = (s + 1) & mask) {
+        if (img->slots[s].tag != tag)
+            continue;
+        const record *r = &img->records[img->slots[s].entry - 1];
+        const unsigned char *serial =
+            r->serial_len <= INLINE_SERIAL ? r->serial_inline : img->blob + r->serial_off;
         if (r->hash == h && r->issuer_len == issuer.len &&
             (size_t)(r->serial_len - r->serial_hdr) == serial_value.len &&
-            memcmp(img->blob + r->serial_off + r->serial_hdr, serial_value.data,
-                   serial_value.len) == 0 &&
+            memcmp(serial + r->serial_hdr, serial_value.data, serial_value.len) == 0 &&
             memcmp(img->blob + r->issuer_off, issuer.data, issuer.len) == 0)
-            return (long)(img->slots[s] - 1);
+            return (long)(img->slots[s].entry - 1);
     }
     return -1;
 }
