@@ -27,8 +27,8 @@
 
 #define MAGIC "NSSGUARD"
 #define INLINE_SERIAL 24
-#define IMAGE_VERSION 4 /* 2: word-wise hash; 3: certificate DER; 4: tagged slots, inline serial   \
-                         */
+/* 2: word-wise hash; 3: certificate DER; 4: tagged slots, inline serial */
+#define IMAGE_VERSION 4
 #define BYTE_ORDER_MARK 0x01020304U
 
 static const char *const reasons[] = {NSSGUARD_REASONS};
