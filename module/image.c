@@ -122,6 +122,13 @@ checksum(const unsigned char *p, size_t size)
     return mix(mix(lane[0], lane[1]), mix(lane[2], lane[3])) ^ size;
 }
 
+void
+ng_image_seal(unsigned char *data, size_t len)
+{
+    if (len >= sizeof(header))
+        ((header *)data)->checksum = checksum(data, len);
+}
+
 /* ---- building an image from entries ---- */
 
 typedef struct {
@@ -312,7 +319,7 @@ ng_image_build(const ng_entries *ents, uint64_t source_size, int64_t source_mtim
         slots[i].tag = idx.slots[i] ? (uint32_t)(recs[idx.slots[i] - 1].hash >> 32) : 0;
     }
     memcpy(file + blob_off, b.data, b.used);
-    h->checksum = checksum(file, size);
+    ng_image_seal(file, size);
 
     img = calloc(1, sizeof(*img));
     if (!img || !view_image(img, file, size, err, "(in memory)"))
@@ -467,6 +474,28 @@ out:
     if (map != MAP_FAILED)
         munmap(map, (size_t)st.st_size);
     close(fd);
+    return img;
+}
+
+ng_image *
+ng_image_from_bytes(const unsigned char *data, size_t len, ng_error *err)
+{
+    ng_image *img = calloc(1, sizeof(*img));
+    unsigned char *copy = malloc(len ? len : 1);
+
+    if (!img || !copy) {
+        free(img);
+        free(copy);
+        ng_error_set(err, "(in memory)", 0, "out of memory");
+        return NULL;
+    }
+    memcpy(copy, data, len);
+    if (!view_image(img, copy, len, err, "(in memory)")) {
+        free(img);
+        free(copy);
+        return NULL;
+    }
+    img->owned = copy;
     return img;
 }
 

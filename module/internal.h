@@ -229,6 +229,11 @@ ng_image *ng_image_build(const ng_entries *ents, uint64_t source_size, int64_t s
                          ng_error *err);
 /* Maps a compiled file read-only after checking all of it. */
 ng_image *ng_image_open(const char *path, ng_error *err);
+/* Writes the checksum into an image's header (for tools and fuzzing that
+ * build or alter images; the module only ever checks it). */
+void ng_image_seal(unsigned char *data, size_t len);
+/* Checks bytes as ng_image_open checks a file, and keeps a copy of them. */
+ng_image *ng_image_from_bytes(const unsigned char *data, size_t len, ng_error *err);
 /* Writes the image to path atomically (temporary file, then rename). */
 bool ng_image_write(const ng_image *img, const char *path, ng_error *err);
 void ng_image_free(ng_image *img);
