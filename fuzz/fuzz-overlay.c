@@ -1,21 +1,28 @@
 /*
- * fuzz-overlay: the overlay text reader and the entry builder.
+ * fuzz-overlay: the overlay text reader, the entry builder and the image
+ * that text overlays are built into.
  *
  * Input: the bytes of one overlay file (certdata.txt syntax), never
  * NUL-terminated, so any read past the end is caught by ASan. It goes
  * through the same stages as overlay.c: ng_parse_buffer, ng_build_entries,
- * ng_index_build; then every entry is looked up by issuer + serial value
- * (must hit itself or the first entry with the same key), by its DER serial
- * (the second form NSS sends), and printed as the event log prints it.
+ * ng_index_build, ng_image_build; then every entry is looked up by issuer +
+ * serial value (must hit itself or the first entry with the same key), by
+ * its DER serial (the second form NSS sends), in the index and in the
+ * image, and printed as the event log prints it. The file's name ("fx.txt",
+ * "fxx.txt", ...) takes one of 16 lengths, chosen by the input's size: the
+ * name is stored in the image too.
  *
  * Invariants checked (abort() on violation, so libFuzzer keeps the input):
- *   - an error message starts with "fuzz.txt:" and is NUL-terminated;
+ *   - an error message starts with the file's name and is NUL-terminated;
+ *   - entries the builder accepted always make an image (nothing but
+ *     memory may fail there), holding the same entries;
  *   - a refused parse or build leaves nothing behind (all or nothing);
  *   - every entry has a DER Name issuer and a DER INTEGER serial whose value
  *     lies inside it, a non-NULL label/reason/reference and a known reason.
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,11 +37,51 @@ check(int cond)
         abort();
 }
 
+static char file_name[32];
+
 static void
 check_error(const ng_error *err)
 {
+    size_t n = strlen(file_name);
+
     check(memchr(err->msg, '\0', sizeof(err->msg)) != NULL);
-    check(strncmp(err->msg, "fuzz.txt:", 9) == 0);
+    check(strncmp(err->msg, file_name, n) == 0 && err->msg[n] == ':');
+}
+
+static bool
+same(ng_bytes a, ng_bytes b)
+{
+    return a.len == b.len && (a.len == 0 || memcmp(a.data, b.data, a.len) == 0);
+}
+
+/* The image holds the same entries, in order, and finds each key. */
+static void
+check_image(const ng_entries *ents)
+{
+    ng_error err;
+    ng_image *img = ng_image_build(ents, 1234, 5678, &err);
+
+    if (!img) {
+        /* Only memory may fail here: say what else did, then stop. */
+        fprintf(stderr, "ng_image_build refused accepted entries: %s\n", err.msg);
+        abort();
+    }
+    check(ng_image_count(img) == ents->n_entries);
+    for (size_t i = 0; i < ents->n_entries; i++) {
+        const ng_entry *e = &ents->entries[i];
+        ng_entry v;
+        long hit;
+        ng_image_entry(img, i, &v);
+        check(same(v.issuer, e->issuer) && same(v.serial_der, e->serial_der) &&
+              same(v.serial, e->serial));
+        check(strcmp(v.label, e->label) == 0 && strcmp(v.reason, e->reason) == 0 &&
+              strcmp(v.reference, e->reference) == 0 && strcmp(v.file, e->file) == 0);
+        check(v.line == e->line && v.has_sha1 == e->has_sha1);
+        hit = ng_image_find(img, e->issuer, e->serial);
+        check(hit >= 0 && (size_t)hit <= i);
+        (void)ng_image_find(img, e->issuer, e->serial_der);
+    }
+    ng_image_free(img);
 }
 
 static void
@@ -80,7 +127,8 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 
     memset(&ents, 0, sizeof(ents));
     memset(&err, 0, sizeof(err));
-    if (!ng_parse_buffer("fuzz.txt", (const char *)data, size, &recs, &err)) {
+    snprintf(file_name, sizeof(file_name), "f%.*s.txt", (int)(1 + size % 16), "xxxxxxxxxxxxxxxx");
+    if (!ng_parse_buffer(file_name, (const char *)data, size, &recs, &err)) {
         check_error(&err);
         check(recs.n_records == 0 && recs.records == NULL && recs.file == NULL);
         return 0;
@@ -101,6 +149,7 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
                             (ng_bytes){(const unsigned char *)"", 0}) == -1);
         ng_index_clear(&idx);
     }
+    check_image(&ents);
     /* Certificates' Names are printed for events as well: walk each
      * record's octal values as a Name, whatever they hold. */
     for (size_t r = 0; r < recs.n_records; r++) {
