@@ -89,6 +89,7 @@ ng_config_clear(ng_config *cfg)
 {
     free_overlays(cfg);
     free(cfg->log_file);
+    free(cfg->roots);
     free(cfg->source);
     memset(cfg, 0, sizeof(*cfg));
 }
@@ -173,11 +174,19 @@ set_key(ng_config *cfg, const char *key, const char *value, const char *where, u
             cfg->mode = NG_MODE_P11KIT;
         } else if (strcmp(value, "chromium") == 0) {
             cfg->mode = NG_MODE_CHROMIUM;
+        } else if (strcmp(value, "builtins") == 0) {
+            cfg->mode = NG_MODE_BUILTINS;
         } else {
-            ng_error_set(err, where, line, "mode: '%.40s' is not nss, p11-kit or chromium", value);
+            ng_error_set(err, where, line,
+                         "mode: '%.40s' is not nss, p11-kit, chromium or builtins", value);
             return false;
         }
         return true;
+    }
+    if (strcmp(key, "roots") == 0) {
+        free(cfg->roots);
+        cfg->roots = strdup(value);
+        return cfg->roots != NULL;
     }
     if (strcmp(key, "ratelimit") == 0 || strcmp(key, "reload") == 0) {
         char *end;
@@ -193,9 +202,10 @@ set_key(ng_config *cfg, const char *key, const char *value, const char *where, u
             cfg->reload_ms = (unsigned)v * 1000;
         return true;
     }
-    ng_error_set(err, where, line,
-                 "unknown key '%.40s' (overlay, log, ratelimit, reload, constraints, mode, config)",
-                 key);
+    ng_error_set(
+        err, where, line,
+        "unknown key '%.40s' (overlay, log, ratelimit, reload, constraints, mode, roots, config)",
+        key);
     return false;
 }
 

@@ -101,6 +101,7 @@ typedef struct {
     unsigned char *value;
     size_t len;
     unsigned line;
+    bool text; /* a UTF8 value: a NUL follows value[len] */
 } ng_attr;
 
 typedef struct {
@@ -184,6 +185,7 @@ typedef enum {
     NG_MODE_NSS = 0,  /* trust objects only: the default, and all NSS needs */
     NG_MODE_P11KIT,   /* also p11-kit's certificates and trust assertions */
     NG_MODE_CHROMIUM, /* also the certificates the overlay holds, for Chromium */
+    NG_MODE_BUILTINS, /* also Mozilla's roots from roots=PATH, as libnssckbi.so */
 } ng_mode;
 
 typedef struct {
@@ -195,6 +197,7 @@ typedef struct {
     unsigned reload_ms;     /* how often a query may look for changed files */
     bool serve_constraints; /* constraints=distrust: constraint entries as distrust */
     ng_mode mode;
+    char *roots;  /* mode=builtins: the certdata.txt served as the builtins */
     char *source; /* where the configuration came from, for messages */
 } ng_config;
 
@@ -319,6 +322,22 @@ bool ng_objects_valid(const ng_overlay *ov, CK_OBJECT_HANDLE handle);
 uint64_t ng_objects_handle_id(CK_OBJECT_HANDLE handle);
 /* Logs (rate-limited) that the object's entry answered a trust query. */
 void ng_objects_report(ng_overlay *ov, CK_OBJECT_HANDLE handle);
+
+/* Fills one attribute of a C_GetAttributeValue template from the object's
+ * value (present = false: the object has no such attribute) and returns the
+ * call's return value so far, as PKCS#11 says. */
+CK_RV ng_fill_attribute(CK_ATTRIBUTE *t, const void *data, CK_ULONG len, bool present, CK_RV rv);
+
+/* ---- builtins.c: mode=builtins ---- */
+
+bool ng_builtins_load(const char *path, ng_error *err);
+void ng_builtins_free(void);
+bool ng_builtins_loaded(void);
+/* Pushes the handles (generation id 0) of the root records that match,
+ * leaving out trust records for certificates the overlay distrusts. */
+bool ng_builtins_find(const ng_overlay *ov, const CK_ATTRIBUTE *tmpl, CK_ULONG count,
+                      bool (*push)(void *, CK_OBJECT_HANDLE), void *ctx);
+CK_RV ng_builtins_get_attributes(CK_OBJECT_HANDLE handle, CK_ATTRIBUTE *tmpl, CK_ULONG count);
 
 /* ---- session.c ---- */
 

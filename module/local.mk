@@ -11,6 +11,7 @@ module_sources = \
 	module/config.c \
 	module/log.c \
 	module/image.c \
+	module/builtins.c \
 	module/overlay.c \
 	module/objects.c \
 	module/session.c

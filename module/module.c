@@ -95,6 +95,23 @@ check_init_args(const CK_C_INITIALIZE_ARGS *args)
     return CKR_OK;
 }
 
+/* mode=builtins: the roots must load, or the module would stand in for
+ * libnssckbi.so with no roots at all. */
+static bool
+load_builtins(const char *params)
+{
+    ng_error err;
+
+    if (!config.roots) {
+        ng_error_set(&err, params ? "parameters" : config.source, 0,
+                     "mode=builtins needs roots=PATH (a certdata.txt)");
+    } else if (ng_builtins_load(config.roots, &err)) {
+        return true;
+    }
+    ng_log_event("config_error", "error", err.msg, NULL);
+    return false;
+}
+
 static CK_RV
 initialize(const CK_C_INITIALIZE_ARGS *args)
 {
@@ -126,7 +143,12 @@ initialize(const CK_C_INITIALIZE_ARGS *args)
         return params ? CKR_ARGUMENTS_BAD : CKR_GENERAL_ERROR;
     }
     ng_log_configure(&config);
+    if (config.mode == NG_MODE_BUILTINS && !load_builtins(params)) {
+        ng_config_clear(&config);
+        return params ? CKR_ARGUMENTS_BAD : CKR_GENERAL_ERROR;
+    }
     if (!ng_overlays_start(&config)) {
+        ng_builtins_free();
         ng_config_clear(&config);
         return CKR_HOST_MEMORY;
     }
@@ -159,6 +181,7 @@ mod_C_Finalize(CK_VOID_PTR pReserved)
     else {
         ng_sessions_free();
         ng_overlays_stop();
+        ng_builtins_free();
         ng_config_clear(&config);
         ng_log_close();
         initialized = false;

@@ -96,6 +96,8 @@ served(const ng_overlay *ov, const ng_entry *e, int kind)
         return false;
     if (kind <= KIND_PKCS_TRUST)
         return true;
+    if (ov->mode == NG_MODE_NSS || ov->mode == NG_MODE_BUILTINS)
+        return false;
     if (ov->mode == NG_MODE_CHROMIUM) /* Chromium finds certificates by their DER */
         return kind == KIND_CERTIFICATE && e->cert.len > 0;
     return ov->mode == NG_MODE_P11KIT;
@@ -317,6 +319,12 @@ push(ng_find *find, CK_OBJECT_HANDLE h)
 }
 
 static bool
+push_handle(void *find, CK_OBJECT_HANDLE h)
+{
+    return push(find, h);
+}
+
+static bool
 push_matches(ng_find *find, const ng_overlay *ov, size_t global, const CK_ATTRIBUTE *tmpl,
              CK_ULONG count)
 {
@@ -357,12 +365,16 @@ ng_objects_find(ng_overlay *ov, const CK_ATTRIBUTE *tmpl, CK_ULONG count, ng_fin
             }
             memcpy(&cls, tmpl[i].pValue, sizeof(cls));
             reported = cls == CKO_NSS_TRUST || cls == CKO_TRUST;
-            served_class = reported || (ov && ov->mode != NG_MODE_NSS && cls == CKO_CERTIFICATE) ||
+            served_class = reported ||
+                           (ov && (ov->mode == NG_MODE_P11KIT || ov->mode == NG_MODE_CHROMIUM) &&
+                            cls == CKO_CERTIFICATE) ||
                            (ov && ov->mode == NG_MODE_P11KIT && cls == CKO_X_TRUST_ASSERTION);
             /* GnuTLS's blocklist check: {CKO_CERTIFICATE, CKA_X_DISTRUSTED, issuer, serial} */
             reported = reported || cls == CKO_CERTIFICATE;
         }
     }
+    if (!ng_builtins_find(ov, tmpl, count, push_handle, find)) /* mode=builtins: the roots */
+        goto oom;
     if (!served_class || !ov) /* certificates, root list, CRLs...: none here */
         return CKR_OK;
 
@@ -406,24 +418,34 @@ ng_objects_get_attributes(const ng_overlay *ov, CK_OBJECT_HANDLE handle, CK_ATTR
     CK_RV rv = CKR_OK;
     value v;
 
+    if (ng_objects_handle_id(handle) == 0) /* mode=builtins: a root record */
+        return ng_builtins_get_attributes(handle, tmpl, count);
     if (!ov || !decode_handle(ov, handle, &global, &e, &kind))
         return CKR_OBJECT_HANDLE_INVALID;
     for (CK_ULONG i = 0; i < count; i++) {
-        CK_ATTRIBUTE *t = &tmpl[i];
-        if (!attribute(&e, kind, t->type, &v)) {
-            t->ulValueLen = CK_UNAVAILABLE_INFORMATION;
-            rv = CKR_ATTRIBUTE_TYPE_INVALID;
-        } else if (!t->pValue) {
-            t->ulValueLen = v.len;
-        } else if (t->ulValueLen < v.len) {
-            t->ulValueLen = CK_UNAVAILABLE_INFORMATION;
-            if (rv == CKR_OK)
-                rv = CKR_BUFFER_TOO_SMALL;
-        } else {
-            if (v.len)
-                memcpy(t->pValue, v.data, v.len);
-            t->ulValueLen = v.len;
-        }
+        bool present = attribute(&e, kind, tmpl[i].type, &v);
+        rv = ng_fill_attribute(&tmpl[i], v.data, v.len, present, rv);
+    }
+    return rv;
+}
+
+CK_RV
+ng_fill_attribute(CK_ATTRIBUTE *t, const void *data, CK_ULONG len, bool present, CK_RV rv)
+{
+    if (!present) {
+        t->ulValueLen = CK_UNAVAILABLE_INFORMATION;
+        return CKR_ATTRIBUTE_TYPE_INVALID;
+    }
+    if (!t->pValue) {
+        t->ulValueLen = len;
+    } else if (t->ulValueLen < len) {
+        t->ulValueLen = CK_UNAVAILABLE_INFORMATION;
+        if (rv == CKR_OK)
+            rv = CKR_BUFFER_TOO_SMALL;
+    } else {
+        if (len)
+            memcpy(t->pValue, data, len);
+        t->ulValueLen = len;
     }
     return rv;
 }

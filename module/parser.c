@@ -399,7 +399,7 @@ parse_symbol(parser *ps, enum value_type type, const char *s, size_t n, unsigned
 
 static bool
 add_attr(parser *ps, CK_ATTRIBUTE_TYPE type, const char *name, unsigned char *val, size_t len,
-         unsigned line)
+         unsigned line, bool text)
 {
     ng_record *obj = ps->obj;
 
@@ -423,7 +423,7 @@ add_attr(parser *ps, CK_ATTRIBUTE_TYPE type, const char *name, unsigned char *va
         }
         obj->attrs = na;
     }
-    obj->attrs[obj->n_attrs++] = (ng_attr){type, val, len, line};
+    obj->attrs[obj->n_attrs++] = (ng_attr){type, val, len, line, text};
     return true;
 }
 
@@ -519,7 +519,7 @@ parse_attribute_line(parser *ps)
     } else if (!parse_symbol(ps, vt, s, n, &val, &len)) {
         return false;
     }
-    return add_attr(ps, type, name, val, len, line);
+    return add_attr(ps, type, name, val, len, line, vt == T_UTF8);
 }
 
 bool

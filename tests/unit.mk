@@ -17,3 +17,11 @@ tests_test_module_LDADD = $(unit_ldadd)
 tests_test_reload_SOURCES = tests/test-reload.c
 tests_test_reload_CFLAGS = $(unit_cflags)
 tests_test_reload_LDADD = $(unit_ldadd) -lpthread
+
+# mode=builtins against Debian's libnssckbi.so (tests/builtins.sh runs it).
+check_PROGRAMS += tests/test-builtins
+TESTS += tests/builtins.sh
+dist_noinst_SCRIPTS += tests/builtins.sh
+tests_test_builtins_SOURCES = tests/test-builtins.c
+tests_test_builtins_CFLAGS = $(unit_cflags)
+tests_test_builtins_LDADD = $(unit_ldadd) -ldl -lpthread
