@@ -1,7 +1,8 @@
 /*
  * tap.h: the few TAP helpers nssguard's C tests use. Each check prints
  * "ok N - what" or "not ok N - what" with the values that differed;
- * tap_done() prints the plan and returns the exit status.
+ * tap_done() prints the plan and returns the exit status. count_in_file()
+ * counts the lines of an event log that contain a string.
  */
 #ifndef NSSGUARD_TAP_H
 #define NSSGUARD_TAP_H
@@ -48,6 +49,22 @@ tap_skip(const char *why)
 {
     tap_count++;
     printf("ok %d # SKIP %s\n", tap_count, why);
+}
+
+/* How many lines of a file (an event log) contain needle. */
+static inline int
+count_in_file(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    char line[8192];
+    int n = 0;
+
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof(line), f))
+        n += strstr(line, needle) != NULL;
+    fclose(f);
+    return n;
 }
 
 static inline int

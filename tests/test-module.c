@@ -50,20 +50,6 @@ write_file(const char *path, const char *text)
     }
 }
 
-static int
-count_in_file(const char *path, const char *needle)
-{
-    FILE *f = fopen(path, "r");
-    char line[8192];
-    int n = 0;
-
-    if (!f)
-        return 0;
-    while (fgets(line, sizeof(line), f))
-        n += strstr(line, needle) != NULL;
-    fclose(f);
-    return n;
-}
 
 /* NSS's own lock callbacks are never called with CKF_OS_LOCKING_OK; these
  * stand in for them. */

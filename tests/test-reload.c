@@ -80,20 +80,6 @@ compile(const char *in, const char *out)
     ng_records_clear(&recs);
 }
 
-static int
-count_in_file(const char *path, const char *needle)
-{
-    FILE *f = fopen(path, "r");
-    char line[8192];
-    int n = 0;
-
-    if (!f)
-        return 0;
-    while (fgets(line, sizeof(line), f))
-        n += strstr(line, needle) != NULL;
-    fclose(f);
-    return n;
-}
 
 /* The label of serial s as the module serves it now, or "" when not found. */
 static const char *
