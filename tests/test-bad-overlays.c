@@ -12,6 +12,7 @@
  * nothing crashes. Cases a repository cannot hold are made here: a
  * directory where a file should be, an unreadable file (not as root), a
  * symlink loop, a missing file, a value over 1 MiB, a file over 512 MiB.
+ * As root, the unreadable file is tried in a child that becomes nobody.
  *
  * Each refused file is loaded a second time as a live reload: the path
  * first holds a good record (issuer CN=B, serial 9), then the bad file is
@@ -28,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -325,6 +327,42 @@ write_file(const char *path, const char *text)
     }
 }
 
+/* As root every file is readable: the check runs in a child that becomes
+ * nobody (the folder is opened to it, the log file made writable). */
+static void
+check_unreadable_as_nobody(const char *path)
+{
+    char ulog[sizeof(log_path)];
+    int status = -1, fd;
+    pid_t pid;
+
+    snprintf(ulog, sizeof(ulog), "%s/nobody-events.json", dir);
+    fd = open(ulog, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    if (fd < 0 || fchmod(fd, 0666) != 0 || chmod(dir, 0711) != 0 || chmod(good_path, 0644) != 0) {
+        tap_skip("unreadable file: cannot prepare a run as nobody");
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    close(fd);
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0) {
+        int before = tap_failures;
+        if (!freopen("/dev/null", "w", stdout) || setgid(65534) != 0 || setuid(65534) != 0)
+            _exit(2);
+        snprintf(log_path, sizeof(log_path), "%s", ulog);
+        check_file("unreadable-file", path, "FILE: cannot open: Permission denied");
+        _exit(tap_failures == before ? 0 : 1);
+    }
+    waitpid(pid, &status, 0);
+    chmod(dir, 0700);
+    unlink(ulog);
+    tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+           "unreadable-file (as nobody): refused with 'cannot open: Permission denied', the good "
+           "file still served");
+}
+
 static void
 test_made_here(void)
 {
@@ -383,7 +421,7 @@ test_made_here(void)
     if (geteuid() != 0)
         check_file("unreadable-file", path, "FILE: cannot open: Permission denied");
     else
-        tap_skip("unreadable file: running as root, which reads it anyway");
+        check_unreadable_as_nobody(path);
     unlink(path);
 
     /* A value over 1 MiB: 1 MiB + 1 octal escapes on one line. */
