@@ -21,18 +21,26 @@
 static void
 usage(FILE *fp)
 {
-    fprintf(fp, "usage: nssguard compile [-o OUT.ngo] FILE.txt...\n"
+    fprintf(fp, "usage: nssguard compile [-o OUT.ngo] [--without-certificates] FILE.txt...\n"
                 "\n"
                 "Compiles overlay text into the image libnssguard.so maps without parsing.\n"
                 "One input X.txt gives X.ngo beside it, used by the module while X.txt is\n"
-                "unchanged; several inputs need -o.\n");
+                "unchanged; several inputs need -o.\n"
+                "\n"
+                "  --without-certificates  keep each entry's SHA-1 but not the certificate's\n"
+                "                          DER: a smaller image that loads faster, for the\n"
+                "                          default NSS mode (p11-kit and Chromium modes serve\n"
+                "                          certificates and need them)\n");
 }
 
 int
 tool_cmd_compile(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"output", required_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'}, {0}};
+    static const struct option opts[] = {{"output", required_argument, NULL, 'o'},
+                                         {"without-certificates", no_argument, NULL, 'C'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {0}};
+    bool certificates = true;
     const char *out = NULL;
     char *default_out = NULL;
     ng_records *files = NULL;
@@ -48,6 +56,8 @@ tool_cmd_compile(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
         if (c == 'o') {
             out = optarg;
+        } else if (c == 'C') {
+            certificates = false;
         } else {
             usage(c == 'h' ? stdout : stderr);
             return c == 'h' ? TOOL_EXIT_OK : TOOL_EXIT_ERROR;
@@ -77,6 +87,8 @@ tool_cmd_compile(int argc, char **argv)
             goto out;
         }
     }
+    for (size_t i = 0; !certificates && i < ents.n_entries; i++)
+        ents.entries[i].cert.len = 0;
     /* One input: stamp it, so the module knows when this image is current. */
     if (n == 1 && stat(argv[optind], &st) == 0) {
         size = (uint64_t)st.st_size;
