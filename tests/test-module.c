@@ -50,7 +50,6 @@ write_file(const char *path, const char *text)
     }
 }
 
-
 /* NSS's own lock callbacks are never called with CKF_OS_LOCKING_OK; these
  * stand in for them. */
 static CK_RV

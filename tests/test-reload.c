@@ -80,7 +80,6 @@ compile(const char *in, const char *out)
     ng_records_clear(&recs);
 }
 
-
 /* The label of serial s as the module serves it now, or "" when not found. */
 static const char *
 lookup(CK_SESSION_HANDLE s, int serial, char *label, size_t size)
