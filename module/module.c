@@ -229,15 +229,25 @@ mod_C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList, CK_ULONG_PTR 
     return rv;
 }
 
+/* The checks every slot call starts with: initialised, our slot, and (when
+ * the call writes through one) a pointer to write to. */
 static CK_RV
-mod_C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
+check_slot(CK_SLOT_ID slotID, const void *out)
 {
     if (!is_initialized())
         return CKR_CRYPTOKI_NOT_INITIALIZED;
     if (slotID != SLOT_ID)
         return CKR_SLOT_ID_INVALID;
-    if (!pInfo)
-        return CKR_ARGUMENTS_BAD;
+    return out ? CKR_OK : CKR_ARGUMENTS_BAD;
+}
+
+static CK_RV
+mod_C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
+{
+    CK_RV rv = check_slot(slotID, pInfo);
+
+    if (rv != CKR_OK)
+        return rv;
     memset(pInfo, 0, sizeof(*pInfo));
     pad(pInfo->slotDescription, sizeof(pInfo->slotDescription), "nssguard distrust overlay");
     pad(pInfo->manufacturerID, sizeof(pInfo->manufacturerID), "nssguard");
@@ -248,12 +258,10 @@ mod_C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
 static CK_RV
 mod_C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
 {
-    if (!is_initialized())
-        return CKR_CRYPTOKI_NOT_INITIALIZED;
-    if (slotID != SLOT_ID)
-        return CKR_SLOT_ID_INVALID;
-    if (!pInfo)
-        return CKR_ARGUMENTS_BAD;
+    CK_RV rv = check_slot(slotID, pInfo);
+
+    if (rv != CKR_OK)
+        return rv;
     memset(pInfo, 0, sizeof(*pInfo));
     pad(pInfo->label, sizeof(pInfo->label), "nssguard distrust overlay");
     pad(pInfo->manufacturerID, sizeof(pInfo->manufacturerID), "nssguard");
@@ -276,12 +284,10 @@ static CK_RV
 mod_C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList,
                        CK_ULONG_PTR pulCount)
 {
-    if (!is_initialized())
-        return CKR_CRYPTOKI_NOT_INITIALIZED;
-    if (slotID != SLOT_ID)
-        return CKR_SLOT_ID_INVALID;
-    if (!pulCount)
-        return CKR_ARGUMENTS_BAD;
+    CK_RV rv = check_slot(slotID, pulCount);
+
+    if (rv != CKR_OK)
+        return rv;
     *pulCount = 0;
     return CKR_OK;
 }
@@ -289,11 +295,9 @@ mod_C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList,
 static CK_RV
 mod_C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO_PTR pInfo)
 {
-    if (!is_initialized())
-        return CKR_CRYPTOKI_NOT_INITIALIZED;
-    if (slotID != SLOT_ID)
-        return CKR_SLOT_ID_INVALID;
-    return CKR_MECHANISM_INVALID;
+    CK_RV rv = check_slot(slotID, &type);
+
+    return rv != CKR_OK ? rv : CKR_MECHANISM_INVALID;
 }
 
 static CK_RV
@@ -327,10 +331,10 @@ mod_C_CloseSession(CK_SESSION_HANDLE hSession)
 static CK_RV
 mod_C_CloseAllSessions(CK_SLOT_ID slotID)
 {
-    if (!is_initialized())
-        return CKR_CRYPTOKI_NOT_INITIALIZED;
-    if (slotID != SLOT_ID)
-        return CKR_SLOT_ID_INVALID;
+    CK_RV rv = check_slot(slotID, &slotID);
+
+    if (rv != CKR_OK)
+        return rv;
     ng_sessions_close_all();
     return CKR_OK;
 }
