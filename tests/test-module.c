@@ -591,6 +591,26 @@ test_p11kit_mode(void)
     p11->C_Finalize(NULL);
 }
 
+/* The shipped overlay folder loads whole: every *.txt in certdata/ is an
+ * overlay, and all 28 of Mozilla's 3.28 records are served from it. */
+static void
+test_shipped_overlay(void)
+{
+    const char *top = getenv("top_srcdir");
+    char p[1400];
+
+    if (!top) {
+        tap_skip("top_srcdir not set (run through make check)");
+        return;
+    }
+    unlink(log_path);
+    snprintf(p, sizeof(p), "overlay=%s/certdata log=file:%s", top, log_path);
+    tap_is_ulong(init_with(p), CKR_OK, "C_Initialize with the shipped certdata/ folder");
+    tap_is_ulong(count_in_file(log_path, "\"entries\":28,\"files\":1,\"refused\":0"), 1,
+                 "certdata/ holds one overlay file, 28 entries, nothing refused");
+    p11->C_Finalize(NULL);
+}
+
 static void
 test_fork(void)
 {

@@ -33,7 +33,7 @@ grep -q 'Trustwave' "$out/moz.txt" &&
     grep -A60 'MITM subCA 1 issued by Trustwave' "$out/moz.txt" | grep -q '"mitm"'
 ok $? "Trustwave MITM subCA 1: reason mitm from the record's own words"
 
-"$t" import-mozilla --facts "$top_srcdir/certdata/mozilla-facts.txt" \
+"$t" import-mozilla --facts "$top_srcdir/certdata/mozilla-facts.conf" \
     --header "$top_srcdir/certdata/nssguard-default.head" \
     --source https://hg.mozilla.org/projects/nss/file/NSS_3_28_RTM/lib/ckfw/builtins/certdata.txt \
     -o "$out/default.txt" "$moz" 2>/dev/null
