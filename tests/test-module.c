@@ -660,6 +660,7 @@ main(void)
     test_config_file();
     test_constraints();
     test_p11kit_mode();
+    test_shipped_overlay();
     test_fork();
 
     char cmd[600];
