@@ -204,6 +204,19 @@ intern_grow(blob_builder *b)
 
 /* Stores bytes (plus a NUL when `string`) once; returns the offset or 0 on
  * failure (offset 0 is the blob's leading NUL, never a real value). */
+/* Appends bytes that are never shared (a certificate's DER): no interning. */
+static uint32_t
+blob_append(blob_builder *b, const void *data, size_t len)
+{
+    uint32_t off = (uint32_t)b->used;
+
+    if (!blob_reserve(b, len))
+        return 0;
+    memcpy(b->data + b->used, data, len);
+    b->used += len;
+    return off;
+}
+
 static uint32_t
 blob_add(blob_builder *b, const void *data, size_t len, bool string)
 {
@@ -289,7 +302,7 @@ ng_image_build(const ng_entries *ents, uint64_t source_size, int64_t source_mtim
                 goto oom;
         }
         if (e->cert.len) {
-            r->cert_off = blob_add(&b, e->cert.data, e->cert.len, false);
+            r->cert_off = blob_append(&b, e->cert.data, e->cert.len);
             r->cert_len = (uint32_t)e->cert.len;
             if (!r->cert_off)
                 goto oom;

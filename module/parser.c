@@ -31,6 +31,9 @@
 #define MAX_ATTRS 64
 #define MAX_COMMENT 4096
 
+/* a table name and its length, for lookups that compare lengths first */
+#define NAME(s) s, sizeof(s) - 1
+
 enum value_type {
     T_CLASS = 1 << 0,
     T_BBOOL = 1 << 1,
@@ -42,49 +45,51 @@ enum value_type {
 
 static const struct {
     const char *name;
+    size_t len;
     enum value_type type;
 } value_types[] = {
-    {"CK_OBJECT_CLASS", T_CLASS},
-    {"CK_BBOOL", T_BBOOL},
-    {"UTF8", T_UTF8},
-    {"CK_TRUST", T_TRUST},
-    {"CK_CERTIFICATE_TYPE", T_CERTTYPE},
-    {"MULTILINE_OCTAL", T_OCTAL},
+    {NAME("CK_OBJECT_CLASS"), T_CLASS},
+    {NAME("CK_BBOOL"), T_BBOOL},
+    {NAME("UTF8"), T_UTF8},
+    {NAME("CK_TRUST"), T_TRUST},
+    {NAME("CK_CERTIFICATE_TYPE"), T_CERTTYPE},
+    {NAME("MULTILINE_OCTAL"), T_OCTAL},
 };
 
 static const struct {
     const char *name;
+    size_t len; /* strlen(name): compared before the bytes */
     CK_ATTRIBUTE_TYPE type;
     unsigned takes; /* value types allowed */
 } attributes[] = {
-    {"CKA_CLASS", CKA_CLASS, T_CLASS},
-    {"CKA_TOKEN", CKA_TOKEN, T_BBOOL},
-    {"CKA_PRIVATE", CKA_PRIVATE, T_BBOOL},
-    {"CKA_MODIFIABLE", CKA_MODIFIABLE, T_BBOOL},
-    {"CKA_LABEL", CKA_LABEL, T_UTF8},
-    {"CKA_CERTIFICATE_TYPE", CKA_CERTIFICATE_TYPE, T_CERTTYPE},
-    {"CKA_SUBJECT", CKA_SUBJECT, T_OCTAL},
-    {"CKA_ID", CKA_ID, T_UTF8 | T_OCTAL},
-    {"CKA_ISSUER", CKA_ISSUER, T_OCTAL},
-    {"CKA_SERIAL_NUMBER", CKA_SERIAL_NUMBER, T_OCTAL},
-    {"CKA_VALUE", CKA_VALUE, T_OCTAL},
-    {"CKA_CERT_SHA1_HASH", CKA_CERT_SHA1_HASH, T_OCTAL},
-    {"CKA_CERT_MD5_HASH", CKA_CERT_MD5_HASH, T_OCTAL},
-    {"CKA_TRUST_SERVER_AUTH", CKA_TRUST_SERVER_AUTH, T_TRUST},
-    {"CKA_TRUST_CLIENT_AUTH", CKA_TRUST_CLIENT_AUTH, T_TRUST},
-    {"CKA_TRUST_EMAIL_PROTECTION", CKA_TRUST_EMAIL_PROTECTION, T_TRUST},
-    {"CKA_TRUST_CODE_SIGNING", CKA_TRUST_CODE_SIGNING, T_TRUST},
-    {"CKA_TRUST_IPSEC_END_SYSTEM", CKA_TRUST_IPSEC_END_SYSTEM, T_TRUST},
-    {"CKA_TRUST_IPSEC_TUNNEL", CKA_TRUST_IPSEC_TUNNEL, T_TRUST},
-    {"CKA_TRUST_IPSEC_USER", CKA_TRUST_IPSEC_USER, T_TRUST},
-    {"CKA_TRUST_TIME_STAMPING", CKA_TRUST_TIME_STAMPING, T_TRUST},
-    {"CKA_TRUST_STEP_UP_APPROVED", CKA_TRUST_STEP_UP_APPROVED, T_BBOOL},
-    {"CKA_NSS_MOZILLA_CA_POLICY", CKA_NSS_MOZILLA_CA_POLICY, T_BBOOL},
-    {"CKA_NSS_SERVER_DISTRUST_AFTER", CKA_NSS_SERVER_DISTRUST_AFTER, T_BBOOL | T_OCTAL},
-    {"CKA_NSS_EMAIL_DISTRUST_AFTER", CKA_NSS_EMAIL_DISTRUST_AFTER, T_BBOOL | T_OCTAL},
-    {"CKA_NSSGUARD_REASON", CKA_NSSGUARD_REASON, T_UTF8},
-    {"CKA_NSSGUARD_REFERENCE", CKA_NSSGUARD_REFERENCE, T_UTF8},
-    {"CKA_NSSGUARD_NAME_CONSTRAINTS", CKA_NSSGUARD_NAME_CONSTRAINTS, T_OCTAL},
+    {NAME("CKA_CLASS"), CKA_CLASS, T_CLASS},
+    {NAME("CKA_TOKEN"), CKA_TOKEN, T_BBOOL},
+    {NAME("CKA_PRIVATE"), CKA_PRIVATE, T_BBOOL},
+    {NAME("CKA_MODIFIABLE"), CKA_MODIFIABLE, T_BBOOL},
+    {NAME("CKA_LABEL"), CKA_LABEL, T_UTF8},
+    {NAME("CKA_CERTIFICATE_TYPE"), CKA_CERTIFICATE_TYPE, T_CERTTYPE},
+    {NAME("CKA_SUBJECT"), CKA_SUBJECT, T_OCTAL},
+    {NAME("CKA_ID"), CKA_ID, T_UTF8 | T_OCTAL},
+    {NAME("CKA_ISSUER"), CKA_ISSUER, T_OCTAL},
+    {NAME("CKA_SERIAL_NUMBER"), CKA_SERIAL_NUMBER, T_OCTAL},
+    {NAME("CKA_VALUE"), CKA_VALUE, T_OCTAL},
+    {NAME("CKA_CERT_SHA1_HASH"), CKA_CERT_SHA1_HASH, T_OCTAL},
+    {NAME("CKA_CERT_MD5_HASH"), CKA_CERT_MD5_HASH, T_OCTAL},
+    {NAME("CKA_TRUST_SERVER_AUTH"), CKA_TRUST_SERVER_AUTH, T_TRUST},
+    {NAME("CKA_TRUST_CLIENT_AUTH"), CKA_TRUST_CLIENT_AUTH, T_TRUST},
+    {NAME("CKA_TRUST_EMAIL_PROTECTION"), CKA_TRUST_EMAIL_PROTECTION, T_TRUST},
+    {NAME("CKA_TRUST_CODE_SIGNING"), CKA_TRUST_CODE_SIGNING, T_TRUST},
+    {NAME("CKA_TRUST_IPSEC_END_SYSTEM"), CKA_TRUST_IPSEC_END_SYSTEM, T_TRUST},
+    {NAME("CKA_TRUST_IPSEC_TUNNEL"), CKA_TRUST_IPSEC_TUNNEL, T_TRUST},
+    {NAME("CKA_TRUST_IPSEC_USER"), CKA_TRUST_IPSEC_USER, T_TRUST},
+    {NAME("CKA_TRUST_TIME_STAMPING"), CKA_TRUST_TIME_STAMPING, T_TRUST},
+    {NAME("CKA_TRUST_STEP_UP_APPROVED"), CKA_TRUST_STEP_UP_APPROVED, T_BBOOL},
+    {NAME("CKA_NSS_MOZILLA_CA_POLICY"), CKA_NSS_MOZILLA_CA_POLICY, T_BBOOL},
+    {NAME("CKA_NSS_SERVER_DISTRUST_AFTER"), CKA_NSS_SERVER_DISTRUST_AFTER, T_BBOOL | T_OCTAL},
+    {NAME("CKA_NSS_EMAIL_DISTRUST_AFTER"), CKA_NSS_EMAIL_DISTRUST_AFTER, T_BBOOL | T_OCTAL},
+    {NAME("CKA_NSSGUARD_REASON"), CKA_NSSGUARD_REASON, T_UTF8},
+    {NAME("CKA_NSSGUARD_REFERENCE"), CKA_NSSGUARD_REFERENCE, T_UTF8},
+    {NAME("CKA_NSSGUARD_NAME_CONSTRAINTS"), CKA_NSSGUARD_NAME_CONSTRAINTS, T_OCTAL},
 };
 
 static const struct {
@@ -477,7 +482,7 @@ parse_attribute_line(parser *ps)
 
     word(&s, &n, &w, &wn);
     for (size_t i = 0; i < NG_N_ELEMENTS(attributes) && !name; i++) {
-        if (word_is(w, wn, attributes[i].name)) {
+        if (attributes[i].len == wn && memcmp(w, attributes[i].name, wn) == 0) {
             type = attributes[i].type;
             name = attributes[i].name;
             takes = attributes[i].takes;
@@ -489,7 +494,7 @@ parse_attribute_line(parser *ps)
     if (!word(&s, &n, &w, &wn))
         return fail(ps, "%s has no value type", name);
     for (size_t i = 0; i < NG_N_ELEMENTS(value_types); i++) {
-        if (word_is(w, wn, value_types[i].name))
+        if (value_types[i].len == wn && memcmp(w, value_types[i].name, wn) == 0)
             vt = value_types[i].type;
     }
     if (!vt)

@@ -15,7 +15,7 @@
 static void
 block(uint32_t h[5], const unsigned char *p)
 {
-    uint32_t w[80], a, b, c, d, e, f, k, t;
+    uint32_t w[80], a, b, c, d, e, t;
 
     for (int i = 0; i < 16; i++)
         w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
@@ -23,18 +23,24 @@ block(uint32_t h[5], const unsigned char *p)
     for (int i = 16; i < 80; i++)
         w[i] = ROL(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
     a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
-    for (int i = 0; i < 80; i++) {
-        if (i < 20)
-            f = (b & c) | (~b & d), k = 0x5a827999;
-        else if (i < 40)
-            f = b ^ c ^ d, k = 0x6ed9eba1;
-        else if (i < 60)
-            f = (b & c) | (b & d) | (c & d), k = 0x8f1bbcdc;
-        else
-            f = b ^ c ^ d, k = 0xca62c1d6;
-        t = ROL(a, 5) + f + e + k + w[i];
-        e = d, d = c, c = ROL(b, 30), b = a, a = t;
+    /* four rounds of twenty, each with its own function: no branch inside */
+#define ROUND(f, k)                                                                                \
+    t = ROL(a, 5) + (f) + e + (k) + w[i];                                                          \
+    e = d, d = c, c = ROL(b, 30), b = a, a = t
+    int i = 0;
+    for (; i < 20; i++) {
+        ROUND((b & c) | (~b & d), 0x5a827999);
     }
+    for (; i < 40; i++) {
+        ROUND(b ^ c ^ d, 0x6ed9eba1);
+    }
+    for (; i < 60; i++) {
+        ROUND((b & c) | (b & d) | (c & d), 0x8f1bbcdc);
+    }
+    for (; i < 80; i++) {
+        ROUND(b ^ c ^ d, 0xca62c1d6);
+    }
+#undef ROUND
     h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e;
 }
 
