@@ -209,7 +209,8 @@ bool ng_config_parse_params(ng_config *cfg, const char *params, ng_error *err);
  * (*found = false); an unreadable or malformed one is. */
 bool ng_config_parse_file(ng_config *cfg, const char *path, bool *found, ng_error *err);
 /* The configuration C_Initialize uses: the parameter string when there is
- * one, else $NSSGUARD_CONFIG or the system file, else the defaults. */
+ * one, else $NSSGUARD_CONFIG or the system file, else the defaults. cfg is
+ * filled from scratch: it must hold nothing (zeroed, or cleared). */
 bool ng_config_load(ng_config *cfg, const char *params, ng_error *err);
 
 /* ---- log.c: security events ---- */

@@ -130,7 +130,7 @@ initialize(const CK_C_INITIALIZE_ARGS *args)
     if (initialized) { /* a forked child: forget the parent's state */
         ng_sessions_init();
         ng_overlays_forget();
-        memset(&config, 0, sizeof(config));
+        ng_config_clear(&config);
         initialized = false;
     }
     if (!ng_config_load(&config, params, &err)) {

@@ -181,12 +181,14 @@ ng_overlay_expand_path(const char *path, char ***files, size_t *n_files, ng_erro
     closedir(d);
     if (!ok)
         goto oom;
-    qsort(names, n, sizeof(*names), compare_names);
+    if (n) /* qsort and memcpy want real pointers, even for nothing */
+        qsort(names, n, sizeof(*names), compare_names);
 done:
     all = realloc(*files, (*n_files + n + 1) * sizeof(*all));
     if (!all)
         goto oom;
-    memcpy(all + *n_files, names, n * sizeof(*names));
+    if (n)
+        memcpy(all + *n_files, names, n * sizeof(*names));
     *files = all;
     *n_files += n;
     free(names);
@@ -544,11 +546,17 @@ ng_overlays_stop(void)
 void
 ng_overlays_forget(void)
 {
-    /* In a forked child: the parent's generations stay as unreachable
-     * copies; its locks may be held by threads that do not exist here. */
+    /* In a forked child, which runs one thread: the parent's generations
+     * are this process's copies, free them without the locks, which may have
+     * been held by threads that do not exist here. */
     pthread_mutex_init(&reload_lock, NULL);
+    overlay_free(current);
+    while (retired) {
+        ng_overlay *next = retired->next_retired;
+        overlay_free(retired);
+        retired = next;
+    }
     current = NULL;
-    retired = NULL;
     config = NULL;
 }
 

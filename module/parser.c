@@ -146,7 +146,55 @@ typedef struct {
     char comment[MAX_COMMENT];
     size_t comment_len;
     ng_error *err;
+    /* reading a file in chunks (fd >= 0): [p, end) is what is left of
+     * `chunk`, lines are complete once a newline or the end is seen */
+    int fd;
+    char *chunk;
+    size_t chunk_cap;
+    size_t total;
+    bool eof;
+    bool io_error;
 } parser;
+
+#define CHUNK_SIZE (1UL << 20)
+#define MAX_LINE (8UL << 20) /* above 4 bytes of octal for the 1 MiB value limit */
+
+/* Moves the unfinished line to the chunk's start and reads more after it.
+ * False on end of file (eof set) or error (io_error set, err filled). */
+static bool
+refill(parser *ps)
+{
+    size_t left = (size_t)(ps->end - ps->p);
+    ssize_t r;
+
+    if (ps->fd < 0 || ps->eof)
+        return false;
+    memmove(ps->chunk, ps->p, left);
+    if (left == ps->chunk_cap) { /* one line fills the chunk: grow it */
+        char *nc = ps->chunk_cap < MAX_LINE ? realloc(ps->chunk, ps->chunk_cap * 2) : NULL;
+        if (!nc) {
+            ng_error_set(ps->err, ps->name, ps->line + 1, "line longer than 8 MiB");
+            ps->io_error = true;
+            return false;
+        }
+        ps->chunk = nc;
+        ps->chunk_cap *= 2;
+    }
+    do
+        r = read(ps->fd, ps->chunk + left, ps->chunk_cap - left);
+    while (r < 0 && errno == EINTR);
+    if (r < 0 || ps->total + (size_t)(r > 0 ? r : 0) > MAX_FILE_SIZE) {
+        ng_error_set(ps->err, ps->name, 0, "%s",
+                     r < 0 ? strerror(errno) : "file larger than 512 MiB");
+        ps->io_error = true;
+        return false;
+    }
+    ps->total += (size_t)r;
+    ps->eof = r == 0;
+    ps->p = ps->chunk;
+    ps->end = ps->chunk + left + (size_t)r;
+    return true;
+}
 
 /* Advances to the next line; false at end of input. Strips CR and trailing
  * blanks. */
@@ -155,9 +203,13 @@ next_line(parser *ps)
 {
     const char *nl;
 
-    if (ps->p >= ps->end)
-        return false;
-    nl = memchr(ps->p, '\n', (size_t)(ps->end - ps->p));
+    for (;;) {
+        nl = ps->p < ps->end ? memchr(ps->p, '\n', (size_t)(ps->end - ps->p)) : NULL;
+        if (nl || (ps->p < ps->end && (ps->eof || ps->fd < 0)))
+            break; /* a whole line, or the last one without its newline */
+        if (!refill(ps))
+            return false;
+    }
     ps->cur = ps->p;
     ps->cur_len = nl ? (size_t)(nl - ps->p) : (size_t)(ps->end - ps->p);
     ps->p = nl ? nl + 1 : ps->end;
@@ -303,6 +355,8 @@ parse_octal(parser *ps, unsigned char **val, size_t *len)
     for (;;) {
         if (!next_line(ps)) {
             free(buf);
+            if (ps->io_error) /* err already says what went wrong */
+                return false;
             ps->line = start;
             return fail(ps, "MULTILINE_OCTAL value has no END");
         }
@@ -527,26 +581,22 @@ parse_attribute_line(parser *ps)
     return add_attr(ps, type, name, val, len, line, vt == T_UTF8);
 }
 
-bool
-ng_parse_buffer(const char *name, const char *buf, size_t len, ng_records *out, ng_error *err)
+static bool
+parse(parser *ps, const char *name, ng_records *out, ng_error *err)
 {
-    parser ps;
     bool in_data = false;
 
     memset(out, 0, sizeof(*out));
-    memset(&ps, 0, sizeof(ps));
-    ps.name = name;
-    ps.p = buf;
-    ps.end = buf + len;
-    ps.out = out;
-    ps.err = err;
+    ps->name = name;
+    ps->out = out;
+    ps->err = err;
     out->file = strdup(name);
     if (!out->file)
-        return fail(&ps, "out of memory");
+        return fail(ps, "out of memory");
 
-    while (next_line(&ps)) {
-        const char *s = ps.cur;
-        size_t n = ps.cur_len;
+    while (next_line(ps)) {
+        const char *s = ps->cur;
+        size_t n = ps->cur_len;
 
         if (memchr(s, '\0', n))
             goto fail_nul;
@@ -555,12 +605,12 @@ ng_parse_buffer(const char *name, const char *buf, size_t len, ng_records *out, 
         if (n == 0)
             continue;
         if (*s == '#') {
-            keep_comment(&ps);
+            keep_comment(ps);
             continue;
         }
         if (word_is(s, n, "BEGINDATA")) {
             if (in_data) {
-                fail(&ps, "second BEGINDATA");
+                fail(ps, "second BEGINDATA");
                 goto fail;
             }
             in_data = true;
@@ -570,42 +620,57 @@ ng_parse_buffer(const char *name, const char *buf, size_t len, ng_records *out, 
             continue; /* the header line of old Mozilla files */
         if (n >= 4 && memcmp(s, "CKA_", 4) == 0) {
             in_data = true;
-            if (!parse_attribute_line(&ps))
+            if (!parse_attribute_line(ps))
                 goto fail;
             continue;
         }
-        fail(&ps, "%s",
+        fail(ps, "%s",
              in_data ? "expected an attribute line (CKA_NAME TYPE VALUE)"
                      : "expected BEGINDATA or an attribute line");
         goto fail;
     }
+    if (ps->io_error) /* err says why */
+        goto fail_quiet;
     return true;
 
 fail_nul:
-    fail(&ps, "NUL byte in the file (not a text file)");
+    fail(ps, "NUL byte in the file (not a text file)");
 fail:
+fail_quiet:
     ng_records_clear(out);
     return false;
 }
 
 bool
+ng_parse_buffer(const char *name, const char *buf, size_t len, ng_records *out, ng_error *err)
+{
+    parser ps;
+
+    memset(&ps, 0, sizeof(ps));
+    ps.fd = -1;
+    ps.p = buf;
+    ps.end = buf + len;
+    ps.eof = true;
+    return parse(&ps, name, out, err);
+}
+
+bool
 ng_parse_file(const char *path, ng_records *out, ng_error *err)
 {
-    int fd = -1;
+    parser ps;
     struct stat st;
-    char *buf = NULL;
-    size_t got = 0;
     bool ok = false;
 
     memset(out, 0, sizeof(*out));
+    memset(&ps, 0, sizeof(ps));
     /* O_NONBLOCK: a FIFO or device named like an overlay must not block
      * the host process; it is refused as not a regular file below. */
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0) {
+    ps.fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (ps.fd < 0) {
         ng_error_set(err, path, 0, "cannot open: %s", strerror(errno));
-        goto out;
+        return false;
     }
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(ps.fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         ng_error_set(err, path, 0, "not a regular file");
         goto out;
     }
@@ -613,26 +678,18 @@ ng_parse_file(const char *path, ng_records *out, ng_error *err)
         ng_error_set(err, path, 0, "file larger than 512 MiB");
         goto out;
     }
-    buf = malloc((size_t)st.st_size + 1);
-    if (!buf) {
+    /* read in chunks: a large overlay never sits in memory whole */
+    ps.chunk_cap = CHUNK_SIZE;
+    ps.chunk = malloc(ps.chunk_cap);
+    if (!ps.chunk) {
         ng_error_set(err, path, 0, "out of memory");
         goto out;
     }
-    while (got < (size_t)st.st_size) {
-        ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            ng_error_set(err, path, 0, "read error: %s", r < 0 ? strerror(errno) : "file shrank");
-            goto out;
-        }
-        got += (size_t)r;
-    }
-    ok = ng_parse_buffer(path, buf, got, out, err);
+    ps.p = ps.end = ps.chunk;
+    ok = parse(&ps, path, out, err);
 out:
-    free(buf);
-    if (fd >= 0)
-        close(fd);
+    free(ps.chunk);
+    close(ps.fd);
     return ok;
 }
 

@@ -44,13 +44,23 @@ slot_of(CK_SESSION_HANDLE handle)
     return chunk ? &chunk[index % CHUNK_SLOTS] : NULL;
 }
 
+static void destroy(ng_session *s);
+
 void
 ng_sessions_init(void)
 {
-    /* Also after fork(): the parent's sessions are not the child's, and
-     * their locks may be held by threads that do not exist here. */
+    /* Also after fork(), in the child (one thread): the parent's sessions
+     * are not the child's. Free this process's copies of them without their
+     * locks, which threads that do not exist here may have held. */
     pthread_mutex_init(&open_lock, NULL);
-    memset(chunks, 0, sizeof(chunks));
+    for (size_t c = 0; c < MAX_CHUNKS; c++) {
+        for (size_t i = 0; chunks[c] && i < CHUNK_SLOTS; i++) {
+            if (chunks[c][i].session)
+                destroy(chunks[c][i].session);
+        }
+        free(chunks[c]);
+        chunks[c] = NULL;
+    }
     n_open = 0;
 }
 

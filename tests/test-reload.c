@@ -246,7 +246,7 @@ typedef struct {
     int mixed;
 } worker_result;
 
-static volatile int stop;
+static int stop; /* __atomic: the main thread ends the workers */
 
 static void *
 worker(void *arg)
@@ -259,7 +259,7 @@ worker(void *arg)
         r->errors++;
         return NULL;
     }
-    for (int i = 0; !stop; i++) {
+    for (int i = 0; !__atomic_load_n(&stop, __ATOMIC_ACQUIRE); i++) {
         int serial = 1 + i % 60; /* 1..50 are in both versions, 51..60 in none */
         const char *got = lookup(s, serial, label, sizeof(label));
         snprintf(want_e, sizeof(want_e), "E-%d", serial);
@@ -290,14 +290,14 @@ test_concurrent_reloads(void)
     tap_is_str(lookup(s, 1, label, sizeof(label)), "E-1", "version E in service");
     p11->C_CloseSession(s);
     memset(res, 0, sizeof(res));
-    stop = 0;
+    __atomic_store_n(&stop, 0, __ATOMIC_RELEASE);
     for (int i = 0; i < 4; i++)
         pthread_create(&t[i], NULL, worker, &res[i]);
     for (; flips < 40; flips++) {
         write_overlay(txt, flips % 2 ? "E" : "F", 1, 50, 1900000000 + flips + 1);
         usleep(5000);
     }
-    stop = 1;
+    __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
     int errors = 0, mixed = 0, hits = 0;
     for (int i = 0; i < 4; i++) {
         pthread_join(t[i], NULL);

@@ -209,7 +209,7 @@ tool_cmd_verify(int argc, char **argv)
     int c, rc = TOOL_EXIT_ERROR;
 
     memset(&vlog, 0, sizeof(vlog));
-    ng_config_init_defaults(&cfg);
+    memset(&cfg, 0, sizeof(cfg)); /* ng_config_load fills it below */
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
         case 'd':

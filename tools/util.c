@@ -594,7 +594,7 @@ tool_overlay_load(tool_overlay *ov, char *const *args, size_t n_args)
     bool ok = false;
 
     memset(ov, 0, sizeof(*ov));
-    ng_config_init_defaults(&cfg);
+    memset(&cfg, 0, sizeof(cfg)); /* ng_config_load fills it; clearing it empty is fine */
     if (n_args == 0) {
         if (!ng_config_load(&cfg, NULL, &err)) {
             tool_error("%s", err.msg);
