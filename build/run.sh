@@ -3,7 +3,9 @@
 #
 #   sh build/run.sh demo    install dependencies, build, run the demo
 #   sh build/run.sh check   install dependencies, build with warnings as
-#                           errors, run the test suite and make distcheck
+#                           errors, run the test suite, check the style, make
+#                           distcheck, then run the module's tests again under
+#                           ASan+UBSan
 #
 # Dependencies come from Debian's packages (apt-get, as root or via sudo);
 # a machine that already has them is left alone.
@@ -19,7 +21,7 @@ packages="build-essential autoconf automake libtool pkg-config
 # client is missing skips (a TAP "1..0 # SKIP" plan).
 if [ "$job" = check ]; then
     packages="$packages firefox-esr chromium opensc gnutls-bin libgnutls28-dev p11-kit
-              p11-kit-modules valgrind openssl"
+              p11-kit-modules valgrind openssl clang-format"
 fi
 
 missing=""
@@ -55,6 +57,18 @@ check)
     make -j"$jobs" check || { cat tests/*.log tests/firefox/*.log 2>/dev/null | tail -200; exit 1; }
     make check-style
     make -j"$jobs" distcheck
+    # Issue 6: the module again under ASan+UBSan (gcc's), through its
+    # in-process tests, the fuzz corpora and NSS's own tools.
+    asan_tests="tests/test-parser tests/test-module tests/test-reload tests/test-stress
+        tests/test-conformance tests/test-bad-overlays tests/test-fifo-overlay
+        tests/test-handle-any-session tests/test-blob-terminator tests/nss-api.sh
+        tests/e2e-vfychain.sh tests/tool-check.sh tests/tool-verify.sh
+        fuzz/run-overlay fuzz/run-pkcs11 fuzz/run-compiled"
+    make distclean >/dev/null
+    ./configure --enable-sanitizers --enable-werror >/dev/null
+    make -j"$jobs"
+    make -j"$jobs" check TESTS="$(echo $asan_tests)" ||
+        { cat tests/*.log fuzz/*.log 2>/dev/null | grep -v '^ok' | tail -200; exit 1; }
     ;;
 *)
     echo "usage: sh build/run.sh demo|check" >&2
