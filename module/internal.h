@@ -93,6 +93,8 @@ void ng_hex_text(ng_bytes bytes, char *buf, size_t size);
 
 #define NG_SHA1_LEN 20
 void ng_sha1(const unsigned char *data, size_t len, unsigned char out[NG_SHA1_LEN]);
+/* The same without the CPU's SHA instructions, for tests to compare. */
+void ng_sha1_portable(const unsigned char *data, size_t len, unsigned char out[NG_SHA1_LEN]);
 
 /* ---- parser.c: certdata.txt syntax -> records ---- */
 

@@ -253,7 +253,8 @@ word(const char **s, size_t *n, const char **w, size_t *wn)
 static bool
 word_is(const char *w, size_t wn, const char *s)
 {
-    return strncmp(w, s, wn) == 0 && s[wn] == '\0'; /* no strlen: this is the hot loop */
+    /* first byte first: most comparisons (END on every octal line) stop there */
+    return wn > 0 && w[0] == s[0] && strncmp(w, s, wn) == 0 && s[wn] == '\0';
 }
 
 static void

@@ -44,16 +44,93 @@ block(uint32_t h[5], const unsigned char *p)
     h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e;
 }
 
-void
-ng_sha1(const unsigned char *data, size_t len, unsigned char out[NG_SHA1_LEN])
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <immintrin.h>
+
+/* The CPU's SHA extensions: twenty groups of four rounds, the message
+ * schedule W[g+4] = msg2(msg1(W[g], W[g+1]) ^ W[g+2], W[g+3]) kept in four
+ * registers. Loading a text overlay hashes every certificate in it. */
+__attribute__((target("sha,sse4.1"))) static void
+blocks_sha_ni(uint32_t h[5], const unsigned char *p, size_t n)
+{
+    const __m128i swap = _mm_set_epi64x(0x0001020304050607LL, 0x08090a0b0c0d0e0fLL);
+    __m128i abcd = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)h), 0x1b);
+    __m128i e0 = _mm_set_epi32((int)h[4], 0, 0, 0);
+
+    for (; n > 0; n--, p += 64) {
+        __m128i abcd_save = abcd, e_save = e0, w[4], e, prev = abcd;
+        for (int i = 0; i < 4; i++)
+            w[i] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * i)), swap);
+        for (int g = 0; g < 20; g++) {
+            e = g == 0 ? _mm_add_epi32(e0, w[0]) : _mm_sha1nexte_epu32(prev, w[g % 4]);
+            prev = abcd;
+            switch (g / 5) { /* the round function is an immediate */
+            case 0:
+                abcd = _mm_sha1rnds4_epu32(abcd, e, 0);
+                break;
+            case 1:
+                abcd = _mm_sha1rnds4_epu32(abcd, e, 1);
+                break;
+            case 2:
+                abcd = _mm_sha1rnds4_epu32(abcd, e, 2);
+                break;
+            default:
+                abcd = _mm_sha1rnds4_epu32(abcd, e, 3);
+                break;
+            }
+            if (g < 16)
+                w[g % 4] = _mm_sha1msg2_epu32(
+                    _mm_xor_si128(_mm_sha1msg1_epu32(w[g % 4], w[(g + 1) % 4]), w[(g + 2) % 4]),
+                    w[(g + 3) % 4]);
+        }
+        e0 = _mm_sha1nexte_epu32(prev, e_save);
+        abcd = _mm_add_epi32(abcd, abcd_save);
+    }
+    _mm_storeu_si128((__m128i *)h, _mm_shuffle_epi32(abcd, 0x1b));
+    h[4] = (uint32_t)_mm_extract_epi32(e0, 3);
+}
+
+static bool
+have_sha_ni(void)
+{
+    unsigned a, b, c, d;
+
+    return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 29)) &&
+           __get_cpuid(1, &a, &b, &c, &d) && (c & bit_SSE4_1) && (c & bit_SSSE3);
+}
+#endif
+
+/* The full blocks of data, with the CPU's SHA instructions when it has them. */
+static void
+blocks(uint32_t h[5], const unsigned char *p, size_t n, bool portable)
+{
+#if defined(__x86_64__)
+    static int sha_ni = -1; /* __atomic: -1 until the CPU was asked */
+    int have = __atomic_load_n(&sha_ni, __ATOMIC_RELAXED);
+
+    if (have < 0) {
+        have = have_sha_ni();
+        __atomic_store_n(&sha_ni, have, __ATOMIC_RELAXED);
+    }
+    if (have && !portable) {
+        blocks_sha_ni(h, p, n);
+        return;
+    }
+#endif
+    for (; n > 0; n--, p += 64)
+        block(h, p);
+}
+
+static void
+sha1(const unsigned char *data, size_t len, unsigned char out[NG_SHA1_LEN], bool portable)
 {
     uint32_t h[5] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0};
     unsigned char tail[128];
     size_t full = len & ~(size_t)63, rest = len - full, tail_len;
     uint64_t bits = (uint64_t)len * 8;
 
-    for (size_t off = 0; off < full; off += 64)
-        block(h, data + off);
+    blocks(h, data, full / 64, portable);
     memset(tail, 0, sizeof(tail));
     if (rest)
         memcpy(tail, data + full, rest);
@@ -61,13 +138,23 @@ ng_sha1(const unsigned char *data, size_t len, unsigned char out[NG_SHA1_LEN])
     tail_len = rest + 1 + 8 <= 64 ? 64 : 128;
     for (int i = 0; i < 8; i++)
         tail[tail_len - 1 - i] = (unsigned char)(bits >> (8 * i));
-    block(h, tail);
-    if (tail_len == 128)
-        block(h, tail + 64);
+    blocks(h, tail, tail_len / 64, portable);
     for (int i = 0; i < 5; i++) {
         out[4 * i] = (unsigned char)(h[i] >> 24);
         out[4 * i + 1] = (unsigned char)(h[i] >> 16);
         out[4 * i + 2] = (unsigned char)(h[i] >> 8);
         out[4 * i + 3] = (unsigned char)h[i];
     }
+}
+
+void
+ng_sha1(const unsigned char *data, size_t len, unsigned char out[NG_SHA1_LEN])
+{
+    sha1(data, len, out, false);
+}
+
+void
+ng_sha1_portable(const unsigned char *data, size_t len, unsigned char out[NG_SHA1_LEN])
+{
+    sha1(data, len, out, true);
 }

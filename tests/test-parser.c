@@ -320,6 +320,30 @@ test_der(void)
         tap_is_str(hex, "34:aa:97:3c:d4:c4:da:a4:f6:1e:eb:2b:db:ad:27:31:65:34:01:6f",
                    "SHA-1 of a million a");
     }
+    /* The CPU's SHA instructions (when it has them) and the portable code
+     * agree on every length across several blocks, and on a large input. */
+    {
+        static unsigned char data[70000];
+        unsigned char a[NG_SHA1_LEN], b[NG_SHA1_LEN];
+        uint32_t x = 12345;
+        int differ = 0;
+        for (size_t i = 0; i < sizeof(data); i++)
+            data[i] = (unsigned char)((x = x * 1103515245 + 12345) >> 16);
+        for (size_t n = 0; n <= 300; n++) {
+            ng_sha1(data, n, a);
+            ng_sha1_portable(data, n, b);
+            differ += memcmp(a, b, sizeof(a)) != 0;
+        }
+        ng_sha1(data, sizeof(data), a);
+        ng_sha1_portable(data, sizeof(data), b);
+        differ += memcmp(a, b, sizeof(a)) != 0;
+        tap_is_ulong((unsigned long)differ, 0,
+                     "SHA-1: the CPU's instructions and portable code agree");
+    }
+    ng_sha1_portable((const unsigned char *)"abc", 3, sha);
+    ng_hex_text((ng_bytes){sha, sizeof(sha)}, hex, sizeof(hex));
+    tap_is_str(hex, "a9:99:3e:36:47:06:81:6a:ba:3e:25:71:78:50:c2:6c:9c:d0:d8:9d",
+               "portable SHA-1 of abc");
     /* Padding boundaries: 55 and 56 bytes. */
     ng_sha1((const unsigned char *)"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56,
             sha);
