@@ -60,4 +60,31 @@ for name in "ISRG Root X1" "DigiCert Global Root G2" "GlobalSign Root CA" "Amazo
     diag "$name: libnssckbi.so '$a', nssguard '$b'"
 done
 is "$same" "$checked" "certutil -V -u L gives the same verdict for 5 built-in roots through either module"
+# 3. The trustOrder consequence: in builtins mode (root-list object, order
+#    100) a user trust record for the MITM sub-CA (",,", order 75) beats the
+#    overlay; the same module in its default mode (order 50) is not beaten.
+pki=$out/pki
+if sh "$top_srcdir/tests/pki.sh" "$pki" >"$out/pki.log" 2>&1; then
+    for mode in builtins nss; do
+        db=$out/order-$mode
+        mkdir -p "$db"
+        certutil -N -d "sql:$db" --empty-password
+        certutil -A -d "sql:$db" -n root -t "C,," -i "$pki/root.der"
+        extra=""
+        [ $mode = builtins ] && extra="mode=builtins roots=$certdata"
+        add_module "$db" "$pki/overlay.txt" "$out/order-$mode.log" "$extra"
+        vfychain -d "sql:$db" -u 1 "$pki/mitm-leaf.der" "$pki/mitm-ca.der" >/dev/null 2>&1
+        is "$?" 1 "$mode mode: the MITM chain is rejected"
+        certutil -A -d "sql:$db" -n mitm-ca -t ",," -i "$pki/mitm-ca.der"
+        vfychain -d "sql:$db" -u 1 "$pki/mitm-leaf.der" "$pki/mitm-ca.der" >"$out/order-$mode.out" 2>&1
+        rc=$?
+        if [ $mode = builtins ]; then
+            is "$rc" 0 "builtins mode: a user ',,' record for the MITM sub-CA beats the overlay (order 100 > 75)"
+        else
+            is "$rc" 1 "default mode: the same user record does not (order 50 < 75)"
+        fi
+    done
+else
+    ok 1 "tests/pki.sh made the test PKI"
+fi
 done_testing
