@@ -57,8 +57,8 @@ ng_entry_hash(ng_bytes issuer, ng_bytes serial_value)
     return hash_bytes(hash_bytes(0xcbf29ce484222325ULL, issuer), serial_value);
 }
 
-static bool
-push_entry(ng_entries *ents, const ng_entry *e)
+bool
+ng_entries_push(ng_entries *ents, const ng_entry *e)
 {
     if (ents->n_entries == ents->cap) {
         size_t cap = ents->cap ? ents->cap * 2 : 64;
@@ -158,7 +158,7 @@ add_certificate(cert_map *map, const ng_records *recs, const ng_record *rec, ng_
     e.line = rec->line;
     e.label =
         (const char *)(ng_record_get(rec, CKA_LABEL) ? ng_record_get(rec, CKA_LABEL)->value : NULL);
-    if (!push_entry(&map->certs, &e)) {
+    if (!ng_entries_push(&map->certs, &e)) {
         ng_error_set(err, recs->file, rec->line, "out of memory");
         return false;
     }
@@ -279,7 +279,7 @@ add_entry(ng_entries *out, const cert_map *map, const ng_records *recs, const ng
         e.reference = keep_string(out, reference_from_comment(rec->comment));
     e.file = recs->file;
     e.line = rec->line;
-    if (!e.reference || !push_entry(out, &e)) {
+    if (!e.reference || !ng_entries_push(out, &e)) {
         ng_error_set(err, recs->file, rec->line, "out of memory");
         return false;
     }

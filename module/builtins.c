@@ -38,7 +38,6 @@ key_record(const ng_record *rec, size_t number)
     const ng_attr *serial = ng_record_get(rec, CKA_SERIAL_NUMBER);
     CK_ULONG cls;
     ng_entry e;
-    ng_entries *ents;
 
     if (!issuer || !serial || !ng_record_ulong(rec, CKA_CLASS, &cls) ||
         (cls != CKO_CERTIFICATE && cls != CKO_NSS_TRUST))
@@ -50,17 +49,7 @@ key_record(const ng_record *rec, size_t number)
         e.serial = e.serial_der;
     e.hash = ng_entry_hash(e.issuer, e.serial);
     e.line = (unsigned)number;
-    ents = &keyed[cls == CKO_CERTIFICATE ? KEY_CERTIFICATE : KEY_TRUST];
-    if (ents->n_entries == ents->cap) {
-        size_t cap = ents->cap ? ents->cap * 2 : 64;
-        ng_entry *ne = realloc(ents->entries, cap * sizeof(*ne));
-        if (!ne)
-            return false;
-        ents->entries = ne;
-        ents->cap = cap;
-    }
-    ents->entries[ents->n_entries++] = e;
-    return true;
+    return ng_entries_push(&keyed[cls == CKO_CERTIFICATE ? KEY_CERTIFICATE : KEY_TRUST], &e);
 }
 
 bool

@@ -159,6 +159,8 @@ typedef struct {
  * on an error nothing is appended and err says file:line: reason. */
 bool ng_build_entries(const ng_records *recs, ng_entries *out, ng_error *err);
 void ng_entries_clear(ng_entries *ents);
+/* Appends a copy of e (its pointers still borrowed); false when out of memory. */
+bool ng_entries_push(ng_entries *ents, const ng_entry *e);
 uint64_t ng_entry_hash(ng_bytes issuer, ng_bytes serial_value);
 
 /* ---- index.c: issuer+serial -> entry ---- */

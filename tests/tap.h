@@ -2,7 +2,8 @@
  * tap.h: the few TAP helpers nssguard's C tests use. Each check prints
  * "ok N - what" or "not ok N - what" with the values that differed;
  * tap_done() prints the plan and returns the exit status. count_in_file()
- * counts the lines of an event log that contain a string.
+ * counts the lines of an event log that contain a string; write_file()
+ * writes a test's overlay or configuration file.
  */
 #ifndef NSSGUARD_TAP_H
 #define NSSGUARD_TAP_H
@@ -49,6 +50,18 @@ tap_skip(const char *why)
 {
     tap_count++;
     printf("ok %d # SKIP %s\n", tap_count, why);
+}
+
+/* Writes text to path (a test's overlay or config file). */
+static inline void
+write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
 }
 
 /* How many lines of a file (an event log) contain needle. */

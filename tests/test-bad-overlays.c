@@ -317,16 +317,6 @@ test_listed(void)
     tap_ok(n >= 40, "at least 40 listed files");
 }
 
-static void
-write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (f) {
-        fputs(text, f);
-        fclose(f);
-    }
-}
-
 /* As root every file is readable: the check runs in a child that becomes
  * nobody (the folder is opened to it, the log file made writable). */
 static void

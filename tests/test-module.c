@@ -40,16 +40,6 @@ static const char overlay_text[] =
     "CKA_NSSGUARD_REASON UTF8 \"mitm\"\n"
     "CKA_NSSGUARD_REFERENCE UTF8 \"https://example.test/1\"\n";
 
-static void
-write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (f) {
-        fputs(text, f);
-        fclose(f);
-    }
-}
-
 /* NSS's own lock callbacks are never called with CKF_OS_LOCKING_OK; these
  * stand in for them. */
 static CK_RV

@@ -297,26 +297,11 @@ write_overlay(const char *path, const char *label)
     return fclose(f) == 0;
 }
 
-static int
-count_in_log(const char *needle)
-{
-    FILE *f = fopen(log_path, "r");
-    char line[8192];
-    int n = 0;
-
-    if (!f)
-        return 0;
-    while (fgets(line, sizeof(line), f))
-        n += strstr(line, needle) != NULL;
-    fclose(f);
-    return n;
-}
-
 /* The first load and every reload log one generation event. */
 static int
 count_generations(void)
 {
-    return count_in_log("\"generation\":");
+    return count_in_file(log_path, "\"generation\":");
 }
 
 int
@@ -371,7 +356,7 @@ main(void)
     tap_ok(atomic_load(&n_reloads) > 0 && count_generations() > 1,
            "the overlay was reloaded while the lookups ran");
     tap_is_ulong(atomic_load(&n_failures), 0, "every answer was right");
-    tap_is_ulong(count_in_log("\"event\":\"load_error\""), 0, "no reload failed");
+    tap_is_ulong(count_in_file(log_path, "\"event\":\"load_error\""), 0, "no reload failed");
     CK_TOKEN_INFO ti;
     p11->C_GetTokenInfo(1, &ti);
     tap_is_ulong(ti.ulSessionCount, 0, "every session was closed");
