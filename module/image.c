@@ -86,6 +86,10 @@ _Static_assert(offsetof(header, checksum) < 64 && offsetof(header, checksum) % 8
 _Static_assert(sizeof(record) == 104, "record layout");
 _Static_assert(sizeof(slot) == 8, "slot layout");
 
+/* Where checking an image has got to: a reload checks a file a slice at a
+ * time, between queries, so that no query waits for all of it. */
+enum check_stage { CHECK_HEADER, CHECK_SUM, CHECK_ENTRIES, CHECK_SLOTS, CHECK_DONE, CHECK_FAILED };
+
 struct ng_image {
     const unsigned char *base;
     size_t size;
@@ -94,7 +98,11 @@ struct ng_image {
     const slot *slots;
     const unsigned char *blob;
     void *mapping;        /* when mapped from a file */
+    size_t unmapped;      /* bytes of the mapping already given back */
     unsigned char *owned; /* when built in memory */
+    char *name;           /* for error messages, while checking */
+    enum check_stage stage;
+    uint64_t pos, used, lane[8];
 };
 
 /* ---- checksum: eight independent 64-bit lanes over the file's words ----
@@ -110,29 +118,53 @@ finish(uint64_t h)
     return h ^ (h >> 29);
 }
 
-static uint64_t
-checksum(const unsigned char *p, size_t size)
+static void
+sum_start(uint64_t lane[8])
 {
-    const uint64_t k = 0x9e3779b97f4a7c15ULL;
-    uint64_t lane[8], w[8], sum = size;
-    size_t i = 0;
-
     for (int j = 0; j < 8; j++)
         lane[j] = (uint64_t)j + 1;
-    for (; i + 64 <= size; i += 64) {
+}
+
+/* The 64-byte blocks in [from, to); both multiples of 64. */
+static void
+sum_blocks(uint64_t lane[8], const unsigned char *p, size_t from, size_t to)
+{
+    const uint64_t k = 0x9e3779b97f4a7c15ULL;
+    uint64_t w[8];
+
+    for (size_t i = from; i < to; i += 64) {
         memcpy(w, p + i, 64);
         if (i == 0) /* the checksum field itself counts as zero */
             w[offsetof(header, checksum) / 8] = 0;
         for (int j = 0; j < 8; j++)
             lane[j] = (lane[j] ^ w[j]) * k;
     }
-    for (; i + 8 <= size; i += 8) {
-        memcpy(w, p + i, 8);
-        lane[0] = (lane[0] ^ w[0]) * k;
+}
+
+/* The words after the last whole block, then the sum. */
+static uint64_t
+sum_finish(uint64_t lane[8], const unsigned char *p, size_t size)
+{
+    const uint64_t k = 0x9e3779b97f4a7c15ULL;
+    uint64_t w, sum = size;
+
+    for (size_t i = size & ~(size_t)63; i + 8 <= size; i += 8) {
+        memcpy(&w, p + i, 8);
+        lane[0] = (lane[0] ^ w) * k;
     }
     for (int j = 0; j < 8; j++)
         sum = finish(sum ^ lane[j]);
     return sum;
+}
+
+static uint64_t
+checksum(const unsigned char *p, size_t size)
+{
+    uint64_t lane[8];
+
+    sum_start(lane);
+    sum_blocks(lane, p, 0, size & ~(size_t)63);
+    return sum_finish(lane, p, size);
 }
 
 void
@@ -352,6 +384,7 @@ ng_image_build(const ng_entries *ents, uint64_t source_size, int64_t source_mtim
     /* built from checked entries just now: no need to check it again
      * (fuzz/fuzz-overlay.c compares every built image with its entries) */
     point_into(img, file, size);
+    img->stage = CHECK_DONE;
     img->owned = file;
     file = NULL;
     goto out;
@@ -405,111 +438,185 @@ point_into(ng_image *img, const unsigned char *base, size_t size)
     img->blob = base + h->blob_off;
 }
 
-static bool
-view_image(ng_image *img, const unsigned char *base, size_t size, ng_error *err, const char *name)
+static const char *
+header_problem(const header *h, size_t size)
 {
-    const header *h = (const header *)base;
-    const char *why = NULL;
-
     if (size < sizeof(header) || memcmp(h->magic, MAGIC, 8) != 0)
-        why = "not an nssguard compiled overlay";
-    else if (h->byte_order != BYTE_ORDER_MARK)
-        why = "compiled for another byte order";
-    else if (h->version != IMAGE_VERSION)
-        why = "compiled overlay of another version (recompile it with this nssguard)";
-    else if (h->file_size != size || size % 8)
-        why = "truncated or extended (size differs from its header)";
-    else if (checksum(base, size) != h->checksum)
-        why = "checksum mismatch (corrupted)";
-    else if (h->n_entries >= UINT32_MAX || h->n_slots < 16 || (h->n_slots & (h->n_slots - 1)) ||
-             h->n_slots < 2 * h->n_entries || h->entries_off != sizeof(header) ||
-             h->slots_off % 8 || h->blob_off % 8 ||
-             h->slots_off < h->entries_off + h->n_entries * sizeof(record) ||
-             h->blob_off < h->slots_off + h->n_slots * sizeof(slot) || h->blob_off >= size ||
-             h->blob_size != size - h->blob_off)
-        why = "inconsistent layout";
-    if (why)
-        goto bad;
-    point_into(img, base, size);
-    if (img->blob[h->blob_size - 1] != 0) {
-        why = "string area not terminated";
-        goto bad;
+        return "not an nssguard compiled overlay";
+    if (h->byte_order != BYTE_ORDER_MARK)
+        return "compiled for another byte order";
+    if (h->version != IMAGE_VERSION)
+        return "compiled overlay of another version (recompile it with this nssguard)";
+    if (h->file_size != size || size % 8)
+        return "truncated or extended (size differs from its header)";
+    return NULL;
+}
+
+static bool
+layout_ok(const header *h, size_t size)
+{
+    return h->n_entries < UINT32_MAX && h->n_slots >= 16 && !(h->n_slots & (h->n_slots - 1)) &&
+           h->n_slots >= 2 * h->n_entries && h->entries_off == sizeof(header) &&
+           h->slots_off % 8 == 0 && h->blob_off % 8 == 0 &&
+           h->slots_off >= h->entries_off + h->n_entries * sizeof(record) &&
+           h->blob_off >= h->slots_off + h->n_slots * sizeof(slot) && h->blob_off < size &&
+           h->blob_size == size - h->blob_off;
+}
+
+static const char *
+entry_problem(const ng_image *img, const record *r)
+{
+    const header *h = img->hdr;
+    ng_bytes der = {img->blob + r->serial_off, r->serial_len}, value;
+
+    if (!in_blob(h, r->issuer_off, r->issuer_len) || !in_blob(h, r->serial_off, r->serial_len) ||
+        r->label_off >= h->blob_size || r->reference_off >= h->blob_size ||
+        r->file_off >= h->blob_size || (r->nc_len && !in_blob(h, r->nc_off, r->nc_len)) ||
+        (r->cert_len && !in_blob(h, r->cert_off, r->cert_len)) ||
+        r->reason >= NG_N_ELEMENTS(reasons) || !ng_der_integer_value(der, &value) ||
+        value.data - der.data != r->serial_hdr ||
+        (r->serial_len <= INLINE_SERIAL && memcmp(r->serial_inline, der.data, r->serial_len) != 0))
+        return "an entry points outside the file";
+    if (r->cert_len && !cert_matches(img->blob, r))
+        return "an entry's certificate does not match its issuer and serial";
+    return NULL;
+}
+
+/* The work done between two looks at the clock: tens of microseconds. */
+#define SUM_SLICE (256 * 1024)
+#define ENTRY_SLICE 256
+#define SLOT_SLICE 32768
+
+static uint64_t
+slice_end(uint64_t pos, uint64_t step, uint64_t end)
+{
+    return end - pos > step ? pos + step : end;
+}
+
+/* Checks the header; then sums, then checks the layout. The problem found
+ * or NULL; *full when a whole slice was done and more of the stage is left.
+ * Only full slices let the clock stop the check: a small image is checked
+ * in one call whatever the deadline. */
+static const char *
+check_bytes(ng_image *img, bool *full)
+{
+    const header *h = (const header *)img->base;
+    uint64_t whole = img->size & ~(size_t)63, end;
+
+    if (img->stage == CHECK_HEADER) {
+        const char *why = header_problem(h, img->size);
+        if (why)
+            return why;
+        sum_start(img->lane);
+        img->pos = 0;
+        img->stage = CHECK_SUM;
+        return NULL;
     }
-    for (uint64_t i = 0; i < h->n_entries; i++) {
-        const record *r = &img->records[i];
-        ng_bytes der = {img->blob + r->serial_off, r->serial_len}, value;
-        if (!in_blob(h, r->issuer_off, r->issuer_len) ||
-            !in_blob(h, r->serial_off, r->serial_len) || r->label_off >= h->blob_size ||
-            r->reference_off >= h->blob_size || r->file_off >= h->blob_size ||
-            (r->nc_len && !in_blob(h, r->nc_off, r->nc_len)) ||
-            (r->cert_len && !in_blob(h, r->cert_off, r->cert_len)) ||
-            r->reason >= NG_N_ELEMENTS(reasons) || !ng_der_integer_value(der, &value) ||
-            value.data - der.data != r->serial_hdr ||
-            (r->serial_len <= INLINE_SERIAL &&
-             memcmp(r->serial_inline, der.data, r->serial_len) != 0)) {
-            why = "an entry points outside the file";
-            goto bad;
+    end = slice_end(img->pos, SUM_SLICE, whole);
+    sum_blocks(img->lane, img->base, img->pos, end);
+    img->pos = end;
+    if ((*full = end < whole))
+        return NULL;
+    if (sum_finish(img->lane, img->base, img->size) != h->checksum)
+        return "checksum mismatch (corrupted)";
+    if (!layout_ok(h, img->size))
+        return "inconsistent layout";
+    point_into(img, img->base, img->size);
+    if (img->blob[h->blob_size - 1] != 0)
+        return "string area not terminated";
+    img->pos = 0;
+    img->stage = CHECK_ENTRIES;
+    return NULL;
+}
+
+/* Checks every entry; then every slot of the index (as check_bytes). */
+static const char *
+check_index(ng_image *img, bool *full)
+{
+    const header *h = img->hdr;
+    uint64_t end;
+
+    if (img->stage == CHECK_ENTRIES) {
+        for (end = slice_end(img->pos, ENTRY_SLICE, h->n_entries); img->pos < end; img->pos++) {
+            const char *why = entry_problem(img, &img->records[img->pos]);
+            if (why)
+                return why;
         }
-        if (r->cert_len && !cert_matches(img->blob, r)) {
-            why = "an entry's certificate does not match its issuer and serial";
-            goto bad;
+        if (!(*full = img->pos < h->n_entries)) {
+            img->pos = img->used = 0;
+            img->stage = CHECK_SLOTS;
         }
+        return NULL;
     }
-    uint64_t used = 0;
-    for (uint64_t s = 0; s < h->n_slots; s++) {
-        if (img->slots[s].entry > h->n_entries) {
-            why = "index refers to a missing entry";
-            goto bad;
+    for (end = slice_end(img->pos, SLOT_SLICE, h->n_slots); img->pos < end; img->pos++) {
+        if (img->slots[img->pos].entry > h->n_entries)
+            return "index refers to a missing entry";
+        img->used += img->slots[img->pos].entry != 0;
+    }
+    if ((*full = img->pos < h->n_slots))
+        return NULL;
+    if (img->used > h->n_entries)
+        return "index has more slots than entries";
+    img->stage = CHECK_DONE;
+    return NULL;
+}
+
+int
+ng_image_check(ng_image *img, uint64_t deadline_ns, ng_error *err)
+{
+    while (img->stage < CHECK_DONE) {
+        bool full = false;
+        const char *why =
+            img->stage <= CHECK_SUM ? check_bytes(img, &full) : check_index(img, &full);
+        if (why) {
+            img->stage = CHECK_FAILED;
+            ng_error_set(err, img->name, 0, "%s", why);
+            return -1;
         }
-        used += img->slots[s].entry != 0;
+        if (full && deadline_ns != UINT64_MAX && ng_clock_ns() >= deadline_ns)
+            return 0;
     }
-    if (used > h->n_entries) {
-        why = "index has more slots than entries";
-        goto bad;
+    return img->stage == CHECK_DONE ? 1 : -1;
+}
+
+ng_image *
+ng_image_map(const char *path, ng_error *err)
+{
+    ng_image *img = calloc(1, sizeof(*img));
+    struct stat st;
+    void *map = MAP_FAILED;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK); /* never block on a FIFO */
+
+    if (fd < 0)
+        ng_error_set(err, path, 0, "cannot open: %s", strerror(errno));
+    else if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(header))
+        ng_error_set(err, path, 0, "not a compiled overlay (too small or not a file)");
+    else if (!img || !(img->name = strdup(path)))
+        ng_error_set(err, path, 0, "out of memory");
+    /* no MAP_POPULATE: checking touches every page, a slice at a time */
+    else if ((map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED)
+        ng_error_set(err, path, 0, "cannot map: %s", strerror(errno));
+    if (fd >= 0)
+        close(fd); /* the mapping keeps the file */
+    if (map == MAP_FAILED) {
+        ng_image_free(img);
+        return NULL;
     }
-    return true;
-bad:
-    ng_error_set(err, name, 0, "%s", why);
-    return false;
+    img->mapping = map;
+    img->base = map;
+    img->size = (size_t)st.st_size;
+    return img;
 }
 
 ng_image *
 ng_image_open(const char *path, ng_error *err)
 {
-    ng_image *img = NULL;
-    struct stat st;
-    void *map = MAP_FAILED;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK); /* never block on a FIFO */
+    ng_image *img = ng_image_map(path, err);
 
-    if (fd < 0) {
-        ng_error_set(err, path, 0, "cannot open: %s", strerror(errno));
+    if (img && ng_image_check(img, UINT64_MAX, err) != 1) {
+        ng_image_free(img);
         return NULL;
     }
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(header)) {
-        ng_error_set(err, path, 0, "not a compiled overlay (too small or not a file)");
-        goto out;
-    }
-    map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-    if (map == MAP_FAILED) {
-        ng_error_set(err, path, 0, "cannot map: %s", strerror(errno));
-        goto out;
-    }
-    img = calloc(1, sizeof(*img));
-    if (!img) {
-        ng_error_set(err, path, 0, "out of memory");
-        goto out;
-    }
-    if (!view_image(img, map, (size_t)st.st_size, err, path)) {
-        free(img);
-        img = NULL;
-        goto out;
-    }
-    img->mapping = map;
-    map = MAP_FAILED;
-out:
-    if (map != MAP_FAILED)
-        munmap(map, (size_t)st.st_size);
-    close(fd);
     return img;
 }
 
@@ -519,19 +626,21 @@ ng_image_from_bytes(const unsigned char *data, size_t len, ng_error *err)
     ng_image *img = calloc(1, sizeof(*img));
     unsigned char *copy = malloc(len ? len : 1);
 
-    if (!img || !copy) {
+    if (!img || !copy) { /* the name may stay NULL: messages then say "(null)" */
         free(img);
         free(copy);
         ng_error_set(err, "(in memory)", 0, "out of memory");
         return NULL;
     }
     memcpy(copy, data, len);
-    if (!view_image(img, copy, len, err, "(in memory)")) {
-        free(img);
-        free(copy);
+    img->owned = copy;
+    img->base = copy;
+    img->size = len;
+    img->name = strdup("(in memory)");
+    if (ng_image_check(img, UINT64_MAX, err) != 1) {
+        ng_image_free(img);
         return NULL;
     }
-    img->owned = copy;
     return img;
 }
 
@@ -585,15 +694,32 @@ out:
     return ok;
 }
 
+/* A mapping is given back a slice at a time: one munmap of a large image
+ * holds the process's memory map for milliseconds. */
+#define RELEASE_SLICE ((size_t)1 << 20)
+
+bool
+ng_image_release(ng_image *img, uint64_t deadline_ns)
+{
+    if (!img)
+        return true;
+    while (img->mapping && img->unmapped < img->size) {
+        size_t n = slice_end(img->unmapped, RELEASE_SLICE, img->size) - img->unmapped;
+        munmap((unsigned char *)img->mapping + img->unmapped, n);
+        img->unmapped += n;
+        if (img->unmapped < img->size && deadline_ns != UINT64_MAX && ng_clock_ns() >= deadline_ns)
+            return false;
+    }
+    free(img->owned);
+    free(img->name);
+    free(img);
+    return true;
+}
+
 void
 ng_image_free(ng_image *img)
 {
-    if (!img)
-        return;
-    if (img->mapping)
-        munmap(img->mapping, img->size);
-    free(img->owned);
-    free(img);
+    ng_image_release(img, UINT64_MAX);
 }
 
 size_t

@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "nssguard.h"
 
@@ -45,6 +46,16 @@
 #endif
 
 #define NG_N_ELEMENTS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* CLOCK_MONOTONIC in nanoseconds: the deadlines of reload slices. */
+static inline uint64_t
+ng_clock_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 /* A borrowed byte range. */
 typedef struct {
@@ -237,6 +248,13 @@ ng_image *ng_image_build(const ng_entries *ents, uint64_t source_size, int64_t s
                          ng_error *err);
 /* Maps a compiled file read-only after checking all of it. */
 ng_image *ng_image_open(const char *path, ng_error *err);
+/* The same in steps, for a reload: ng_image_map maps the file unchecked;
+ * ng_image_check checks it until done or until CLOCK_MONOTONIC passes
+ * deadline_ns (UINT64_MAX: no deadline): 1 when all of it is good, 0 when
+ * there is more to check, -1 when refused (err says why). An image is used
+ * only once it returned 1. */
+ng_image *ng_image_map(const char *path, ng_error *err);
+int ng_image_check(ng_image *img, uint64_t deadline_ns, ng_error *err);
 /* Writes the checksum into an image's header (for tools and fuzzing that
  * build or alter images; the module only ever checks it). */
 void ng_image_seal(unsigned char *data, size_t len);
@@ -245,6 +263,9 @@ ng_image *ng_image_from_bytes(const unsigned char *data, size_t len, ng_error *e
 /* Writes the image to path atomically (temporary file, then rename). */
 bool ng_image_write(const ng_image *img, const char *path, ng_error *err);
 void ng_image_free(ng_image *img);
+/* Frees the image, giving a mapping back a slice at a time until done or
+ * until deadline_ns passes; true once it is all freed (call again if not). */
+bool ng_image_release(ng_image *img, uint64_t deadline_ns);
 size_t ng_image_count(const ng_image *img);
 void ng_image_source(const ng_image *img, uint64_t *size, int64_t *mtime_ns);
 /* Fills a view of entry i; its pointers point into the image. */
