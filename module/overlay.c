@@ -9,10 +9,12 @@
  *
  * Reload: at most once per `reload` interval a query's thread looks at the
  * files (stat and directory listing, no reading). When something changed it
- * builds the next generation, reusing the sources whose files did not
- * change, and publishes it; other threads keep answering from the old one
- * and never wait (the check is a try-lock). A unit that fails to load keeps
- * its previous version in service; either way a load_error event says why.
+ * starts building the next generation, reusing the sources whose files did
+ * not change, and publishes it once it is whole; other threads keep
+ * answering from the old one and never wait (the check is a try-lock). A
+ * unit that fails to load keeps its previous version in service; either way
+ * a load_error event says why. How the work is spread over queries: see
+ * "building the next generation" below.
  */
 #include "config.h"
 
@@ -21,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -262,14 +265,77 @@ free_stamps(file_stamp *st, size_t n)
     free(st);
 }
 
-/* ---- loading one unit ---- */
+/* ---- building the next generation, a slice at a time ----
+ *
+ * NSS lets no module start a thread (CKF_LIBRARY_CANT_CREATE_OS_THREADS),
+ * so a reload runs on the threads that query. A query that finds one under
+ * way works on it for about RELOAD_SLICE_NS, checking a large compiled file
+ * a slice at a time, then answers from the current generation; the new one
+ * is published whole when it is done. Replaced images are unmapped the same
+ * way, a slice at a time. A reload that has waited RELOAD_PATIENCE_MS (a
+ * process that queries rarely) is finished by the next query whatever it
+ * costs, so a change is never seen much later than that. Small files (a
+ * check of less than one slice) and text files are loaded in one go: a
+ * large overlay reloads without stalling its queries only when compiled.
+ */
+#define RELOAD_SLICE_NS 250000
+#define RELOAD_PATIENCE_MS 1000
+
+typedef struct {
+    ng_overlay *ov; /* being built, unpublished; NULL when no reload is under way */
+    unit_list ul;
+    size_t next;        /* the unit being loaded */
+    ng_source *src;     /* its new source, while it loads */
+    ng_image *checking; /* its compiled file, until checked */
+    uint64_t started_ms;
+} reload_job;
+
+static reload_job job; /* under reload_lock */
+
+/* Replaced images, unmapped a slice at a time (under reload_lock). */
+static ng_image **dying;
+static size_t n_dying, dying_cap;
+
+static void
+bury(ng_image *img)
+{
+    if (!img)
+        return;
+    if (n_dying == dying_cap) {
+        size_t cap = dying_cap ? 2 * dying_cap : 8;
+        ng_image **nd = realloc(dying, cap * sizeof(*nd));
+        if (!nd) {
+            ng_image_free(img); /* at once, then */
+            return;
+        }
+        dying = nd;
+        dying_cap = cap;
+    }
+    dying[n_dying++] = img;
+}
+
+/* Frees buried images until deadline_ns passes. */
+static void
+release_buried(uint64_t deadline_ns)
+{
+    while (n_dying && (deadline_ns == UINT64_MAX || ng_clock_ns() < deadline_ns)) {
+        if (!ng_image_release(dying[n_dying - 1], deadline_ns))
+            return;
+        n_dying--;
+    }
+    if (!n_dying) {
+        free(dying);
+        dying = NULL;
+        dying_cap = 0;
+    }
+}
 
 static void
 source_unref(ng_source *src)
 {
     if (!src || --src->refs > 0)
         return;
-    ng_image_free(src->image);
+    bury(src->image);
     free(src->unit);
     free(src->txt.path);
     free(src->ngo.path);
@@ -309,58 +375,24 @@ load_error(const char *file, const char *error, const char *serving)
     ng_log_event("load_error", "file", file, "error", error, "serving", serving, NULL);
 }
 
-/* Loads the unit whose stamps are txt and ngo; returns a new source or NULL
- * (after logging why). */
-static ng_source *
-load_unit(const unit_paths *u, const file_stamp *txt, const file_stamp *ngo, const ng_source *prev,
-          size_t *skipped)
+/* The rate-limit counters: a mapping of zero pages, touched only by
+ * events, so that a new generation costs no memset of a large array (from
+ * the heap, calloc clears it: hundreds of microseconds at 100k entries). */
+static size_t
+rates_size(const ng_overlay *ov)
 {
-    ng_source *src = calloc(1, sizeof(*src));
-    ng_error err;
-
-    if (!src)
-        return NULL;
-    src->refs = 1;
-    src->unit = strdup(u->unit);
-    copy_stamp(&src->txt, txt);
-    copy_stamp(&src->ngo, ngo);
-    if (ngo->exists) {
-        ng_image *img = ng_image_open(ngo->path, &err);
-        uint64_t size;
-        int64_t mtime;
-        if (!img) {
-            load_error(ngo->path, err.msg,
-                       txt->exists ? "the text file"
-                       : prev      ? "previous version"
-                                   : "nothing");
-        } else if (txt->exists) {
-            ng_image_source(img, &size, &mtime);
-            if (size == txt->size && mtime == txt->mtime_ns) {
-                src->image = img;
-                src->compiled = true;
-                return src;
-            }
-            ng_log_event("stale_compiled", "file", ngo->path, "using", txt->path, NULL);
-            ng_image_free(img);
-        } else {
-            src->image = img;
-            src->compiled = true;
-            return src;
-        }
-    }
-    if (txt->exists || !ngo->exists) {
-        /* neither file: parse the name as given, for its error message */
-        const char *path = txt->exists ? txt->path : u->given;
-        src->image = load_text(path, txt, skipped, &err);
-        if (src->image)
-            return src;
-        load_error(path, err.msg, prev ? "previous version" : "nothing");
-    }
-    source_unref(src);
-    return NULL;
+    return (ov->n_entries ? ov->n_entries : 1) * sizeof(*ov->rates);
 }
 
-/* ---- generations ---- */
+static bool
+rates_alloc(ng_overlay *ov)
+{
+    void *p =
+        mmap(NULL, rates_size(ov), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+    ov->rates = p == MAP_FAILED ? NULL : p;
+    return ov->rates != NULL;
+}
 
 static void
 overlay_free(ng_overlay *ov)
@@ -372,7 +404,8 @@ overlay_free(ng_overlay *ov)
     free(ov->sources);
     free(ov->first);
     free_stamps(ov->scan, ov->n_scan);
-    free(ov->rates);
+    if (ov->rates)
+        munmap(ov->rates, rates_size(ov));
     free(ov);
 }
 
@@ -404,17 +437,27 @@ add_source(ng_overlay *ov, ng_source *src)
     return true;
 }
 
-/* Builds the generation that the files describe now, from `prev` where they
- * did not change. Takes ownership of the scan. */
-static ng_overlay *
-build(const ng_config *cfg, const ng_overlay *prev, file_stamp *st, size_t n_st,
-      const unit_list *ul)
+static void
+job_drop(void)
+{
+    bury(job.checking);
+    source_unref(job.src);
+    overlay_free(job.ov);
+    free_units(&job.ul);
+    memset(&job, 0, sizeof(job));
+}
+
+/* Starts building the generation that the scan describes; takes the scan
+ * and the units. */
+static bool
+job_start(const ng_config *cfg, file_stamp *st, size_t n_st, unit_list *ul)
 {
     ng_overlay *ov = calloc(1, sizeof(*ov));
 
     if (!ov) {
         free_stamps(st, n_st);
-        return NULL;
+        free_units(ul);
+        return false;
     }
     ov->id = next_id++;
     ov->scan = st;
@@ -426,35 +469,125 @@ build(const ng_config *cfg, const ng_overlay *prev, file_stamp *st, size_t n_st,
         ov->n_refused++;
         load_error(ul->dir_error, ul->dir_error, "nothing");
     }
-    for (size_t i = 0; i < ul->n_units; i++) {
-        const file_stamp *txt = &st[2 * i], *ngo = &st[2 * i + 1];
-        const ng_source *old = previous_source(prev, ul->units[i].unit);
-        ng_source *src;
-        if (old && same_stamp(&old->txt, txt) && same_stamp(&old->ngo, ngo)) {
-            src = (ng_source *)old;
-            src->refs++;
-        } else {
-            src = load_unit(&ul->units[i], txt, ngo, old, &ov->skipped);
-            if (!src) {
-                ov->n_refused++;
-                src = (ng_source *)old; /* keep the last good version */
-                if (src)
-                    src->refs++;
-            }
-        }
-        if (src && !add_source(ov, src)) {
-            source_unref(src);
-            overlay_free(ov);
-            return NULL;
-        }
-    }
-    ov->rates = calloc(ov->n_entries ? ov->n_entries : 1, sizeof(*ov->rates));
-    if (!ov->rates) {
-        overlay_free(ov);
-        return NULL;
-    }
-    return ov;
+    memset(&job, 0, sizeof(job));
+    job.ov = ov;
+    job.ul = *ul;
+    job.started_ms = now_ms();
+    return true;
 }
+
+/* The unit is done: its new source goes into the generation, or, when it
+ * has no image, the unit's last good version (if any) does. */
+static bool
+unit_done(const ng_source *old)
+{
+    ng_source *src = job.src;
+
+    job.src = NULL;
+    if (!src || !src->image) {
+        source_unref(src);
+        job.ov->n_refused++;
+        src = (ng_source *)old; /* keep the last good version */
+        if (src)
+            src->refs++;
+    }
+    if (src && !add_source(job.ov, src)) {
+        source_unref(src);
+        return false;
+    }
+    return true;
+}
+
+/* Takes the checked compiled file when it is the one to serve: no text
+ * beside it, or the text it was compiled from. */
+static bool
+take_compiled(const file_stamp *txt)
+{
+    uint64_t size;
+    int64_t mtime;
+
+    ng_image_source(job.checking, &size, &mtime);
+    if (txt->exists && (size != txt->size || mtime != txt->mtime_ns)) {
+        ng_log_event("stale_compiled", "file", job.src->ngo.path, "using", txt->path, NULL);
+        return false;
+    }
+    job.src->image = job.checking;
+    job.src->compiled = true;
+    job.checking = NULL;
+    return true;
+}
+
+/* Loads unit job.next until done (1), until deadline_ns passes while its
+ * compiled file is being checked (0), or out of memory (-1). */
+static int
+unit_step(uint64_t deadline_ns)
+{
+    const unit_paths *u = &job.ul.units[job.next];
+    const file_stamp *txt = &job.ov->scan[2 * job.next], *ngo = txt + 1;
+    const ng_source *old = previous_source(current, u->unit);
+    const char *failed = old ? "previous version" : "nothing";
+    ng_error err;
+
+    if (!job.src) {
+        if (old && same_stamp(&old->txt, txt) && same_stamp(&old->ngo, ngo)) {
+            job.src = (ng_source *)old; /* unchanged: the same source again */
+            job.src->refs++;
+            return unit_done(old) ? 1 : -1;
+        }
+        job.src = calloc(1, sizeof(*job.src));
+        if (!job.src)
+            return unit_done(old) ? 1 : -1;
+        job.src->refs = 1;
+        job.src->unit = strdup(u->unit);
+        copy_stamp(&job.src->txt, txt);
+        copy_stamp(&job.src->ngo, ngo);
+        if (ngo->exists && !(job.checking = ng_image_map(ngo->path, &err)))
+            load_error(ngo->path, err.msg, txt->exists ? "the text file" : failed);
+    }
+    if (job.checking) {
+        int r = ng_image_check(job.checking, deadline_ns, &err);
+        if (r == 0)
+            return 0;
+        if (r < 0)
+            load_error(ngo->path, err.msg, txt->exists ? "the text file" : failed);
+        if (r < 0 || !take_compiled(txt)) {
+            bury(job.checking);
+            job.checking = NULL;
+        }
+    }
+    if (!job.src->image && (txt->exists || !ngo->exists)) {
+        /* neither file: parse the name as given, for its error message */
+        const char *path = txt->exists ? txt->path : u->given;
+        job.src->image = load_text(path, txt, &job.ov->skipped, &err);
+        if (!job.src->image)
+            load_error(path, err.msg, failed);
+    }
+    return unit_done(old) ? 1 : -1;
+}
+
+/* Works on the reload until it is done (1: job.ov is ready to publish),
+ * until deadline_ns passes (0), or out of memory (-1: dropped). */
+static int
+job_step(uint64_t deadline_ns)
+{
+    while (job.next < job.ul.n_units) {
+        int r = unit_step(deadline_ns);
+        if (r < 0) {
+            job_drop();
+            return -1;
+        }
+        if (r == 0)
+            return 0;
+        job.next++;
+    }
+    if (!rates_alloc(job.ov)) {
+        job_drop();
+        return -1;
+    }
+    return 1;
+}
+
+/* ---- generations ---- */
 
 static void
 log_generation(const char *event, const ng_overlay *ov, const ng_config *cfg)
@@ -506,40 +639,59 @@ publish_locked(ng_overlay *ov)
     reclaim_locked();
 }
 
-bool
-ng_overlays_start(const ng_config *cfg)
+/* Publishes the reload that job_step finished. */
+static void
+job_publish(const char *event)
 {
-    unit_list ul;
-    size_t n_st = 0;
-    file_stamp *st;
-    ng_overlay *ov;
-
-    pthread_mutex_lock(&reload_lock);
-    config = cfg;
-    st = scan(cfg, &n_st, &ul);
-    ov = st ? build(cfg, NULL, st, n_st, &ul) : NULL;
-    free_units(&ul);
-    if (ov) {
-        /* nothing at all could be loaded: say so loudly, never silently */
-        log_generation(ov->n_entries == 0 && ov->n_refused > 0 ? "load_failed" : "load", ov, cfg);
-        publish_locked(ov);
-        __atomic_store_n(&next_check_ms, now_ms() + cfg->reload_ms, __ATOMIC_RELAXED);
-    }
-    pthread_mutex_unlock(&reload_lock);
-    return ov != NULL;
+    log_generation(event, job.ov, config);
+    publish_locked(job.ov);
+    job.ov = NULL;
+    job_drop();
 }
 
-void
-ng_overlays_stop(void)
+static void
+drop_all(void)
 {
-    pthread_mutex_lock(&reload_lock);
+    job_drop();
     overlay_free(__atomic_exchange_n(&current, NULL, __ATOMIC_SEQ_CST));
     while (retired) {
         ng_overlay *next = retired->next_retired;
         overlay_free(retired);
         retired = next;
     }
+    release_buried(UINT64_MAX);
     config = NULL;
+}
+
+bool
+ng_overlays_start(const ng_config *cfg)
+{
+    unit_list ul;
+    size_t n_st = 0;
+    file_stamp *st;
+    bool ok;
+
+    pthread_mutex_lock(&reload_lock);
+    config = cfg;
+    st = scan(cfg, &n_st, &ul);
+    if (!st)
+        free_units(&ul);
+    /* the first load is done whole: C_Initialize returns with it served */
+    ok = st && job_start(cfg, st, n_st, &ul) && job_step(UINT64_MAX) == 1;
+    if (ok) {
+        /* nothing at all could be loaded: say so loudly, never silently */
+        job_publish(job.ov->n_entries == 0 && job.ov->n_refused > 0 ? "load_failed" : "load");
+        __atomic_store_n(&next_check_ms, now_ms() + cfg->reload_ms, __ATOMIC_RELAXED);
+    }
+    pthread_mutex_unlock(&reload_lock);
+    return ok;
+}
+
+void
+ng_overlays_stop(void)
+{
+    pthread_mutex_lock(&reload_lock);
+    drop_all();
     pthread_mutex_unlock(&reload_lock);
 }
 
@@ -547,16 +699,20 @@ void
 ng_overlays_forget(void)
 {
     /* In a forked child, which runs one thread: the parent's generations
-     * are this process's copies, free them without the locks, which may have
-     * been held by threads that do not exist here. */
+     * are this process's copies. Free them, unless a parent thread held
+     * the lock at the fork (it may have been halfway through changing
+     * them): then leave them be. */
+    bool consistent = pthread_mutex_trylock(&reload_lock) == 0;
+
     pthread_mutex_init(&reload_lock, NULL);
-    overlay_free(current);
-    while (retired) {
-        ng_overlay *next = retired->next_retired;
-        overlay_free(retired);
-        retired = next;
+    if (consistent) {
+        drop_all();
+        return;
     }
-    current = NULL;
+    memset(&job, 0, sizeof(job));
+    current = retired = NULL;
+    dying = NULL;
+    n_dying = dying_cap = 0;
     config = NULL;
 }
 
@@ -575,28 +731,44 @@ scan_changed(const ng_overlay *ov, const file_stamp *st, size_t n)
 void
 ng_overlays_poll(void)
 {
-    uint64_t now = now_ms(), due = __atomic_load_n(&next_check_ms, __ATOMIC_RELAXED);
+    uint64_t now = now_ms(), deadline;
     unit_list ul;
-    size_t n_st;
+    size_t n_st = 0;
     file_stamp *st;
 
-    if (now < due || pthread_mutex_trylock(&reload_lock) != 0)
-        return; /* not due, or another thread is looking: never wait */
+    if (now < __atomic_load_n(&next_check_ms, __ATOMIC_RELAXED) ||
+        pthread_mutex_trylock(&reload_lock) != 0)
+        return; /* not due, or another thread is at it: never wait */
+    deadline = ng_clock_ns() + RELOAD_SLICE_NS;
     if (!config || !current)
         goto out;
-    __atomic_store_n(&next_check_ms, now + config->reload_ms, __ATOMIC_RELAXED);
-    st = scan(config, &n_st, &ul);
-    if (st && scan_changed(current, st, n_st)) {
-        ng_overlay *ov = build(config, current, st, n_st, &ul);
-        if (ov) {
-            log_generation("reload", ov, config);
-            publish_locked(ov);
+    if (!job.ov) {
+        st = scan(config, &n_st, &ul);
+        if (!st || !scan_changed(current, st, n_st)) {
+            free_stamps(st, n_st);
+            free_units(&ul);
+            reclaim_locked();
+            goto idle;
         }
-    } else {
-        free_stamps(st, n_st);
-        reclaim_locked();
+        if (!job_start(config, st, n_st, &ul))
+            goto idle;
     }
-    free_units(&ul);
+    if (now >= job.started_ms + RELOAD_PATIENCE_MS)
+        deadline = UINT64_MAX; /* it has waited long enough: finish it now */
+    switch (job_step(deadline)) {
+    case 0: /* more to do: the next query goes on with it */
+        __atomic_store_n(&next_check_ms, 0, __ATOMIC_RELAXED);
+        goto release;
+    case 1:
+        job_publish("reload");
+        break;
+    default: /* out of memory: dropped, try again later */
+        break;
+    }
+idle:
+    __atomic_store_n(&next_check_ms, now + config->reload_ms, __ATOMIC_RELAXED);
+release:
+    release_buried(deadline);
 out:
     pthread_mutex_unlock(&reload_lock);
 }
