@@ -644,6 +644,24 @@ ng_image_from_bytes(const unsigned char *data, size_t len, ng_error *err)
     return img;
 }
 
+/* Keeps the image about to be replaced linked as PATH.old, until the next
+ * write removes it. Freeing a large file is the kernel's work, done on the
+ * thread that lets go of it last: without this, that is a query thread of
+ * some process that mapped it (milliseconds for a 17 MB file); with it,
+ * running processes let go of a file that still has a name, and this
+ * tool deletes the one before. Best effort: without hard links, nothing. */
+static void
+keep_previous(const char *path)
+{
+    char *old = NULL;
+
+    if (asprintf(&old, "%s.old", path) < 0)
+        return;
+    if (unlink(old) == 0 || errno == ENOENT)
+        (void)link(path, old);
+    free(old);
+}
+
 bool
 ng_image_write(const ng_image *img, const char *path, ng_error *err)
 {
@@ -679,6 +697,7 @@ ng_image_write(const ng_image *img, const char *path, ng_error *err)
         goto out;
     }
     fd = -1;
+    keep_previous(path);
     /* rename: processes that map the old file keep it intact */
     if (rename(tmp, path) < 0) {
         ng_error_set(err, path, 0, "cannot replace: %s", strerror(errno));
