@@ -332,20 +332,23 @@ echo
 echo "end to end: $e2e"
 
 # ---- reload under load: 2 threads query a compiled 100k overlay while it is
-# replaced 20 times (bench/reload.c); RELOADS=0 is the machine's own noise ----
+# replaced 20 times (bench/reload.c); RELOADS=0 is the machine's own noise;
+# keep replaces files as nssguard compile does, drop renames over them ----
 reload_bin=$top_builddir/bench/nssguard-bench-reload
 reload_line=""
 if [ -x "$reload_bin" ] && [ -f "$out/100000/compiled/overlay.ngo" ]; then
     rl_dir=$out/reload.d
-    for r in 0 20; do
+    for run in "0 keep" "20 keep" "20 drop"; do
         rm -rf "$rl_dir" && mkdir -p "$rl_dir"
-        say "reload under load: $r reloads"
-        reload_line="$reload_line$("$reload_bin" "$module" "$rl_dir" "$out/100000/compiled/overlay.ngo" $r)
+        say "reload under load: $run"
+        # shellcheck disable=SC2086 # two words on purpose
+        reload_line="$reload_line$("$reload_bin" "$module" "$rl_dir" "$out/100000/compiled/overlay.ngo" $run)
 "
     done
     rm -rf "$rl_dir"
     echo
-    echo "reload under load (compiled 100k, 2 query threads, 1 s; reloads=0 is the machine's own noise):"
+    echo "reload under load (compiled 100k, 2 query threads, 1 s; reloads=0 is the machine's own noise;"
+    echo "keep: replaced as nssguard compile does, drop: renamed over, the module frees the old file):"
     printf '%s' "$reload_line" | sed 's/^/  /'
 fi
 
@@ -389,9 +392,11 @@ if [ -n "$reload_line" ]; then
     printf '%s' "$reload_line" | awk '
         { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[NR, kv[1]] = kv[2] } }
         END {
-            base = v[1, "over_1ms"] / v[1, "queries"]; rel = v[2, "over_1ms"] / v[2, "queries"]
-            printf "  reload of a 100k overlay, no query waits > 1 ms: %.4f%% of lookups over 1 ms during 20 reloads, %.4f%% without any (max %.1f ms: the query that reloads): %s\n",
-                rel * 100, base * 100, v[2, "max_ns"] / 1e6, (rel <= base * 1.5 + 20 / v[2, "queries"]) ? "met but for the reloading query" : "NOT met"
+            base = v[1, "over_1ms"]; keep = v[2, "over_1ms"]; drop = v[3, "over_1ms"]
+            printf "  reload of a 100k overlay, no query waits > 1 ms: %d lookups over 1 ms during 20 reloads, %d in as long without any: %s\n",
+                keep, base, (keep <= base * 1.5 + 3) ? "met (the machine'"'"'s own noise)" : "NOT met"
+            printf "    (renamed over without nssguard compile: %d over 1 ms, max %.1f ms: the kernel freeing each replaced file on the thread that lets go of it)\n",
+                drop, v[3, "max_ns"] / 1e6
         }'
 fi
 
