@@ -8,7 +8,12 @@
  *   query in the same long-lived session (reload=0: look on every query);
  * - a search started before a reload finishes on the old generation;
  * - four threads querying while the file flips between two versions only
- *   ever see one version or the other, never a mix, and never an error.
+ *   ever see one version or the other, never a mix, and never an error;
+ * - a large compiled file is checked a slice at a time: its reload spreads
+ *   over several queries, which answer from the old version until the new
+ *   one is whole; a process that queries rarely finishes it on the first
+ *   query a second later; replaced images are unmapped in slices too;
+ * - writing a compiled file keeps the one it replaces as X.ngo.old.
  */
 #include "config.h"
 
@@ -55,6 +60,39 @@ write_overlay(const char *path, const char *tag, int first, int last, long mtime
         struct timespec ts[2] = {{mtime, 0}, {mtime, 0}};
         utimensat(AT_FDCWD, tmp, ts, 0);
     }
+    rename(tmp, path);
+}
+
+/* Writes n entries labelled "<tag>-<k>" whose serials are three bytes, k
+ * and 0x10000 + k for k < n, so that serial 1 is "<tag>-1". */
+static void
+write_big_overlay(const char *path, const char *tag, int n, long mtime)
+{
+    char tmp[800];
+    FILE *f;
+
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    f = fopen(tmp, "w");
+    if (!f)
+        return;
+    for (int k = 0; k < n; k++) {
+        int v = k == 1 ? 1 : 0x10000 + k; /* serial 1 as write_overlay writes it */
+        fprintf(f,
+                "CKA_CLASS CK_OBJECT_CLASS CKO_NSS_TRUST\n"
+                "CKA_LABEL UTF8 \"%s-%d\"\n"
+                "CKA_ISSUER MULTILINE_OCTAL\n"
+                "\\060\\014\\061\\012\\060\\010\\006\\003\\125\\004\\003\\023\\001\\101\nEND\n",
+                tag, k);
+        if (v == 1)
+            fprintf(f, "CKA_SERIAL_NUMBER MULTILINE_OCTAL\n\\002\\001\\001\nEND\n");
+        else
+            fprintf(f, "CKA_SERIAL_NUMBER MULTILINE_OCTAL\n\\002\\003\\%03o\\%03o\\%03o\nEND\n",
+                    (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff);
+        fprintf(f, "CKA_TRUST_SERVER_AUTH CK_TRUST CKT_NSS_NOT_TRUSTED\n\n");
+    }
+    fclose(f);
+    struct timespec ts[2] = {{mtime, 0}, {mtime, 0}};
+    utimensat(AT_FDCWD, tmp, ts, 0);
     rename(tmp, path);
 }
 
@@ -311,6 +349,102 @@ test_concurrent_reloads(void)
     tap_is_ulong((unsigned long)mixed, 0, "every answer was the old version's or the new one's");
 }
 
+/* Checks a compiled file with a deadline that has always passed: each call
+ * does one slice. Returns the calls, the last one's result in *rv. */
+static int
+check_in_slices(const char *path, int *rv, ng_error *err, size_t *size)
+{
+    ng_image *img = ng_image_map(path, err);
+    struct stat st;
+    int calls = 0;
+
+    *rv = -2;
+    if (!img)
+        return 0;
+    stat(path, &st);
+    *size = (size_t)st.st_size;
+    while ((*rv = ng_image_check(img, 0, err)) == 0 && calls < 1000000)
+        calls++;
+    calls++;
+    ng_image_free(img);
+    return calls;
+}
+
+static void
+test_sliced_reload(void)
+{
+    char big_txt[800], big_ngo[800], old_ngo[820], label[64], want[900];
+    CK_SESSION_HANDLE s = 0;
+    struct stat g, kept;
+    ng_error err;
+    size_t size = 0;
+    int rv, calls, queries = 0, strays = 0;
+    const int n = 60000;
+
+    p11->C_OpenSession(1, CKF_SERIAL_SESSION, NULL, NULL, &s);
+    unlink(txt);
+    tap_is_str(lookup(s, 1, label, sizeof(label)), "", "small files: a change is seen at once");
+
+    /* one slice per call: more calls than 256 KiB pieces in the file */
+    snprintf(big_txt, sizeof(big_txt), "%s/big.txt", dir);
+    snprintf(big_ngo, sizeof(big_ngo), "%s/big.ngo", dir);
+    write_big_overlay(big_txt, "G", n, 2000000000);
+    compile(big_txt, big_ngo);
+    calls = check_in_slices(big_ngo, &rv, &err, &size);
+    printf("# %zu bytes checked in %d calls\n", size, calls);
+    tap_is_ulong((unsigned long)rv, 1, "a large compiled file checked a slice per call is good");
+    tap_ok(size > 4000000 && (size_t)calls > size / (256 * 1024),
+           "... and took more calls than its 256 KiB pieces");
+    flip_byte(big_ngo, (long)size - 100);
+    calls = check_in_slices(big_ngo, &rv, &err, &size);
+    snprintf(want, sizeof(want), "%s: checksum mismatch (corrupted)", big_ngo);
+    tap_ok(rv == -1 && calls > 10, "a byte changed near its end: refused after several slices");
+    tap_is_str(err.msg, want, "... saying so");
+    ng_image *img = ng_image_open(big_ngo, &err);
+    tap_ok(img == NULL, "... as checking it in one go does");
+    ng_image_free(img);
+
+    /* in the module: old answers until the new version is whole */
+    compile(big_txt, big_ngo);
+    stat(big_ngo, &g);
+    snprintf(old_ngo, sizeof(old_ngo), "%s/big.ngo", odir);
+    rename(big_ngo, old_ngo); /* into the overlay directory, whole */
+    size_t reloads = count_in_file(log_path, "\"event\":\"reload\"");
+    const char *got = lookup(s, 1, label, sizeof(label));
+    tap_is_str(got, "", "the first query after a large compiled file appears: the old answer");
+    for (queries = 1; strcmp(got, "G-1") != 0 && queries < 1000000; queries++) {
+        got = lookup(s, 1, label, sizeof(label));
+        strays += got[0] != '\0' && strcmp(got, "G-1") != 0;
+    }
+    printf("# the new version was served after %d queries\n", queries);
+    tap_is_str(got, "G-1", "... then, some queries later, the new one");
+    tap_ok(queries > 1, "... the reload's work spread over several queries");
+    tap_is_ulong((unsigned long)strays, 0, "... every answer the old version's or the new one's");
+    tap_is_ulong(count_in_file(log_path, "\"event\":\"reload\""), reloads + 1,
+                 "... and one reload event, when it was published");
+    snprintf(want, sizeof(want), "\"entries\":%d,", n);
+    tap_is_ulong(count_in_file(log_path, want), 1, "... of all its entries");
+
+    /* a process that queries rarely: the next query a second later finishes it */
+    write_big_overlay(big_txt, "H", n, 2000000100);
+    compile(big_txt, old_ngo);
+    tap_is_str(lookup(s, 1, label, sizeof(label)), "G-1", "version H written: G still served");
+    sleep(1);
+    usleep(200000);
+    tap_is_str(lookup(s, 1, label, sizeof(label)), "H-1",
+               "a query more than a second later finishes the reload");
+
+    /* nssguard compile keeps the image it replaced */
+    snprintf(want, sizeof(want), "%s.old", old_ngo);
+    tap_ok(stat(want, &kept) == 0 && kept.st_ino == g.st_ino,
+           "writing a compiled file keeps the one it replaced as X.ngo.old");
+    unlink(old_ngo);
+    unlink(want);
+    unlink(big_txt);
+    tap_is_str(lookup(s, 1, label, sizeof(label)), "", "the large file removed: nothing served");
+    p11->C_CloseSession(s);
+}
+
 int
 main(void)
 {
@@ -332,6 +466,7 @@ main(void)
     test_search_across_reload(s);
     p11->C_CloseSession(s);
     test_concurrent_reloads();
+    test_sliced_reload();
     tap_is_ulong(p11->C_Finalize(NULL), CKR_OK, "C_Finalize frees every generation");
 
     /* Nothing loadable at all: the module starts, serves nothing, says so. */
