@@ -7,7 +7,9 @@
  * place of X.txt only while that stamp matches, so an edited X.txt is never
  * shadowed by an old compiled file. Several inputs make one image (-o
  * required) that stands on its own. The output replaces any old file by
- * rename, so running processes that map the old one are not disturbed.
+ * rename, so running processes that map the old one are not disturbed, and
+ * the old one stays linked as OUT.ngo.old until the next compile (see
+ * keep_previous in module/image.c).
  */
 #include "config.h"
 
@@ -25,7 +27,8 @@ usage(FILE *fp)
                 "\n"
                 "Compiles overlay text into the image libnssguard.so maps without parsing.\n"
                 "One input X.txt gives X.ngo beside it, used by the module while X.txt is\n"
-                "unchanged; several inputs need -o.\n"
+                "unchanged; several inputs need -o. The image replaced is kept as\n"
+                "OUT.ngo.old until the next compile.\n"
                 "\n"
                 "  --without-certificates  keep each entry's SHA-1 but not the certificate's\n"
                 "                          DER: a smaller image that loads faster, for the\n"
