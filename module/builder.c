@@ -52,9 +52,21 @@ hash_bytes(uint64_t h, ng_bytes b)
 }
 
 uint64_t
+ng_issuer_hash(ng_bytes issuer)
+{
+    return hash_bytes(0xcbf29ce484222325ULL, issuer);
+}
+
+uint64_t
+ng_serial_hash(uint64_t issuer_hash, ng_bytes serial_value)
+{
+    return hash_bytes(issuer_hash, serial_value);
+}
+
+uint64_t
 ng_entry_hash(ng_bytes issuer, ng_bytes serial_value)
 {
-    return hash_bytes(hash_bytes(0xcbf29ce484222325ULL, issuer), serial_value);
+    return ng_serial_hash(ng_issuer_hash(issuer), serial_value);
 }
 
 bool

@@ -86,6 +86,16 @@ _Static_assert(offsetof(header, checksum) < 64 && offsetof(header, checksum) % 8
 _Static_assert(sizeof(record) == 104, "record layout");
 _Static_assert(sizeof(slot) == 8, "slot layout");
 
+/* An entry whose serial value is itself a complete DER INTEGER (value
+ * bytes 02 01 07, say): a caller's DER serial can match it as given.
+ * Such entries are few (about one random 16-byte serial in 65,000), so
+ * they are listed apart, sorted by hash, and the usual query probes the
+ * table once instead of twice. Found while an image is checked or built. */
+typedef struct {
+    uint64_t hash;
+    uint64_t entry;
+} der_like;
+
 /* Where checking an image has got to: a reload checks a file a slice at a
  * time, between queries, so that no query waits for all of it. */
 enum check_stage { CHECK_HEADER, CHECK_SUM, CHECK_ENTRIES, CHECK_SLOTS, CHECK_DONE, CHECK_FAILED };
@@ -101,9 +111,61 @@ struct ng_image {
     size_t unmapped;      /* bytes of the mapping already given back */
     unsigned char *owned; /* when built in memory */
     char *name;           /* for error messages, while checking */
+    der_like *der_like;   /* sorted by hash */
+    size_t n_der_like, der_like_cap;
     enum check_stage stage;
     uint64_t pos, used, lane[8];
 };
+
+/* ---- entries whose serial value looks like DER ---- */
+
+static ng_bytes
+serial_value_of(const ng_image *img, const record *r)
+{
+    const unsigned char *der =
+        r->serial_len <= INLINE_SERIAL ? r->serial_inline : img->blob + r->serial_off;
+
+    return (ng_bytes){der + r->serial_hdr, (size_t)(r->serial_len - r->serial_hdr)};
+}
+
+/* Lists entry i if its serial value is a DER INTEGER; false when out of memory. */
+static bool
+note_der_like(ng_image *img, uint64_t i)
+{
+    const record *r = &img->records[i];
+    ng_bytes inner;
+
+    if (!ng_der_integer_value(serial_value_of(img, r), &inner))
+        return true;
+    if (img->n_der_like == img->der_like_cap) {
+        size_t cap = img->der_like_cap ? 2 * img->der_like_cap : 4;
+        der_like *nd = realloc(img->der_like, cap * sizeof(*nd));
+        if (!nd)
+            return false;
+        img->der_like = nd;
+        img->der_like_cap = cap;
+    }
+    img->der_like[img->n_der_like++] = (der_like){r->hash, i};
+    return true;
+}
+
+/* By hash, then entry: of equal entries the first is found, as in the table. */
+static int
+compare_der_like(const void *a, const void *b)
+{
+    const der_like *x = a, *y = b;
+
+    if (x->hash != y->hash)
+        return x->hash < y->hash ? -1 : 1;
+    return x->entry < y->entry ? -1 : x->entry > y->entry;
+}
+
+static void
+sort_der_like(ng_image *img)
+{
+    if (img->n_der_like > 1)
+        qsort(img->der_like, img->n_der_like, sizeof(*img->der_like), compare_der_like);
+}
 
 /* ---- checksum: eight independent 64-bit lanes over the file's words ----
  * Each word goes through (lane ^ word) * odd constant, a bijection, so any
@@ -387,10 +449,15 @@ ng_image_build(const ng_entries *ents, uint64_t source_size, int64_t source_mtim
     img->stage = CHECK_DONE;
     img->owned = file;
     file = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (!note_der_like(img, i))
+            goto oom;
+    }
+    sort_der_like(img);
     goto out;
 oom:
     ng_error_set(err, "(in memory)", 0, "out of memory building the overlay image");
-    free(img);
+    ng_image_free(img);
     img = NULL;
 out:
     free(file);
@@ -541,8 +608,11 @@ check_index(ng_image *img, bool *full)
             const char *why = entry_problem(img, &img->records[img->pos]);
             if (why)
                 return why;
+            if (!note_der_like(img, img->pos))
+                return "out of memory";
         }
         if (!(*full = img->pos < h->n_entries)) {
+            sort_der_like(img);
             img->pos = img->used = 0;
             img->stage = CHECK_SLOTS;
         }
@@ -731,6 +801,7 @@ ng_image_release(ng_image *img, uint64_t deadline_ns)
     }
     free(img->owned);
     free(img->name);
+    free(img->der_like);
     free(img);
     return true;
 }
@@ -777,24 +848,54 @@ ng_image_entry(const ng_image *img, size_t i, ng_entry *e)
     e->line = r->line;
 }
 
-long
-ng_image_find(const ng_image *img, ng_bytes issuer, ng_bytes serial_value)
+static bool
+is_entry(const ng_image *img, const record *r, uint64_t h, ng_bytes issuer, ng_bytes serial_value)
 {
-    uint64_t h = ng_entry_hash(issuer, serial_value);
+    ng_bytes v;
+
+    if (r->hash != h || r->issuer_len != issuer.len)
+        return false;
+    v = serial_value_of(img, r);
+    return v.len == serial_value.len && memcmp(v.data, serial_value.data, v.len) == 0 &&
+           memcmp(img->blob + r->issuer_off, issuer.data, issuer.len) == 0;
+}
+
+long
+ng_image_find_hashed(const ng_image *img, uint64_t h, ng_bytes issuer, ng_bytes serial_value)
+{
     uint32_t tag = (uint32_t)(h >> 32);
     size_t mask = (size_t)img->hdr->n_slots - 1;
 
     for (size_t s = h & mask; img->slots[s].entry; s = (s + 1) & mask) {
-        if (img->slots[s].tag != tag)
-            continue;
-        const record *r = &img->records[img->slots[s].entry - 1];
-        const unsigned char *serial =
-            r->serial_len <= INLINE_SERIAL ? r->serial_inline : img->blob + r->serial_off;
-        if (r->hash == h && r->issuer_len == issuer.len &&
-            (size_t)(r->serial_len - r->serial_hdr) == serial_value.len &&
-            memcmp(serial + r->serial_hdr, serial_value.data, serial_value.len) == 0 &&
-            memcmp(img->blob + r->issuer_off, issuer.data, issuer.len) == 0)
-            return (long)(img->slots[s].entry - 1);
+        uint32_t i = img->slots[s].entry - 1;
+        if (img->slots[s].tag == tag && is_entry(img, &img->records[i], h, issuer, serial_value))
+            return (long)i;
+    }
+    return -1;
+}
+
+long
+ng_image_find(const ng_image *img, ng_bytes issuer, ng_bytes serial_value)
+{
+    return ng_image_find_hashed(img, ng_entry_hash(issuer, serial_value), issuer, serial_value);
+}
+
+long
+ng_image_find_der_like(const ng_image *img, uint64_t h, ng_bytes issuer, ng_bytes serial_value)
+{
+    size_t lo = 0, hi = img->n_der_like;
+
+    while (lo < hi) { /* the first listed entry with this hash */
+        size_t mid = lo + (hi - lo) / 2;
+        if (img->der_like[mid].hash < h)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < img->n_der_like && img->der_like[lo].hash == h; lo++) {
+        uint64_t i = img->der_like[lo].entry;
+        if (is_entry(img, &img->records[i], h, issuer, serial_value))
+            return (long)i;
     }
     return -1;
 }

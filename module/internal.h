@@ -173,6 +173,9 @@ void ng_entries_clear(ng_entries *ents);
 /* Appends a copy of e (its pointers still borrowed); false when out of memory. */
 bool ng_entries_push(ng_entries *ents, const ng_entry *e);
 uint64_t ng_entry_hash(ng_bytes issuer, ng_bytes serial_value);
+/* ng_entry_hash in two steps, for several serials under one issuer. */
+uint64_t ng_issuer_hash(ng_bytes issuer);
+uint64_t ng_serial_hash(uint64_t issuer_hash, ng_bytes serial_value);
 
 /* ---- index.c: issuer+serial -> entry ---- */
 
@@ -271,6 +274,13 @@ void ng_image_source(const ng_image *img, uint64_t *size, int64_t *mtime_ns);
 /* Fills a view of entry i; its pointers point into the image. */
 void ng_image_entry(const ng_image *img, size_t i, ng_entry *e);
 long ng_image_find(const ng_image *img, ng_bytes issuer, ng_bytes serial_value);
+/* The same with the hash given (ng_entry_hash of issuer and serial_value). */
+long ng_image_find_hashed(const ng_image *img, uint64_t hash, ng_bytes issuer,
+                          ng_bytes serial_value);
+/* The same among the entries whose serial value is itself a complete DER
+ * INTEGER: the only ones that a serial_value that is one can match. */
+long ng_image_find_der_like(const ng_image *img, uint64_t hash, ng_bytes issuer,
+                            ng_bytes serial_value);
 
 /* ---- overlay.c: generations of the served overlay ---- */
 
@@ -319,6 +329,11 @@ bool ng_overlay_expand_path(const char *path, char ***files, size_t *n_files, ng
 bool ng_overlay_entry(const ng_overlay *ov, size_t global, ng_entry *e);
 /* The global number of the entry with this issuer and serial value, or -1. */
 long ng_overlay_find(const ng_overlay *ov, ng_bytes issuer, ng_bytes serial_value);
+/* A serial as a caller gives it: *as_value is the entry whose serial value
+ * the bytes encode as a DER INTEGER (-1 when none, or when they are not
+ * one), *as_given the entry whose serial value is the bytes themselves. */
+void ng_overlay_find_serial(const ng_overlay *ov, ng_bytes issuer, ng_bytes serial, long *as_given,
+                            long *as_value);
 
 /* ---- objects.c: entries as PKCS#11 objects ---- */
 

@@ -380,9 +380,9 @@ ng_objects_find(ng_overlay *ov, const CK_ATTRIBUTE *tmpl, CK_ULONG count, ng_fin
 
     if (issuer && serial && serial->ulValueLen > 0) {
         ng_bytes iss = {issuer->pValue, issuer->ulValueLen};
-        ng_bytes raw = {serial->pValue, serial->ulValueLen}, inner;
-        long a = ng_overlay_find(ov, iss, raw);
-        long b = ng_der_integer_value(raw, &inner) ? ng_overlay_find(ov, iss, inner) : -1;
+        ng_bytes raw = {serial->pValue, serial->ulValueLen};
+        long a, b;
+        ng_overlay_find_serial(ov, iss, raw, &a, &b);
         find->trust_query = reported;
         if (a >= 0 && !push_matches(find, ov, (size_t)a, tmpl, count))
             goto oom;

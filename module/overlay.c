@@ -827,6 +827,30 @@ ng_overlay_entry(const ng_overlay *ov, size_t global, ng_entry *e)
     return true;
 }
 
+void
+ng_overlay_find_serial(const ng_overlay *ov, ng_bytes issuer, ng_bytes serial, long *as_given,
+                       long *as_value)
+{
+    uint64_t hi = ng_issuer_hash(issuer), hg = ng_serial_hash(hi, serial), hv = 0;
+    ng_bytes value;
+    bool der = ng_der_integer_value(serial, &value);
+    long j;
+
+    if (der)
+        hv = ng_serial_hash(hi, value);
+    *as_given = *as_value = -1;
+    for (size_t i = 0; i < ov->n_sources; i++) { /* the first file that has it */
+        const ng_image *img = ov->sources[i]->image;
+        j = der ? ng_image_find_der_like(img, hg, issuer, serial)
+                : ng_image_find_hashed(img, hg, issuer, serial);
+        if (*as_given < 0 && j >= 0)
+            *as_given = (long)ov->first[i] + j;
+        j = der ? ng_image_find_hashed(img, hv, issuer, value) : -1;
+        if (*as_value < 0 && j >= 0)
+            *as_value = (long)ov->first[i] + j;
+    }
+}
+
 long
 ng_overlay_find(const ng_overlay *ov, ng_bytes issuer, ng_bytes serial_value)
 {
