@@ -80,6 +80,14 @@ check_image(const ng_entries *ents)
         hit = ng_image_find(img, e->issuer, e->serial);
         check(hit >= 0 && (size_t)hit <= i);
         (void)ng_image_find(img, e->issuer, e->serial_der);
+        /* an entry whose serial value is itself DER is listed apart, and
+         * only such an entry */
+        ng_bytes inner;
+        long listed = ng_image_find_der_like(img, e->hash, e->issuer, e->serial);
+        if (ng_der_integer_value(e->serial, &inner))
+            check(listed >= 0 && (size_t)listed <= i);
+        else
+            check(listed < 0);
     }
     ng_image_free(img);
 }

@@ -13,7 +13,10 @@
  *   over several queries, which answer from the old version until the new
  *   one is whole; a process that queries rarely finishes it on the first
  *   query a second later; replaced images are unmapped in slices too;
- * - writing a compiled file keeps the one it replaces as X.ngo.old.
+ * - writing a compiled file keeps the one it replaces as X.ngo.old;
+ * - a serial whose value bytes are themselves a DER INTEGER (02 01 07) is
+ *   found by a caller's DER serial 02 01 07 as given, beside the entry of
+ *   value 07, in a text overlay and a compiled one.
  */
 #include "config.h"
 
@@ -419,6 +422,73 @@ test_sliced_reload(void)
     p11->C_CloseSession(s);
 }
 
+/* The trust objects for serial bytes as given; their labels joined by ' '. */
+static CK_ULONG
+trust_labels(CK_SESSION_HANDLE s, const unsigned char *serial, CK_ULONG len, char *out, size_t size)
+{
+    CK_OBJECT_CLASS cls = CKO_NSS_TRUST;
+    CK_ATTRIBUTE tmpl[] = {
+        {CKA_CLASS, &cls, sizeof(cls)},
+        {CKA_ISSUER, (void *)issuer_der, sizeof(issuer_der)},
+        {CKA_SERIAL_NUMBER, (void *)serial, len},
+    };
+    CK_OBJECT_HANDLE h[4];
+    CK_ULONG n = 0;
+
+    out[0] = '\0';
+    p11->C_FindObjectsInit(s, tmpl, 3);
+    p11->C_FindObjects(s, h, 4, &n);
+    p11->C_FindObjectsFinal(s);
+    for (CK_ULONG i = 0; i < n; i++) {
+        char label[64];
+        CK_ATTRIBUTE a = {CKA_LABEL, label, sizeof(label) - 1};
+        if (p11->C_GetAttributeValue(s, h[i], &a, 1) == CKR_OK) {
+            label[a.ulValueLen] = '\0';
+            snprintf(out + strlen(out), size - strlen(out), "%s%s", i ? " " : "", label);
+        }
+    }
+    return n;
+}
+
+static void
+test_der_like_serials(void)
+{
+    static const unsigned char der7[] = {0x02, 0x01, 0x07}, bare7[] = {0x07};
+    char path[800], compiled[800], got[256];
+    CK_SESSION_HANDLE s = 0;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/der-like.txt", odir);
+    snprintf(compiled, sizeof(compiled), "%s/der-like.ngo", odir);
+    write_overlay(path, "V", 7, 7, 0); /* serial 02 01 07: value 07 */
+    f = fopen(path, "a");
+    if (f) { /* serial 02 03 02 01 07: value 02 01 07, itself a DER INTEGER */
+        fputs("CKA_CLASS CK_OBJECT_CLASS CKO_NSS_TRUST\nCKA_LABEL UTF8 \"D-020107\"\n"
+              "CKA_ISSUER MULTILINE_OCTAL\n"
+              "\\060\\014\\061\\012\\060\\010\\006\\003\\125\\004\\003\\023\\001\\101\nEND\n"
+              "CKA_SERIAL_NUMBER MULTILINE_OCTAL\n\\002\\003\\002\\001\\007\nEND\n"
+              "CKA_TRUST_SERVER_AUTH CK_TRUST CKT_NSS_NOT_TRUSTED\n",
+              f);
+        fclose(f);
+    }
+    p11->C_OpenSession(1, CKF_SERIAL_SESSION, NULL, NULL, &s);
+    for (int pass = 0; pass < 2; pass++) {
+        const char *form = pass ? "compiled" : "text";
+        char what[200];
+        if (pass)
+            compile(path, compiled);
+        snprintf(what, sizeof(what), "%s: serial 02 01 07 finds value 07 and value 02 01 07", form);
+        tap_is_ulong(trust_labels(s, der7, sizeof(der7), got, sizeof(got)), 2, what);
+        tap_is_str(got, "D-020107 V-7", "... the one as given first");
+        snprintf(what, sizeof(what), "%s: bare serial 07 finds value 07 only", form);
+        tap_is_ulong(trust_labels(s, bare7, sizeof(bare7), got, sizeof(got)), 1, what);
+        tap_is_str(got, "V-7", "... that one");
+    }
+    unlink(compiled);
+    unlink(path);
+    p11->C_CloseSession(s);
+}
+
 int
 main(void)
 {
@@ -441,6 +511,7 @@ main(void)
     p11->C_CloseSession(s);
     test_concurrent_reloads();
     test_sliced_reload();
+    test_der_like_serials();
     tap_is_ulong(p11->C_Finalize(NULL), CKR_OK, "C_Finalize frees every generation");
 
     /* Nothing loadable at all: the module starts, serves nothing, says so. */
