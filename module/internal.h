@@ -124,10 +124,13 @@ typedef struct {
     size_t n_attrs;
 } ng_record;
 
+typedef struct ng_arena_block ng_arena_block;
+
 typedef struct {
     char *file;
     ng_record *records;
     size_t n_records;
+    ng_arena_block *arena; /* holds the values and comments of the records */
 } ng_records;
 
 /* Parses a whole file. On failure returns false, fills err with
