@@ -307,8 +307,11 @@ word(const char **s, size_t *n, const char **w, size_t *wn)
 static bool
 word_is(const char *w, size_t wn, const char *s)
 {
-    /* first byte first: most comparisons (END on every octal line) stop there */
-    return wn > 0 && w[0] == s[0] && strncmp(w, s, wn) == 0 && s[wn] == '\0';
+    /* first byte first: most comparisons (END on every octal line) stop
+     * there. memcmp, not strncmp: a word may hold a NUL (octal lines are not
+     * checked for one), and strncmp would stop there and let s[wn] be read
+     * past the end of s. */
+    return wn > 0 && w[0] == s[0] && strlen(s) == wn && memcmp(w, s, wn) == 0;
 }
 
 static void
