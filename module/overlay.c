@@ -702,13 +702,12 @@ ng_overlays_forget(void)
      * are this process's copies. Free them, unless a parent thread held
      * the lock at the fork (it may have been halfway through changing
      * them): then leave them be. */
-    bool consistent = pthread_mutex_trylock(&reload_lock) == 0;
-
-    pthread_mutex_init(&reload_lock, NULL);
-    if (consistent) {
+    if (pthread_mutex_trylock(&reload_lock) == 0) {
+        pthread_mutex_unlock(&reload_lock);
         drop_all();
         return;
     }
+    pthread_mutex_init(&reload_lock, NULL); /* held by a thread not in this process */
     memset(&job, 0, sizeof(job));
     current = retired = NULL;
     dying = NULL;
