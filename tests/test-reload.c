@@ -14,6 +14,8 @@
  *   one is whole; a process that queries rarely finishes it on the first
  *   query a second later; replaced images are unmapped in slices too;
  * - writing a compiled file keeps the one it replaces as X.ngo.old;
+ * - a compiled file whose offsets wrap around 2^64 (slots before the file)
+ *   is refused, checksum correct or not;
  * - a serial whose value bytes are themselves a DER INTEGER (02 01 07) is
  *   found by a caller's DER serial 02 01 07 as given, beside the entry of
  *   value 07, in a text overlay and a compiled one.
@@ -422,6 +424,49 @@ test_sliced_reload(void)
     p11->C_CloseSession(s);
 }
 
+/* Found by fuzz-compiled: slots_off = 2^64 - 40 made slots_off + n_slots * 8
+ * wrap to a small number, so the layout check passed and the slot table was
+ * read from 40 bytes before the image. */
+static void
+test_wrapping_offsets(void)
+{
+    char path[800], image[800];
+    unsigned char *bytes = NULL;
+    long size = 0;
+    ng_error err;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/wrap.txt", dir);
+    snprintf(image, sizeof(image), "%s/wrap.ngo", dir);
+    write_overlay(path, "W", 1, 3, 0);
+    compile(path, image);
+    if ((f = fopen(image, "rb"))) {
+        fseek(f, 0, SEEK_END);
+        size = ftell(f);
+        rewind(f);
+        bytes = malloc((size_t)size);
+        if (bytes && fread(bytes, 1, (size_t)size, f) != (size_t)size)
+            size = 0;
+        fclose(f);
+    }
+    if (!bytes || size < 128) {
+        tap_ok(0, "read the compiled file back");
+        free(bytes);
+        return;
+    }
+    uint64_t slots_off = (uint64_t)0 - 40, n_slots = 16; /* header offsets 56 and 40 */
+    memcpy(bytes + 56, &slots_off, 8);
+    memcpy(bytes + 40, &n_slots, 8);
+    ng_image_seal(bytes, (size_t)size);
+    ng_image *img = ng_image_from_bytes(bytes, (size_t)size, &err);
+    tap_ok(img == NULL, "a compiled file whose slot offset wraps around is refused");
+    tap_is_str(err.msg, "(in memory): inconsistent layout", "... as an inconsistent layout");
+    ng_image_free(img);
+    free(bytes);
+    unlink(image);
+    unlink(path);
+}
+
 /* The trust objects for serial bytes as given; their labels joined by ' '. */
 static CK_ULONG
 trust_labels(CK_SESSION_HANDLE s, const unsigned char *serial, CK_ULONG len, char *out, size_t size)
@@ -512,6 +557,7 @@ main(void)
     test_concurrent_reloads();
     test_sliced_reload();
     test_der_like_serials();
+    test_wrapping_offsets();
     tap_is_ulong(p11->C_Finalize(NULL), CKR_OK, "C_Finalize frees every generation");
 
     /* Nothing loadable at all: the module starts, serves nothing, says so. */
