@@ -137,10 +137,25 @@ claim_locked(size_t *index)
     return NULL;
 }
 
+/* Sessions are written on every call: each gets cache lines of its own.
+ * Two calloc'd sessions could share one, and then two threads each using
+ * its own session ran at half the speed of one (measured: 2 threads 0.8x
+ * or 2.0x of one thread, depending on where the heap happened to put them). */
+static ng_session *
+session_alloc(void)
+{
+    size_t size = (sizeof(ng_session) + 63) & ~(size_t)63;
+    ng_session *s = aligned_alloc(64, size);
+
+    if (s)
+        memset(s, 0, size);
+    return s;
+}
+
 CK_RV
 ng_session_open(CK_FLAGS flags, CK_SESSION_HANDLE *handle)
 {
-    ng_session *s = calloc(1, sizeof(*s));
+    ng_session *s = session_alloc();
     slot *sl;
     size_t index;
 
