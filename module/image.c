@@ -133,9 +133,10 @@ static bool
 note_der_like(ng_image *img, uint64_t i)
 {
     const record *r = &img->records[i];
-    ng_bytes inner;
+    ng_bytes value = serial_value_of(img, r), inner;
 
-    if (!ng_der_integer_value(serial_value_of(img, r), &inner))
+    /* the tag first: this runs for every entry of a 1M-entry image */
+    if (value.len < 3 || value.data[0] != 0x02 || !ng_der_integer_value(value, &inner))
         return true;
     if (img->n_der_like == img->der_like_cap) {
         size_t cap = img->der_like_cap ? 2 * img->der_like_cap : 4;
