@@ -35,6 +35,8 @@
 #include <secitem.h>
 #include <secmod.h>
 
+static void die(const char *what, const char *detail) __attribute__((noreturn));
+
 static void
 die(const char *what, const char *detail)
 {

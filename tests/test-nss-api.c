@@ -40,6 +40,9 @@
 static int tap_n;
 static int tap_failed;
 
+static void ok(int cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 static void
 ok(int cond, const char *fmt, ...)
 {
