@@ -256,17 +256,21 @@ append_escaped(char *out, const char *s)
     *out = '\0';
 }
 
+/* `more`: parameters of this test's own, or NULL. */
 static SECMODModule *
-load_module(const char *name, const char *library, const char *overlay, const char *logfile)
+load_module(const char *name, const char *library, const char *overlay, const char *logfile,
+            const char *more)
 {
     const char *extra = getenv("NSSGUARD_TEST_PARAMS"); /* e.g. mode=p11-kit */
-    size_t plen = strlen(overlay) + strlen(logfile) + (extra ? strlen(extra) : 0) + 32;
+    size_t plen = strlen(overlay) + strlen(logfile) + (extra ? strlen(extra) : 0) +
+                  (more ? strlen(more) : 0) + 32;
     char *params = malloc(plen);
     size_t slen = 2 * (strlen(library) + strlen(name) + plen) + 64;
     char *spec = malloc(slen);
     SECMODModule *mod;
 
-    snprintf(params, plen, "overlay=%s log=file:%s %s", overlay, logfile, extra ? extra : "");
+    snprintf(params, plen, "overlay=%s log=file:%s %s %s", overlay, logfile, extra ? extra : "",
+             more ? more : "");
     strcpy(spec, "library=\"");
     append_escaped(spec, library);
     strcat(spec, "\" name=\"");
@@ -521,7 +525,7 @@ test_pki(const char *module, const char *pkidir, const char *outdir)
     check_chain(&mitm, 0, 0, when);
     check_chain(&isonly, 0, 0, when);
     expect_trust(&mitm, 0, when);
-    mod = load_module(MODULE_NAME, module, overlay, logfile);
+    mod = load_module(MODULE_NAME, module, overlay, logfile, NULL);
     if (mod) {
         chain_open(&mitm);
         n = mitm.leaf ? verify_pkix(mitm.leaf) : -1;
@@ -541,7 +545,7 @@ test_pki(const char *module, const char *pkidir, const char *outdir)
 
     /* The same database (the root is in it), a fresh process state. */
     start_nss(dbdir);
-    mod = load_module(MODULE_NAME, module, overlay, logfile);
+    mod = load_module(MODULE_NAME, module, overlay, logfile, NULL);
     ok(mod != NULL, "SECMOD_LoadUserModule loaded %s", module);
     if (mod && mod->slotCount > 0)
         slot = PK11_ReferenceSlot(mod->slots[0]);
@@ -611,6 +615,124 @@ test_pki(const char *module, const char *pkidir, const char *outdir)
     free(dbdir);
     free(overlay);
     free(logfile);
+}
+
+/* ---- an overlay file added while NSS runs ---- */
+
+/* Installs src as dst the way deployment tools do: a temporary file, then
+ * rename. */
+static int
+install_file(const char *src, const char *dst)
+{
+    size_t n = strlen(dst) + 8;
+    char *tmp = malloc(n);
+    SECItem text;
+    FILE *fp;
+    int rv = -1;
+
+    snprintf(tmp, n, "%s.tmp", dst);
+    if (read_whole(src, &text) == 0 && (fp = fopen(tmp, "wb"))) {
+        if (fwrite(text.data, 1, text.len, fp) == text.len && fclose(fp) == 0)
+            rv = rename(tmp, dst);
+        else
+            fclose(fp);
+    }
+    free(text.data);
+    free(tmp);
+    return rv;
+}
+
+static void
+expect_classic(chain *c, int want, const char *when)
+{
+    int n;
+
+    chain_open(c);
+    n = c->leaf ? verify_classic(c->leaf) : -1;
+    ok(n == want, "live: %s: %s chain, CERT_VerifyCertificate: %s (want %s)", when, c->name,
+       err_name(n), err_name(want));
+    chain_close(c);
+}
+
+static void
+expect_pkix(chain *c, int want, const char *when, const char *why)
+{
+    int n;
+
+    chain_open(c);
+    n = c->leaf ? verify_pkix(c->leaf) : -1;
+    ok(n == want, "live: %s: %s chain, CERT_PKIXVerifyCert: %s (want %s%s)", when, c->name,
+       err_name(n), err_name(want), why);
+    chain_close(c);
+}
+
+/* e. An administrator drops a distrust file into the overlay directory of
+ * a process that is running and has already accepted the MITM chain. The
+ * module notices on its next query (reload=0 here) and NSS's classic
+ * verifier asks it again for every new verification: the same process now
+ * rejects the chain, and libpkix rejects a chain it had not seen. But
+ * libpkix answers a chain it accepted before from its chain cache (up to an
+ * hour): asserted, so that a change in NSS shows. */
+static void
+test_live_reload(const char *module, const char *pkidir, const char *outdir)
+{
+    char *dbdir = fresh_db(outdir, "live-db");
+    char *livedir = path_join(outdir, "live.d");
+    char *logfile = path_join(outdir, "live.log");
+    char *src = path_join(pkidir, "overlay.txt");
+    char *dst = path_join(livedir, "overlay.txt");
+    SECItem root = read_pki(pkidir, "root.der");
+    chain mitm, isonly;
+    SECMODModule *mod;
+    int n;
+
+    mkdir(livedir, 0700);
+    unlink(dst);
+    unlink(logfile);
+    chain_read(&mitm, pkidir, "mitm");
+    chain_read(&isonly, pkidir, "isonly");
+    start_nss(dbdir);
+    ok(import_root(&root) == 0, "live: test root imported with trust C,,");
+    mod = load_module(MODULE_NAME, module, livedir, logfile, "reload=0");
+    ok(mod != NULL, "live: module loaded on an empty overlay directory");
+    expect_classic(&mitm, 0, "before the drop-in");
+    expect_pkix(&mitm, 0, "before the drop-in", "");
+
+    ok(install_file(src, dst) == 0, "live: overlay.txt dropped into %s", livedir);
+    expect_classic(&mitm, SEC_ERROR_UNTRUSTED_ISSUER, "after it, same process");
+    expect_pkix(&isonly, SEC_ERROR_UNTRUSTED_CERT, "after it, same process",
+                ": a chain libpkix never saw");
+    expect_pkix(&mitm, 0, "after it, same process",
+                ": HAZARD, libpkix's chain cache keeps the chain it accepted");
+    n = log_count(logfile, "\"event\":\"reload\"", "\"files\":1");
+    ok(n == 1, "live: one reload event for the new file (%d)", n);
+
+    /* Not a test: taking the file away again is not seen at once, in
+     * either verifier, once libpkix holds the certificates (NSS 3.87: both
+     * still reject; without the libpkix calls above the classic verifier
+     * accepts again). Distrust errs on the safe side here. */
+    unlink(dst);
+    chain_open(&mitm);
+    n = mitm.leaf ? verify_classic(mitm.leaf) : -1;
+    diag("live: after removing it: mitm chain, CERT_VerifyCertificate: %s", err_name(n));
+    chain_close(&mitm);
+    chain_open(&isonly);
+    n = isonly.leaf ? verify_pkix(isonly.leaf) : -1;
+    diag("live: after removing it: isonly chain, CERT_PKIXVerifyCert: %s", err_name(n));
+    chain_close(&isonly);
+
+    unload_module(mod);
+    shutdown_nss("after the live reload test");
+    free(root.data);
+    free(mitm.ca_der.data);
+    free(mitm.leaf_der.data);
+    free(isonly.ca_der.data);
+    free(isonly.leaf_der.data);
+    free(dbdir);
+    free(livedir);
+    free(logfile);
+    free(src);
+    free(dst);
 }
 
 /* ---- certdata.txt, just enough of it ---- */
@@ -959,7 +1081,7 @@ test_mozilla(const char *module, const char *shared, const char *outdir)
        MOZ_DISTRUSTED, forged);
     ok(n == 0, "without module: %d of them distrusted (want 0)", n);
 
-    mod = load_module(MOZ_MODULE_NAME, module, certdata, logfile);
+    mod = load_module(MOZ_MODULE_NAME, module, certdata, logfile, NULL);
     ok(mod != NULL, "second module instance \"%s\" loaded with %s as overlay", MOZ_MODULE_NAME,
        MOZ_CERTDATA);
     n = count_distrusted(&list, &total, 1);
@@ -1030,6 +1152,7 @@ main(int argc, char **argv)
     }
 
     test_pki(module, pkidir, outdir);
+    test_live_reload(module, pkidir, outdir);
     test_mozilla(module, shared, outdir);
     free(pkidir);
     free(outdir);
