@@ -8,11 +8,19 @@
 # test root in its NSS database:
 #   1. no module: both sites load;
 #   2. nssguard added with modutil, with parameters (overlay=, log=);
-#   3. nssguard added by an enterprise policy (policies.json SecurityDevices)
+#   3. live: nssguard (modutil, reload=0) on an empty overlay directory; the
+#      MITM site loads; the overlay file is installed into the directory
+#      while the same Firefox runs. Then a site under another distrusted
+#      sub-CA (isonly), which this Firefox never saw, is refused; but the
+#      MITM site on another port (a new connection, no TLS session to
+#      resume) still loads: NSS read the MITM sub-CA's trust when it first
+#      met the certificate and keeps it while Firefox holds the certificate
+#      (asserted as the hazard it is, so that a change shows);
+#   4. nssguard added by an enterprise policy (policies.json SecurityDevices)
 #      with NO parameters: the module reads $NSSGUARD_CONFIG.
 # Firefox reads policies.json from distribution/ beside its binary (after
 # /etc/firefox/policies/policies.json). So as not to touch system folders,
-# case 3 runs Firefox from a private copy of its install folder: the small
+# case 4 runs Firefox from a private copy of its install folder: the small
 # launcher binary copied, everything else symlinked, and our own
 # distribution/policies.json.
 #
@@ -64,11 +72,12 @@ export HOME XDG_CONFIG_HOME XDG_CACHE_HOME MOZ_DISABLE_NONLOCAL_CONNECTIONS \
     MOZ_CRASHREPORTER_DISABLE MOZ_HEADLESS_WIDTH MOZ_HEADLESS_HEIGHT
 
 # The two sites, from the server databases that pki.sh made.
-for c in mitm good; do
+for c in mitm good isonly; do
     pk12util -o "$out/$c.p12" -n "$c-leaf" -d "sql:$pki/$c-server" -W nssguard -K "" \
         >>"$out/pk12util.log" 2>&1
 done
 timeout 150 node "$drv/serve.mjs" "$out/ports" mitm="$out/mitm.p12" good="$out/good.p12" \
+    mitm2="$out/mitm.p12" isonly="$out/isonly.p12" \
     >"$out/serve.log" 2>&1 &
 pids="$pids $!"
 n=0
@@ -78,10 +87,14 @@ while [ ! -s "$out/ports" ] && [ $n -lt 100 ]; do
 done
 port_mitm=$(awk '$1 == "mitm" { print $2 }' "$out/ports" 2>/dev/null)
 port_good=$(awk '$1 == "good" { print $2 }' "$out/ports" 2>/dev/null)
-[ -n "$port_mitm" ] && [ -n "$port_good" ]
+port_mitm2=$(awk '$1 == "mitm2" { print $2 }' "$out/ports" 2>/dev/null)
+port_isonly=$(awk '$1 == "isonly" { print $2 }' "$out/ports" 2>/dev/null)
+[ -n "$port_mitm" ] && [ -n "$port_good" ] && [ -n "$port_mitm2" ] && [ -n "$port_isonly" ]
 ok $? "HTTPS servers for mitm-leaf and good-leaf listening on 127.0.0.1"
 url_mitm=https://127.0.0.1:$port_mitm/
 url_good=https://127.0.0.1:$port_good/
+url_mitm2=https://127.0.0.1:$port_mitm2/
+url_isonly=https://127.0.0.1:$port_isonly/
 
 # profile DIR: a new Firefox profile whose NSS database trusts the root.
 profile()
@@ -92,17 +105,20 @@ profile()
 }
 
 # browse CASE PROFILE BINARY [DRIVER-OPTION...]: runs the driver on both
-# sites; its JSON lines go to $out/CASE/pages.jsonl. $ffenv: NAME=VALUE
-# words added to the environment of the driver and Firefox.
+# sites (or on $pages: NAME=URL words); its JSON lines go to
+# $out/CASE/pages.jsonl. $ffenv: NAME=VALUE words added to the environment
+# of the driver and Firefox.
 ffenv=
+pages=
 browse()
 {
     c=$1 prof=$2 bin=$3
     shift 3
+    # shellcheck disable=SC2086 # $pages: words on purpose
     env $ffenv timeout 100 node "$drv/drive.mjs" --firefox "$bin" --profile "$prof" \
         --log "$out/$c/firefox.log" --pidfile "$out/$c/firefox.pid" \
         --screenshot-prefix "$out/$c/" "$@" \
-        mitm="$url_mitm" good="$url_good" >"$out/$c/pages.jsonl" 2>"$out/$c/drive.log"
+        ${pages:-mitm=$url_mitm good=$url_good} >"$out/$c/pages.jsonl" 2>"$out/$c/drive.log"
     rc=$?
     ok $rc "$c: Firefox driven over WebDriver BiDi"
     [ $rc -eq 0 ] || sed 's/^/#   /' "$out/$c/drive.log"
@@ -199,7 +215,28 @@ ok $? "modutil: the JSON log records the distrust, served as CKO_TRUST, for fire
 first=$(grep -o 'CKA_CLASS = CKO[A-Z_]*TRUST\b' "$out/modutil/pkcs11-calls.log" 2>/dev/null | head -n 1)
 is "$first" "CKA_CLASS = CKO_TRUST" "modutil: Firefox's NSS asks for CKO_TRUST before CKO_NSS_TRUST"
 
-# ---- 3. policies.json SecurityDevices, no parameters
+# ---- 3. live: an overlay file installed while Firefox runs
+mkdir -p "$out/live/overlay.d"
+rm -f "$out/live/overlay.d/overlay.txt"
+log4=$out/live/nssguard.log
+profile "$out/live/profile" >/dev/null &&
+    add_module "$out/live/profile" "$out/live/overlay.d" "$log4" "reload=0"
+ok $? "live: profile trusts the root, modutil adds libnssguard.so on an empty overlay directory"
+: >"$log4"
+pages="mitm=$url_mitm isonly=$url_isonly mitm2=$url_mitm2"
+browse live "$out/live/profile" "$ffbin" \
+    --install-after mitm --install "$pki/overlay.txt" --into "$out/live/overlay.d/overlay.txt"
+pages=
+expect_loads live mitm
+log_has "$log4" '"event":"reload"' '"process":"firefox-esr"' '"files":1'
+ok $? "live: the running Firefox's module reloaded the new file"
+expect_blocked live isonly
+# The hazard: no trust query reaches the module for a certificate NSS holds.
+expect_loads live mitm2
+log_has "$log4" '"event":"distrust"' '"label":"nssguard MITM sub-CA"'
+is $? 1 "live: ... and the module was never asked about the MITM sub-CA again"
+
+# ---- 4. policies.json SecurityDevices, no parameters
 mkdir -p "$out/policy/app/distribution"
 log3=$out/policy/nssguard.log
 conf=$out/policy/nssguard.conf

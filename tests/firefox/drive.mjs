@@ -11,17 +11,29 @@
 //
 // usage: node drive.mjs --firefox BIN --profile DIR --log FILE
 //            [--pidfile FILE] [--wait-file FILE --wait-text TEXT]
+//            [--install-after NAME --install SRC --into DST]
 //            [--screenshot-prefix PATH-] NAME=URL...
 //
 // --wait-file: before the first page, wait (up to 20 s) until FILE holds
 // TEXT (the policy case waits for the module in the profile's pkcs11.txt).
+// --install-after: once page NAME is done, copy SRC to DST.tmp and rename
+// it to DST, as an administrator installs an overlay file, while this
+// Firefox keeps running (the live reload case).
 // --screenshot-prefix: a PNG of each whole page, PATH-NAME.png.
 //
 // Firefox inherits this process's environment (the test sets
 // MOZ_DISABLE_NONLOCAL_CONNECTIONS, NSSGUARD_CONFIG...). Every step has a
 // deadline, and Firefox's whole process group is killed on the way out.
 import { spawn } from "node:child_process";
-import { createWriteStream, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+    copyFileSync,
+    createWriteStream,
+    existsSync,
+    readFileSync,
+    renameSync,
+    rmSync,
+    writeFileSync,
+} from "node:fs";
 import WebSocket from "ws";
 
 const STARTUP_MS = 30_000;
@@ -271,6 +283,11 @@ async function main() {
             result.screenshot = file;
         }
         console.log(JSON.stringify(result));
+        if (opt["install-after"] === name) {
+            copyFileSync(opt.install, `${opt.into}.tmp`);
+            renameSync(`${opt.into}.tmp`, opt.into);
+            note(`installed ${opt.install} as ${opt.into}`);
+        }
     }
     try {
         await send("session.end", {}, 5000);
