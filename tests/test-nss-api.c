@@ -418,6 +418,14 @@ chain_close(chain *c)
 }
 
 static void
+chain_free(chain *c)
+{
+    chain_close(c);
+    free(c->ca_der.data);
+    free(c->leaf_der.data);
+}
+
+static void
 expect_verify(chain *c, int want_classic, int want_pkix, const char *when)
 {
     int got;
@@ -606,12 +614,9 @@ test_pki(const char *module, const char *pkidir, const char *outdir)
     shutdown_nss("with module");
 
     free(root.data);
-    free(mitm.ca_der.data);
-    free(mitm.leaf_der.data);
-    free(good.ca_der.data);
-    free(good.leaf_der.data);
-    free(isonly.ca_der.data);
-    free(isonly.leaf_der.data);
+    chain_free(&mitm);
+    chain_free(&good);
+    chain_free(&isonly);
     free(dbdir);
     free(overlay);
     free(logfile);
@@ -724,10 +729,8 @@ test_live_reload(const char *module, const char *pkidir, const char *outdir)
     unload_module(mod);
     shutdown_nss("after the live reload test");
     free(root.data);
-    free(mitm.ca_der.data);
-    free(mitm.leaf_der.data);
-    free(isonly.ca_der.data);
-    free(isonly.leaf_der.data);
+    chain_free(&mitm);
+    chain_free(&isonly);
     free(dbdir);
     free(livedir);
     free(logfile);
