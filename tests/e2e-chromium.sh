@@ -14,38 +14,8 @@ require_tool selfserv tstclnt timeout
 command -v chromium >/dev/null 2>&1 || skip_all "chromium not installed (Debian: chromium)"
 e2e_setup e2e-chromium
 
-pids=
-cleanup()
-{
-    for p in $pids; do
-        kill "$p" 2>/dev/null
-    done
-}
-trap cleanup EXIT
+trap kill_servers EXIT
 trap 'exit 1' INT TERM
-
-# serve CHAIN: selfserv for CHAIN-leaf on a free port; sets port.
-serve()
-{
-    port=
-    for try in 1 2 3 4 5 6 7 8 9 10; do
-        p=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000))
-        selfserv -b -p $p >/dev/null 2>&1 || continue
-        timeout 120 selfserv -p $p -d "sql:$pki/$1-server" -n "$1-leaf" -V tls1.2: \
-            >"$out/selfserv-$1.log" 2>&1 &
-        pids="$pids $!"
-        n=0
-        while [ $n -lt 50 ]; do
-            if timeout 5 tstclnt -h 127.0.0.1 -p $p -q </dev/null >/dev/null 2>&1; then
-                port=$p
-                return 0
-            fi
-            sleep 0.1
-            n=$((n + 1))
-        done
-    done
-    return 1
-}
 
 # browse SETUP CHAIN: a fresh HOME whose NSS database trusts the root, with
 # the module added with parameters SETUP (none: not added); Chromium loads
@@ -74,7 +44,7 @@ browse()
 }
 
 for chain in good mitm; do
-    serve $chain || {
+    start_server $chain || {
         echo "Bail out! selfserv did not start for $chain"
         exit 1
     }

@@ -45,12 +45,9 @@ diag "$("$ffbin" --version 2>/dev/null)"
 
 # The shell cleans up the server, the driver Firefox; and the shell kills
 # Firefox's process group too in case the driver itself was killed.
-pids=
 cleanup()
 {
-    for p in $pids; do
-        kill "$p" 2>/dev/null
-    done
+    kill_servers
     for f in "$out"/*/firefox.pid; do
         [ -s "$f" ] && kill -KILL -- "-$(cat "$f")" 2>/dev/null
     done

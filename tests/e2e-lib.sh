@@ -22,6 +22,46 @@ e2e_setup()
     fi
 }
 
+# Servers the test started (start_server), killed by kill_servers: a test
+# that starts any sets `trap kill_servers EXIT` and `trap 'exit 1' INT TERM`.
+pids=
+kill_servers()
+{
+    for p in $pids; do
+        kill "$p" 2>/dev/null
+    done
+    return 0
+}
+
+# start_server CHAIN: runs selfserv for CHAIN-leaf on a free port, sets port.
+start_server()
+{
+    port=
+    tries=0
+    while [ $tries -lt 20 ]; do
+        tries=$((tries + 1))
+        p=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000))
+        selfserv -b -p $p >/dev/null 2>&1 || continue
+        rm -f "$out/$1.pid"
+        timeout 120 selfserv -D -p $p -d "sql:$pki/$1-server" -n "$1-leaf" -V tls1.2: \
+            -i "$out/$1.pid" >"$out/selfserv-$1.log" 2>&1 &
+        pids="$pids $!"
+        # ready when it answers a TCP ping (tstclnt -q makes no handshake)
+        n=0
+        while [ $n -lt 50 ]; do
+            if timeout 5 tstclnt -h 127.0.0.1 -p $p -q </dev/null >/dev/null 2>&1; then
+                port=$p
+                [ -s "$out/$1.pid" ] && pids="$pids $(cat "$out/$1.pid")"
+                return 0
+            fi
+            sleep 0.1
+            n=$((n + 1))
+        done
+        return 1
+    done
+    return 1
+}
+
 # client_db DIR: a new NSS database that trusts only the test root.
 client_db()
 {

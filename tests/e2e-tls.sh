@@ -14,44 +14,8 @@ e2e_setup e2e-tls
 db=$out/client
 log=$out/nssguard.log
 
-pids=
-cleanup()
-{
-    for p in $pids; do
-        kill "$p" 2>/dev/null
-    done
-}
-trap cleanup EXIT
+trap kill_servers EXIT
 trap 'exit 1' INT TERM
-
-# start_server CHAIN: runs selfserv for CHAIN-leaf on a free port, sets port.
-start_server()
-{
-    port=
-    tries=0
-    while [ $tries -lt 20 ]; do
-        tries=$((tries + 1))
-        p=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000))
-        selfserv -b -p $p >/dev/null 2>&1 || continue
-        rm -f "$out/$1.pid"
-        timeout 120 selfserv -D -p $p -d "sql:$pki/$1-server" -n "$1-leaf" -V tls1.2: \
-            -i "$out/$1.pid" >"$out/selfserv-$1.log" 2>&1 &
-        pids="$pids $!"
-        # ready when it answers a TCP ping (tstclnt -q makes no handshake)
-        n=0
-        while [ $n -lt 50 ]; do
-            if timeout 5 tstclnt -h 127.0.0.1 -p $p -q </dev/null >/dev/null 2>&1; then
-                port=$p
-                [ -s "$out/$1.pid" ] && pids="$pids $(cat "$out/$1.pid")"
-                return 0
-            fi
-            sleep 0.1
-            n=$((n + 1))
-        done
-        return 1
-    done
-    return 1
-}
 
 # connect CHAIN: one TLS handshake to CHAIN's server, SNI and name localhost.
 # stdin must be a pipe: with </dev/null tstclnt -Q waits forever.
