@@ -826,37 +826,40 @@ ng_overlay_entry(const ng_overlay *ov, size_t global, ng_entry *e)
     return true;
 }
 
+typedef long (*image_finder)(const ng_image *, uint64_t, ng_bytes, ng_bytes);
+
+/* The global number of the first file's entry for issuer and serial value
+ * (hash: ng_entry_hash of them), or -1. */
+static long
+first_hit(const ng_overlay *ov, image_finder find, uint64_t hash, ng_bytes issuer, ng_bytes value)
+{
+    for (size_t i = 0; i < ov->n_sources; i++) {
+        long j = find(ov->sources[i]->image, hash, issuer, value);
+        if (j >= 0)
+            return (long)ov->first[i] + j;
+    }
+    return -1;
+}
+
 void
 ng_overlay_find_serial(const ng_overlay *ov, ng_bytes issuer, ng_bytes serial, long *as_given,
                        long *as_value)
 {
-    uint64_t hi = ng_issuer_hash(issuer), hg = ng_serial_hash(hi, serial), hv = 0;
+    uint64_t hi = ng_issuer_hash(issuer);
     ng_bytes value;
     bool der = ng_der_integer_value(serial, &value);
-    long j;
 
-    if (der)
-        hv = ng_serial_hash(hi, value);
-    *as_given = *as_value = -1;
-    for (size_t i = 0; i < ov->n_sources; i++) { /* the first file that has it */
-        const ng_image *img = ov->sources[i]->image;
-        j = der ? ng_image_find_der_like(img, hg, issuer, serial)
-                : ng_image_find_hashed(img, hg, issuer, serial);
-        if (*as_given < 0 && j >= 0)
-            *as_given = (long)ov->first[i] + j;
-        j = der ? ng_image_find_hashed(img, hv, issuer, value) : -1;
-        if (*as_value < 0 && j >= 0)
-            *as_value = (long)ov->first[i] + j;
-    }
+    /* bytes that are a DER INTEGER match as given only an entry whose
+     * value is one too: those are listed apart, so one table probe */
+    *as_given = first_hit(ov, der ? ng_image_find_der_like : ng_image_find_hashed,
+                          ng_serial_hash(hi, serial), issuer, serial);
+    *as_value =
+        der ? first_hit(ov, ng_image_find_hashed, ng_serial_hash(hi, value), issuer, value) : -1;
 }
 
 long
 ng_overlay_find(const ng_overlay *ov, ng_bytes issuer, ng_bytes serial_value)
 {
-    for (size_t i = 0; i < ov->n_sources; i++) { /* the first file that has it */
-        long j = ng_image_find(ov->sources[i]->image, issuer, serial_value);
-        if (j >= 0)
-            return (long)ov->first[i] + j;
-    }
-    return -1;
+    return first_hit(ov, ng_image_find_hashed, ng_entry_hash(issuer, serial_value), issuer,
+                     serial_value);
 }
