@@ -53,6 +53,8 @@
 #include <pkcs11.h>
 #include <pkcs11n.h>
 
+#include "clock.h"
+
 #define SHA1_LEN 20
 #define FIND_MAX 16
 
@@ -88,15 +90,6 @@ fail(const char *fmt, ...)
     va_end(ap);
     fputc('\n', stderr);
     exit(1);
-}
-
-static uint64_t
-now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 /* ---- the query list ---- */

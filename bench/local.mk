@@ -10,16 +10,16 @@ bench_nssguard_bench_gen_CFLAGS = $(AM_CFLAGS) $(NSS_CFLAGS) $(NSPR_CFLAGS)
 bench_nssguard_bench_gen_LDADD = $(NSS_LIBS) $(NSPR_LIBS)
 
 # The driver links no NSS: it dlopens the module under test, like NSS does.
-bench_nssguard_bench_SOURCES = bench/bench.c
+bench_nssguard_bench_SOURCES = bench/bench.c bench/clock.h
 bench_nssguard_bench_CFLAGS = $(AM_CFLAGS) $(NSS_INCLUDES) $(NSPR_CFLAGS) -pthread
 bench_nssguard_bench_LDADD = -ldl -lpthread
 
 # Reload under load: queries timed while the overlay file is replaced.
-bench_nssguard_bench_reload_SOURCES = bench/reload.c
+bench_nssguard_bench_reload_SOURCES = bench/reload.c bench/clock.h
 bench_nssguard_bench_reload_CFLAGS = $(AM_CFLAGS) $(NSS_INCLUDES) $(NSPR_CFLAGS) -pthread
 bench_nssguard_bench_reload_LDADD = -ldl -lpthread
 
-bench_nssguard_bench_verify_SOURCES = bench/verify.c
+bench_nssguard_bench_verify_SOURCES = bench/verify.c bench/clock.h
 bench_nssguard_bench_verify_CFLAGS = $(AM_CFLAGS) $(NSS_CFLAGS) $(NSPR_CFLAGS)
 bench_nssguard_bench_verify_LDADD = $(NSS_LIBS) $(NSPR_LIBS)
 

@@ -39,6 +39,8 @@
 #include <pkcs11.h>
 #include <pkcs11n.h>
 
+#include "clock.h"
+
 #define MAX_KEYS 1000
 #define BUCKETS 100000 /* 10 ns each, up to 1 ms; slower lookups are counted apart */
 
@@ -60,15 +62,6 @@ typedef struct {
     size_t queries, over_1ms;
     uint64_t max_ns;
 } tally;
-
-static uint64_t
-now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static int
 lookup(CK_SESSION_HANDLE s, const key *k)

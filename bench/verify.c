@@ -35,6 +35,8 @@
 #include <secitem.h>
 #include <secmod.h>
 
+#include "clock.h"
+
 static void die(const char *what, const char *detail) __attribute__((noreturn));
 
 static void
@@ -51,15 +53,6 @@ nss_error(void)
     const char *name = PR_ErrorToName(PORT_GetError());
 
     return name ? name : "unknown NSS error";
-}
-
-static uint64_t
-now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 static SECItem
