@@ -177,3 +177,36 @@ done
         --label "nssguard Issuer-Serial sub-CA" "$dir/isonly-ca.der"
 } >"$dir/overlay.txt.tmp"
 mv "$dir/overlay.txt.tmp" "$dir/overlay.txt"
+
+# An RSA-signed distrusted sub-CA, in DIR/rsa/ so that nothing above changes
+# (tests count the certificates in DIR and db/ and the entries of
+# overlay.txt):
+#
+#   rsa-root (RSA 2048) ── rsamitm-ca ── rsamitm-leaf
+#
+# rsamitm-ca has an EC key; rsa-root signs it with sha256WithRSAEncryption,
+# whose NULL parameters are outside the signed part. DIR/rsa/ gets db/,
+# rsamitm-server/, NAME.der and NAME.pem, rsamitm-chain.pem and overlay.txt:
+# DIR/overlay.txt followed by an `nssguard add` entry for rsamitm-ca.
+top=$dir
+dir=$top/rsa
+mkdir -p "$dir/db"
+rm -f "$dir"/db/*.db "$dir"/db/pkcs11.txt
+run certutil -N -d "sql:$dir/db" --empty-password
+head -c 2048 /dev/urandom >"$dir/noise"
+printf 'y\n\ny\n' >"$dir/answers"
+run sh -c 'certutil -S -d "sql:$0/db" -n rsa-root -s "CN=nssguard RSA Test Root,$1" -x \
+    -t ",," -m 2 -k rsa -g 2048 -z "$0/noise" -v 120 -w -1 \
+    -2 --keyUsage certSigning,crlSigning <"$0/answers"' "$dir" "$org"
+export_cert rsa-root
+ca rsamitm-ca "CN=nssguard RSA MITM sub-CA,$org" rsa-root 21
+leaf rsamitm 201
+rm -f "$dir/noise" "$dir/answers"
+cat "$dir/rsamitm-leaf.pem" "$dir/rsamitm-ca.pem" >"$dir/rsamitm-chain.pem"
+{
+    cat "$top/overlay.txt"
+    "$tool" add --reason mitm --ref https://example.test/rsamitm \
+        --label "nssguard RSA MITM sub-CA" "$dir/rsamitm-ca.der"
+} >"$dir/overlay.txt.tmp"
+mv "$dir/overlay.txt.tmp" "$dir/overlay.txt"
+dir=$top
