@@ -8,6 +8,14 @@
  * not served at all, so the only trust object NSS finds for it is the
  * overlay's NOT_TRUSTED one.
  *
+ * One departure from "as written": a distrust record (a trust object whose
+ * purposes are all CKT_NSS_NOT_TRUSTED) is served without its
+ * CKA_CERT_SHA1_HASH and CKA_CERT_MD5_HASH. NSS drops a trust record whose
+ * hash is not that of the bytes it received, and a re-encoded copy of the
+ * distrusted certificate (no key needed) has other bytes; without a hash NSS
+ * matches the record by issuer and serial alone (objects.c says the same of
+ * the overlay's own objects).
+ *
  * The roots are read once, at C_Initialize; the overlay still reloads. Their
  * objects' handles carry generation id 0.
  *
@@ -99,10 +107,41 @@ served_len(const ng_attr *a)
     return a->len + (a->text ? 1 : 0);
 }
 
+/* A trust record that only distrusts: every purpose it has is NOT_TRUSTED. */
+static bool
+only_distrust(const ng_record *rec)
+{
+    static const CK_ATTRIBUTE_TYPE purposes[] = {CKA_TRUST_SERVER_AUTH, CKA_TRUST_CLIENT_AUTH,
+                                                 CKA_TRUST_EMAIL_PROTECTION,
+                                                 CKA_TRUST_CODE_SIGNING};
+    CK_ULONG cls, trust;
+    size_t n = 0;
+
+    if (!ng_record_ulong(rec, CKA_CLASS, &cls) || cls != CKO_NSS_TRUST)
+        return false;
+    for (size_t i = 0; i < NG_N_ELEMENTS(purposes); i++) {
+        if (!ng_record_get(rec, purposes[i]))
+            continue;
+        if (!ng_record_ulong(rec, purposes[i], &trust) || trust != CKT_NSS_NOT_TRUSTED)
+            return false;
+        n++;
+    }
+    return n > 0;
+}
+
+/* The record's attribute as served: a distrust record has no hash. */
+static const ng_attr *
+served_attr(const ng_record *rec, CK_ATTRIBUTE_TYPE type)
+{
+    if ((type == CKA_CERT_SHA1_HASH || type == CKA_CERT_MD5_HASH) && only_distrust(rec))
+        return NULL;
+    return ng_record_get(rec, type);
+}
+
 static bool
 attr_matches(const ng_record *rec, const CK_ATTRIBUTE *t)
 {
-    const ng_attr *a = ng_record_get(rec, t->type);
+    const ng_attr *a = served_attr(rec, t->type);
     ng_bytes value;
 
     if (!a)
@@ -195,7 +234,7 @@ ng_builtins_get_attributes(CK_OBJECT_HANDLE handle, CK_ATTRIBUTE *tmpl, CK_ULONG
         return CKR_OBJECT_HANDLE_INVALID;
     rec = &roots.records[handle - 1];
     for (CK_ULONG i = 0; i < count; i++) {
-        const ng_attr *a = ng_record_get(rec, tmpl[i].type);
+        const ng_attr *a = served_attr(rec, tmpl[i].type);
         rv = ng_fill_attribute(&tmpl[i], a ? a->value : NULL, a ? served_len(a) : 0, a != NULL, rv);
     }
     return rv;

@@ -17,12 +17,17 @@
  * Every purpose is NOT_TRUSTED (a constraint entry too: NSS cannot apply
  * name constraints from a module, so constraints=distrust serves it as
  * distrust and constraints=ignore not at all). Positive trust and
- * CKT_NSS_TRUST_UNKNOWN are never served; the SHA-1 is served only when
- * builder.c verified it. In NSS mode no certificate objects are served: NSS's
- * PK11_FindCertFromDERCertItem on this slot would otherwise rebuild the
- * certificate's trust from this token alone and lose the distrust (see
- * README, "How distrust can be lost"); the p11-kit module file keeps p11-kit
- * mode out of NSS (disable-in: p11-kit-proxy).
+ * CKT_NSS_TRUST_UNKNOWN are never served, and neither is a certificate hash
+ * on a trust object (CKA_CERT_SHA1_HASH, CKA_HASH_OF_CERTIFICATE): NSS
+ * drops a record whose hash is not that of the bytes it received, and
+ * whoever holds a certificate can re-encode it without any key (an ECDSA
+ * signature (r,s) as (r,n-s), an RSA signatureAlgorithm without its NULL
+ * parameters). A hashless record whose purposes are all NOT_TRUSTED is
+ * matched by issuer and serial alone, whatever the encoding. The SHA-1 the
+ * overlay holds is served only as p11-kit mode's CKA_ID. In NSS mode no certificate objects are
+ * served: NSS's PK11_FindCertFromDERCertItem on this slot would otherwise rebuild the certificate's
+ * trust from this token alone and lose the distrust (see README, "How distrust can be lost"); the
+ * p11-kit module file keeps p11-kit mode out of NSS (disable-in: p11-kit-proxy).
  *
  * NSS's trust query {TOKEN, CLASS, ISSUER, SERIAL_NUMBER} goes through the
  * issuer+serial index; the serial may come as a DER INTEGER or as its bare
@@ -60,7 +65,6 @@ _Static_assert(NG_N_ELEMENTS(assertion_purpose) == KIND_LAST - KIND_ASSERTION + 
 static const CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
 static const CK_TRUST nss_not_trusted = CKT_NSS_NOT_TRUSTED;
 static const CK_ULONG pkcs_not_trusted = CKT_NOT_TRUSTED;
-static const CK_MECHANISM_TYPE sha1_mechanism = CKM_SHA_1;
 static const CK_CERTIFICATE_TYPE x509 = CKC_X_509;
 static const CK_ULONG distrusted_assertion = CKT_X_DISTRUSTED_CERTIFICATE;
 static const CK_OBJECT_CLASS nss_trust_class = CKO_NSS_TRUST, pkcs_trust_class = CKO_TRUST,
@@ -216,11 +220,8 @@ attribute(const ng_entry *e, int kind, CK_ATTRIBUTE_TYPE type, value *v)
         case CKA_TRUST_STEP_UP_APPROVED:
             *v = VALUE_OF(no);
             return true;
-        case CKA_CERT_SHA1_HASH:
-            *v = (value){e->sha1, NG_SHA1_LEN};
-            return e->has_sha1;
         }
-        return false;
+        return false; /* never CKA_CERT_SHA1_HASH: see the top of this file */
     }
     switch (type) {
     case CKA_PKCS_TRUST_SERVER_AUTH:
@@ -229,14 +230,8 @@ attribute(const ng_entry *e, int kind, CK_ATTRIBUTE_TYPE type, value *v)
     case CKA_PKCS_TRUST_CODE_SIGNING:
         *v = VALUE_OF(pkcs_not_trusted);
         return true;
-    case CKA_HASH_OF_CERTIFICATE:
-        *v = (value){e->sha1, NG_SHA1_LEN};
-        return e->has_sha1;
-    case CKA_NAME_HASH_ALGORITHM:
-        *v = VALUE_OF(sha1_mechanism);
-        return e->has_sha1;
     }
-    return false;
+    return false; /* never CKA_HASH_OF_CERTIFICATE nor its CKA_NAME_HASH_ALGORITHM */
 }
 
 uint64_t

@@ -2,7 +2,11 @@
  * test-builtins: mode=builtins against Debian's own libnssckbi.so, which was
  * built from NSS 3.87.1's certdata.txt. Both modules are loaded as NSS loads
  * them; every object each one serves is described by the values of the
- * attributes below, and the two sets of descriptions must be equal. Then an
+ * attributes below, and the two sets of descriptions must be equal but for
+ * one deliberate difference: a distrust record (a trust object whose
+ * purposes are all NOT_TRUSTED) comes without CKA_CERT_SHA1_HASH and
+ * CKA_CERT_MD5_HASH from nssguard, so that a re-encoded copy of the
+ * distrusted certificate still matches it (module/builtins.c). Then an
  * overlay entry for one of the roots replaces that root's trust object with
  * nssguard's NOT_TRUSTED one.
  *
@@ -48,16 +52,61 @@ typedef struct {
     size_t n;
 } descriptions;
 
-/* One line per object: "TYPE=HEX;" for every attribute it has. */
+/* Is the object a trust record that only distrusts? */
+static bool
+only_distrust(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h)
+{
+    static const CK_ATTRIBUTE_TYPE purposes[] = {CKA_TRUST_SERVER_AUTH, CKA_TRUST_CLIENT_AUTH,
+                                                 CKA_TRUST_EMAIL_PROTECTION,
+                                                 CKA_TRUST_CODE_SIGNING};
+    CK_OBJECT_CLASS cls = 0;
+    CK_ATTRIBUTE c = {CKA_CLASS, &cls, sizeof(cls)};
+    size_t n = 0;
+
+    if (f->C_GetAttributeValue(s, h, &c, 1) != CKR_OK || cls != CKO_NSS_TRUST)
+        return false;
+    for (size_t i = 0; i < NG_N_ELEMENTS(purposes); i++) {
+        CK_TRUST t = 0;
+        CK_ATTRIBUTE a = {purposes[i], &t, sizeof(t)};
+        if (f->C_GetAttributeValue(s, h, &a, 1) != CKR_OK)
+            continue;
+        if (t != CKT_NSS_NOT_TRUSTED)
+            return false;
+        n++;
+    }
+    return n > 0;
+}
+
+static bool
+has_attribute(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
+              CK_ATTRIBUTE_TYPE type)
+{
+    CK_ATTRIBUTE a = {type, NULL, 0};
+
+    return f->C_GetAttributeValue(s, h, &a, 1) == CKR_OK &&
+           a.ulValueLen != CK_UNAVAILABLE_INFORMATION;
+}
+
+/* Distrust records that carry a hash (counted per module by all_objects). */
+static size_t hashed_distrust;
+
+/* One line per object: "TYPE=HEX;" for every attribute it has; a distrust
+ * record's hashes are left out (see the top of this file). */
 static char *
 describe(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h)
 {
     size_t cap = 256, used = 0;
     char *line = malloc(cap);
+    bool distrust = only_distrust(f, s, h);
 
     line[0] = '\0';
+    if (distrust &&
+        (has_attribute(f, s, h, CKA_CERT_SHA1_HASH) || has_attribute(f, s, h, CKA_CERT_MD5_HASH)))
+        hashed_distrust++;
     for (size_t i = 0; i < NG_N_ELEMENTS(described); i++) {
         CK_ATTRIBUTE a = {described[i], NULL, 0};
+        if (distrust && (described[i] == CKA_CERT_SHA1_HASH || described[i] == CKA_CERT_MD5_HASH))
+            continue;
         if (f->C_GetAttributeValue(s, h, &a, 1) != CKR_OK ||
             a.ulValueLen == CK_UNAVAILABLE_INFORMATION)
             continue;
@@ -146,8 +195,13 @@ main(int argc, char **argv)
     tap_is_ulong(guard->C_Initialize(&args), CKR_OK, "nssguard loads in mode=builtins");
     if (!ckbi)
         return tap_done();
+    hashed_distrust = 0;
     a = all_objects(ckbi);
+    tap_ok(hashed_distrust > 0, "libnssckbi.so serves its distrust records with their hashes");
+    hashed_distrust = 0;
     b = all_objects(guard);
+    tap_is_ulong(hashed_distrust, 0,
+                 "nssguard serves them without: no hash that a re-encoded copy would miss");
     printf("# libnssckbi.so serves %zu objects, nssguard %zu\n", a.n, b.n);
     while (i < a.n || j < b.n) { /* a merge of two sorted lists */
         int c = i == a.n ? 1 : j == b.n ? -1 : strcmp(a.lines[i], b.lines[j]);
@@ -165,7 +219,8 @@ main(int argc, char **argv)
     }
     tap_ok(a.n > 300, "libnssckbi.so serves its roots (more than 300 objects)");
     tap_is_ulong(only_a, 0,
-                 "every object libnssckbi.so serves, nssguard serves with the same values");
+                 "every object libnssckbi.so serves, nssguard serves with the same values "
+                 "(distrust records without their hashes)");
     tap_is_ulong(only_b, 0, "nssguard serves nothing more");
     guard->C_Finalize(NULL);
 
