@@ -9,3 +9,8 @@ tests_test_nss_api_LDADD = $(NSS_LIBS) $(NSPR_LIBS)
 
 TESTS += tests/nss-api.sh tests/nss-api-modes.sh
 dist_noinst_SCRIPTS += tests/nss-api.sh tests/nss-api-modes.sh
+
+# The MITM operator's re-encoding of a certificate it holds (no key needed):
+# tests/e2e-reencode.sh and the client tests feed its copies to NSS.
+check_PROGRAMS += tests/nssguard-reencode
+tests_nssguard_reencode_SOURCES = tests/reencode.c
