@@ -5,7 +5,11 @@
 #  (b) an overlay directory that also holds Mozilla's certdata.txt, with its
 #      CKO_NSS_BUILTIN_ROOT_LIST object (it would raise the module's
 #      trustOrder to 100, below the user database);
-#  (c) a wrong CKA_CERT_SHA1_HASH (NSS drops a record whose hash is wrong).
+#  (c) a wrong CKA_CERT_SHA1_HASH in an overlay file. The module serves no
+#      hash to NSS at all (NSS drops a record whose hash is not that of the
+#      bytes it received, and a re-encoded copy has other bytes:
+#      e2e-reencode.sh), but a file whose hash and certificate disagree is
+#      damaged or edited by hand, and is refused loudly.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/e2e-lib.sh"
 
