@@ -33,9 +33,11 @@ kill_servers()
     return 0
 }
 
-# start_server CHAIN: runs selfserv for CHAIN-leaf on a free port, sets port.
+# start_server CHAIN [DBDIR]: runs selfserv for CHAIN-leaf on a free port,
+# sets port. DBDIR is the server database (default $pki/CHAIN-server).
 start_server()
 {
+    srvdb=${2:-$pki/$1-server}
     port=
     tries=0
     while [ $tries -lt 20 ]; do
@@ -43,7 +45,7 @@ start_server()
         p=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000))
         selfserv -b -p $p >/dev/null 2>&1 || continue
         rm -f "$out/$1.pid"
-        timeout 120 selfserv -D -p $p -d "sql:$pki/$1-server" -n "$1-leaf" -V tls1.2: \
+        timeout 120 selfserv -D -p $p -d "sql:$srvdb" -n "$1-leaf" -V tls1.2: \
             -i "$out/$1.pid" >"$out/selfserv-$1.log" 2>&1 &
         pids="$pids $!"
         # ready when it answers a TCP ping (tstclnt -q makes no handshake)
