@@ -14,6 +14,15 @@ is "$?:$got" "0:1 file, 2 entries, 0 findings, 0 unreadable" "clean overlay: exi
 got=$("$t" check --json "$ov")
 is "$?:$got" '0:{"files":1,"entries":2,"errors":[],"findings":[]}' "clean overlay: --json"
 
+# The shipped default overlay: 28 entries, 19 of them with their certificate.
+# check asks the module's own object layer (ng_objects_find) what it would
+# serve NSS for each entry in every mode: a certificate hash on a trust object
+# (CKA_CERT_SHA1_HASH, CKA_HASH_OF_CERTIFICATE) would be a hash-served finding,
+# since NSS drops a record whose hash a re-encoded copy does not match.
+got=$("$t" check "$top_srcdir/certdata/nssguard-default.txt")
+is "$?:$got" "0:1 file, 28 entries, 0 findings, 0 unreadable" \
+    "the shipped default overlay: 28 entries, no finding (no hash served)"
+
 # Line numbers of the records in the overlay `add` wrote.
 trust1=$(grep -n '^CKA_CLASS CK_OBJECT_CLASS CKO_NSS_TRUST' "$ov" | sed -n 1p | cut -d: -f1)
 trust2=$(grep -n '^CKA_CLASS CK_OBJECT_CLASS CKO_NSS_TRUST' "$ov" | sed -n 2p | cut -d: -f1)
@@ -46,7 +55,7 @@ hashline=$(grep -n '^CKA_CERT_SHA1_HASH' "$ov" | cut -d: -f1)
 sed "$((hashline + 1))s/^\\\\[0-7]*/\\\\000/" "$ov" >"$out/hash.txt"
 certline=$(grep -n '^CKA_CLASS CK_OBJECT_CLASS CKO_CERTIFICATE' "$ov" | cut -d: -f1)
 got=$("$t" check "$out/hash.txt")
-is "$?:$got" "1:$out/hash.txt:$hashline: hash-mismatch: CKA_CERT_SHA1_HASH is not the SHA-1 of the certificate at line $certline: NSS would drop this record and the chain would pass
+is "$?:$got" "1:$out/hash.txt:$hashline: hash-mismatch: CKA_CERT_SHA1_HASH is not the SHA-1 of the certificate at line $certline: the module refuses this file (nothing in it is served)
 1 file, 0 entries, 1 finding, 0 unreadable" "a wrong hash is flagged (and the module refuses the file)"
 
 # the same records twice: duplicates; with another reason: a conflict

@@ -69,6 +69,7 @@ chain:
 
 got=$(vfy_tool outside)
 is "$?:$got" "1:verdict: REJECTED SEC_ERROR_CERT_NOT_IN_NAME_SPACE (dns:localhost is outside the name constraints an overlay entry sets on CERT 1)
+nss:     VALID (NSS accepted the chain: it cannot apply an overlay's name constraints)
 at:      CERT 1
 chain:
   0 CN=localhost,O=nssguard tests
@@ -89,13 +90,14 @@ is "$got" "verdict: REJECTED SEC_ERROR_CERT_NOT_IN_NAME_SPACE (ip:127.0.0.1 is o
     "verify: an excluded iPAddress in the SAN is rejected"
 
 got=$("$t" verify --json --db "sql:$db" --overlay "$out/outside.txt" --log none \
-    "$pki/good-chain.pem" | grep -o '"verdict":"[a-z]*","error":"[A-Z_]*","enforced_by":"[a-z ]*"')
-is "$got" '"verdict":"rejected","error":"SEC_ERROR_CERT_NOT_IN_NAME_SPACE","enforced_by":"nssguard verify"' \
-    "verify --json: the constraint verdict is nssguard's own"
+    "$pki/good-chain.pem" | grep -o '"verdict":"[a-z]*","error":"[A-Z_]*","enforced_by":"[a-z ]*","nss_verdict":"[a-z]*","nss_error":[a-z]*')
+is "$got" '"verdict":"rejected","error":"SEC_ERROR_CERT_NOT_IN_NAME_SPACE","enforced_by":"nssguard verify","nss_verdict":"valid","nss_error":null' \
+    "verify --json: the constraint verdict is nssguard's own, NSS's is valid"
 
 da_line=$(grep -n '^CKA_NSS_SERVER_DISTRUST_AFTER' "$out/after-2000.txt" | cut -d: -f1)
 got=$(vfy_tool after-2000)
 is "$?:$got" "1:verdict: REJECTED MOZILLA_PKIX_ERROR_ISSUER_NO_LONGER_TRUSTED (the certificate was issued after the server distrust-after date of CERT 1)
+nss:     VALID (NSS accepted the chain: it does not apply distrust-after dates)
 at:      CERT 1
 chain:
   0 CN=localhost,O=nssguard tests

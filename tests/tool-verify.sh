@@ -113,4 +113,106 @@ is "$got" "2 entries from 1 file, 0 refused" "list DIR: a.ngo beside a.txt is no
 "$t" verify --module /nonexistent.so --db "sql:$db" "$pki/good-chain.pem" 2>/dev/null
 is "$?" 2 "verify: a missing module is an error (exit 2)"
 
+# A MITM operator's copy of the distrusted sub-CA: the root's ECDSA signature
+# (r,s) rewritten as (r,n-s), no key needed (tests/nssguard-reencode). Same
+# tbsCertificate, same issuer and serial, another SHA-1.
+reenc=$top_builddir/tests/nssguard-reencode
+pem()
+{
+    echo "-----BEGIN CERTIFICATE-----"
+    base64 <"$1"
+    echo "-----END CERTIFICATE-----"
+}
+colon_sha1()
+{
+    sha1sum <"$1" | cut -c1-40 | sed 's/../&:/g; s/:$//'
+}
+if [ -x "$reenc" ] && "$reenc" ecdsa-s "$pki/mitm-ca.der" "$out/mitm-ca-re.der"; then
+    { pem "$pki/mitm-leaf.der" && pem "$out/mitm-ca-re.der"; } >"$out/mitmre-chain.pem"
+    re_sha1=$(colon_sha1 "$out/mitm-ca-re.der")
+
+    got=$("$t" verify --db "sql:$db" --overlay "$ov" --log none "$out/mitmre-chain.pem")
+    is "$?:$got" "1:verdict: REJECTED SEC_ERROR_UNTRUSTED_ISSUER (Peer's certificate issuer has been marked as not trusted by the user.)
+at:      CERT 1
+chain:
+  0 CN=localhost,O=nssguard tests
+  1 CN=nssguard MITM sub-CA,O=nssguard tests  [distrusted: nssguard MITM sub-CA] (re-encoded copy)
+  2 CN=nssguard Test Root,O=nssguard tests
+decided by:
+$mitm_entry" "verify: a re-encoded copy of the MITM sub-CA is rejected as distrusted, and marked"
+    got=$("$t" verify --json --db "sql:$db" --overlay "$ov" --log none "$out/mitmre-chain.pem" |
+        grep -o '"nss_verdict":"[a-z]*","nss_error":"[A-Z_]*"\|"enforced":[a-z]*,"copy":"[a-z-]*"' |
+        tr '\n' ' ')
+    is "$got" '"nss_verdict":"rejected","nss_error":"SEC_ERROR_UNTRUSTED_ISSUER" "enforced":true,"copy":"re-encoded" ' \
+        "verify --json: NSS's verdict, the entry enforced, the copy re-encoded"
+
+    got=$("$t" explain --overlay "$ov" "$out/mitm-ca-re.der")
+    is "$?:$got" "1:CERT 0: CN=nssguard MITM sub-CA,O=nssguard tests
+  issuer: CN=nssguard Test Root,O=nssguard tests
+  serial: 0b
+  sha1:   $re_sha1
+  DISTRUSTED by issuer+serial: NSS gets NOT_TRUSTED for every purpose
+  RE-ENCODED COPY of the recorded certificate: the tbsCertificate (the signed
+  part) is byte for byte the recorded one's; only bytes outside it differ, so
+  the SHA-1 is not the entry's. NSS still refuses it: nssguard serves the
+  distrust by issuer and serial, with no hash
+  entry:
+$(printf '%s\n' "$mitm_entry" | sed 's/^/  /')" "explain: the re-encoded copy, exit 1"
+    got=$("$t" explain --json --overlay "$ov" "$out/mitm-ca-re.der" | grep -o '"hash":"[a-z-]*"')
+    is "$got" '"hash":"re-encoded"' "explain --json: hash re-encoded"
+
+    # Another tbsCertificate with the same issuer and serial (one digit of
+    # its notBefore changed): a different certificate, not a copy.
+    LC_ALL=C sed 's/\([0-9]\{11\}\)0Z/\11Z/;t;s/\([0-9]\{11\}\)[1-9]Z/\10Z/' \
+        "$pki/mitm-ca.der" >"$out/mitm-ca-other.der"
+    got=$("$t" explain --overlay "$ov" "$out/mitm-ca-other.der" | sed -n 6,9p)
+    is "$got" "  ANOTHER CERTIFICATE with the recorded one's issuer and serial: its
+  tbsCertificate (the signed part) differs, so it is a different certificate,
+  not a copy of it. NSS refuses it too: nssguard serves the distrust by issuer
+  and serial, with no hash" "explain: same issuer and serial, another tbsCertificate"
+    got=$("$t" explain --json --overlay "$ov" "$out/mitm-ca-other.der" | grep -o '"hash":"[a-z-]*"')
+    is "$got" '"hash":"other-certificate"' "explain --json: hash other-certificate"
+
+    # A module that does not serve the overlay (Debian's libnssckbi.so, p11-kit's
+    # trust module): NSS accepts the chain, and verify must say so, never
+    # "[distrusted".
+    ckbi=
+    for m in /usr/lib/x86_64-linux-gnu/libnssckbi.so /usr/lib/*/libnssckbi.so \
+        /usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-trust.so; do
+        [ -f "$m" ] && ckbi=$m && break
+    done
+    if [ -n "$ckbi" ]; then
+        got=$("$t" verify --module "$ckbi" --db "sql:$db" --overlay "$ov" --log none \
+            "$out/mitmre-chain.pem")
+        is "$?:$got" "0:verdict: VALID (server)
+chain:
+  0 CN=localhost,O=nssguard tests
+  1 CN=nssguard MITM sub-CA,O=nssguard tests  [overlay entry NOT enforced by NSS here: nssguard MITM sub-CA] (re-encoded copy)
+  2 CN=nssguard Test Root,O=nssguard tests
+warning: overlay entry \"nssguard MITM sub-CA\" NOT enforced by NSS on CERT 1
+  NSS ACCEPTED the chain although this entry matches CERT 1 by issuer and
+  serial. Possible causes: the module NSS loaded does not serve this entry
+  (another module, version or configuration); another token's trust for this
+  certificate won; or the module serves a certificate hash that these bytes do
+  not match, and NSS dropped the record (this certificate is a re-encoded copy
+  of the recorded one)
+$mitm_entry" "verify, module not effective: NSS's VALID, the entry shown as NOT enforced"
+        got=$("$t" verify --module "$ckbi" --db "sql:$db" --overlay "$ov" --log none \
+            "$pki/mitm-chain.pem" | grep -c '\[distrusted')
+        is "$got" 0 "verify, module not effective: no CA called distrusted in a chain NSS accepted"
+        got=$("$t" verify --json --module "$ckbi" --db "sql:$db" --overlay "$ov" --log none \
+            "$pki/mitm-chain.pem" |
+            grep -o '"verdict":"[a-z]*"\|"nss_verdict":"[a-z]*"\|"distrusted_by":null\|"enforced":false,"copy":"[a-z-]*"\|"nss":"[a-z]*"' |
+            tr '\n' ' ')
+        is "$got" '"verdict":"valid" "nss_verdict":"valid" "distrusted_by":null "distrusted_by":null "enforced":false,"copy":"same" "distrusted_by":null "nss":"accepted" ' \
+            "verify --json, module not effective: valid, enforced false, one warning"
+    else
+        ok 0 "# SKIP no libnssckbi.so or p11-kit-trust.so to stand for a module that serves nothing"
+        ok 0 "# SKIP no libnssckbi.so or p11-kit-trust.so"
+        ok 0 "# SKIP no libnssckbi.so or p11-kit-trust.so"
+    fi
+else
+    diag "no $reenc (make check builds it): re-encoding tests skipped"
+fi
+
 done_testing

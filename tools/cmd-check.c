@@ -8,6 +8,11 @@
  *   duplicate      two distrust records for one issuer+serial
  *   conflict       the same issuer+serial with another reason, or with trust
  *   hash-mismatch  CKA_CERT_SHA1_HASH differs from the certificate's SHA-1
+ *   hash-served    a trust object the module would serve (any mode) carries
+ *                  CKA_CERT_SHA1_HASH, CKA_HASH_OF_CERTIFICATE or
+ *                  CKA_NAME_HASH_ALGORITHM: asked of the module's own object
+ *                  layer, so a regression in objects.c shows on every
+ *                  overlay that holds a certificate
  *   positive-trust a purpose trusted (or step-up approved): never in an overlay
  *   unknown-trust  CKT_NSS_TRUST_UNKNOWN / MUST_VERIFY: not neutral in NSS
  *   no-distrust    a trust record that distrusts nothing (the module skips it)
@@ -270,7 +275,7 @@ check_trust_record(checker *ck, const ng_records *recs, const ng_record *rec)
             if (hash->len != NG_SHA1_LEN || memcmp(hash->value, sha1, NG_SHA1_LEN) != 0)
                 add_finding(ck, recs->file, hash->line, "hash-mismatch",
                             "CKA_CERT_SHA1_HASH is not the SHA-1 of the certificate at line "
-                            "%u: NSS would drop this record and the chain would pass",
+                            "%u: the module refuses this file (nothing in it is served)",
                             cert->line);
         }
     }
@@ -314,6 +319,163 @@ check_file(checker *ck, const char *path, ng_records *recs)
     }
     ck->n_entries += ents.n_entries;
     ng_entries_clear(&ents);
+}
+
+/* ---- hash-served: what the module's object layer would hand NSS ---- */
+
+static const struct {
+    ng_mode mode;
+    const char *name;
+} served_modes[] = {
+    {NG_MODE_NSS, "nss"},
+    {NG_MODE_BUILTINS, "builtins"},
+    {NG_MODE_P11KIT, "p11-kit"},
+    {NG_MODE_CHROMIUM, "chromium"},
+};
+
+static const struct {
+    CK_ATTRIBUTE_TYPE type;
+    const char *name;
+} hash_attrs[] = {
+    {CKA_CERT_SHA1_HASH, "CKA_CERT_SHA1_HASH"},
+    {CKA_HASH_OF_CERTIFICATE, "CKA_HASH_OF_CERTIFICATE"},
+    {CKA_NAME_HASH_ALGORITHM, "CKA_NAME_HASH_ALGORITHM"},
+};
+
+static const struct {
+    CK_OBJECT_CLASS cls;
+    const char *name;
+} trust_classes[] = {
+    {CKO_NSS_TRUST, "CKO_NSS_TRUST"},
+    {CKO_TRUST, "CKO_TRUST"},
+};
+
+/* What one entry's trust objects carried, over every mode. */
+typedef struct {
+    char *file;
+    unsigned line;
+    unsigned attrs[NG_N_ELEMENTS(trust_classes)]; /* bits of hash_attrs */
+    unsigned modes;                               /* bits of served_modes */
+} served_hash;
+
+/* Asks generation ov for the trust objects NSS would find for entry e (its
+ * query: token, class, issuer, serial) and which hash attributes they carry. */
+static void
+hash_attributes_served(ng_overlay *ov, const ng_entry *e, unsigned attrs[])
+{
+    static const CK_BBOOL yes = CK_TRUE;
+
+    for (size_t c = 0; c < NG_N_ELEMENTS(trust_classes); c++) {
+        CK_OBJECT_CLASS cls = trust_classes[c].cls;
+        CK_ATTRIBUTE query[] = {
+            {CKA_TOKEN, (void *)&yes, sizeof(yes)},
+            {CKA_CLASS, &cls, sizeof(cls)},
+            {CKA_ISSUER, (void *)e->issuer.data, e->issuer.len},
+            {CKA_SERIAL_NUMBER, (void *)e->serial_der.data, e->serial_der.len},
+        };
+        ng_find find;
+        if (ng_objects_find(ov, query, NG_N_ELEMENTS(query), &find) != CKR_OK)
+            continue;
+        for (size_t h = 0; h < find.n; h++) {
+            for (size_t a = 0; a < NG_N_ELEMENTS(hash_attrs); a++) {
+                CK_ATTRIBUTE t = {hash_attrs[a].type, NULL, 0};
+                (void)ng_objects_get_attributes(ov, find.handles[h], &t, 1);
+                if (t.ulValueLen != CK_UNAVAILABLE_INFORMATION)
+                    attrs[c] |= 1u << a;
+            }
+        }
+        ng_find_clear(&find);
+    }
+}
+
+/* Loads the files as the module does (ng_overlays_start) once per mode and
+ * reports every entry whose trust objects would carry a certificate hash:
+ * NSS drops a record whose hash is not that of the bytes it received, and
+ * a re-encoded copy of the certificate (no key needed) has other bytes. */
+static void
+check_hash_served(checker *ck, char **paths, size_t n_paths)
+{
+    served_hash *seen = NULL;
+    size_t n_seen = 0;
+    char source[] = "nssguard check";
+
+    if (!n_paths)
+        return;
+    for (size_t m = 0; m < NG_N_ELEMENTS(served_modes); m++) {
+        ng_config cfg;
+        ng_overlay *ov;
+        memset(&cfg, 0, sizeof(cfg));
+        cfg.overlays = paths;
+        cfg.n_overlays = n_paths;
+        cfg.log_sinks = 0; /* the module's events are not the tool's output */
+        cfg.ratelimit = 60;
+        cfg.reload_ms = 3600000;
+        cfg.serve_constraints = true; /* the module's default, constraints=distrust */
+        cfg.mode = served_modes[m].mode;
+        cfg.source = source;
+        ng_log_configure(&cfg);
+        if (!ng_overlays_start(&cfg))
+            continue;
+        ov = ng_overlays_current();
+        if (ov && !seen) {
+            n_seen = ov->n_entries;
+            seen = calloc(n_seen ? n_seen : 1, sizeof(*seen));
+            if (!seen)
+                n_seen = 0;
+        }
+        for (size_t i = 0; ov && i < ov->n_entries && i < n_seen; i++) {
+            ng_entry e;
+            unsigned attrs[NG_N_ELEMENTS(trust_classes)] = {0};
+            if (!ng_overlay_entry(ov, i, &e))
+                continue;
+            hash_attributes_served(ov, &e, attrs);
+            if (!seen[i].file) {
+                seen[i].file = strdup(e.file);
+                seen[i].line = e.line;
+            }
+            for (size_t c = 0; c < NG_N_ELEMENTS(trust_classes); c++) {
+                seen[i].attrs[c] |= attrs[c];
+                if (attrs[c])
+                    seen[i].modes |= 1u << m;
+            }
+        }
+        ng_overlays_stop();
+        ng_log_close();
+    }
+    for (size_t i = 0; i < n_seen; i++) {
+        char what[512] = "", modes[128] = "";
+        const char *sep;
+        size_t w = 0, n = 0;
+        if (!seen[i].modes || !seen[i].file)
+            continue;
+        for (size_t c = 0; c < NG_N_ELEMENTS(trust_classes); c++) {
+            if (!seen[i].attrs[c])
+                continue;
+            sep = w ? "; " : "";
+            for (size_t a = 0; a < NG_N_ELEMENTS(hash_attrs); a++) {
+                if (!(seen[i].attrs[c] & (1u << a)))
+                    continue;
+                w += (size_t)snprintf(what + w, w < sizeof(what) ? sizeof(what) - w : 0, "%s%s",
+                                      sep, hash_attrs[a].name);
+                sep = ", ";
+            }
+            if (w < sizeof(what))
+                w += (size_t)snprintf(what + w, sizeof(what) - w, " on %s", trust_classes[c].name);
+        }
+        for (size_t m = 0; m < NG_N_ELEMENTS(served_modes); m++) {
+            if (seen[i].modes & (1u << m))
+                n += (size_t)snprintf(modes + n, n < sizeof(modes) ? sizeof(modes) - n : 0, "%s%s",
+                                      n ? ", " : "", served_modes[m].name);
+        }
+        add_finding(ck, seen[i].file, seen[i].line, "hash-served",
+                    "the module would serve %s for this entry (mode%s %s): NSS drops a distrust "
+                    "record whose hash is not that of the certificate bytes it received, and "
+                    "a re-encoded copy of the certificate (no key needed) passes",
+                    what, strchr(modes, ',') ? "s" : "", modes);
+    }
+    for (size_t i = 0; i < n_seen; i++)
+        free(seen[i].file);
+    free(seen);
 }
 
 static void
@@ -445,6 +607,7 @@ tool_cmd_check(int argc, char **argv)
         }
         check_file(&ck, paths[i], &files[i]);
     }
+    check_hash_served(&ck, paths, n_files);
     if (ck.json)
         print_json(&ck);
     else

@@ -6,8 +6,13 @@
  *
  *   issuer+serial  the key NSS looks trust up by: the module answers with
  *                  NOT_TRUSTED, so NSS rejects chains through it;
- *   SHA-1          the entry's hash is the certificate's (or the entry has
- *                  none, which NSS accepts for an all-distrust record);
+ *   SHA-1          the entry's hash is the certificate's, or the entry has
+ *                  none; or it is not, and the certificate is a re-encoded
+ *                  copy of the recorded one (the same tbsCertificate, other
+ *                  bytes outside it: no key is needed to make one) or
+ *                  another certificate with the same issuer and serial.
+ *                  The module serves no hash to NSS, so NSS refuses them
+ *                  all by issuer and serial;
  *   subject+key    the certificate shares subject and public key with a
  *                  distrusted certificate but has another issuer or serial
  *                  (a re-issue or cross-certificate): NSS does NOT match it.
@@ -98,22 +103,39 @@ explain_cert(explain_out *o, const tool_overlay *ov, const keyed_entry *keyed, s
     o->first_cert = false;
 
     if (hit) {
-        const char *hash = !hit->has_sha1                              ? "none"
-                           : memcmp(hit->sha1, sha1, NG_SHA1_LEN) == 0 ? "match"
-                                                                       : "differs";
+        bool same_hash = hit->has_sha1 && memcmp(hit->sha1, sha1, NG_SHA1_LEN) == 0;
+        tool_recorded rec = tool_compare_recorded(hit, der);
+        const char *hash = !hit->has_sha1                   ? "none"
+                           : same_hash                      ? "match"
+                           : rec == TOOL_RECORDED_REENCODED ? "re-encoded"
+                           : rec == TOOL_RECORDED_OTHER     ? "other-certificate"
+                                                            : "differs";
         if (o->json) {
             printf("{\"by\":\"issuer+serial\",\"enforced\":true,\"hash\":\"%s\",\"entry\":", hash);
             tool_json_entry(stdout, hit);
             putchar('}');
         } else {
             printf("  DISTRUSTED by issuer+serial: NSS gets NOT_TRUSTED for every purpose\n");
-            if (strcmp(hash, "match") == 0)
+            if (same_hash)
                 printf("  the entry's SHA-1 is this certificate's\n");
-            else if (strcmp(hash, "none") == 0)
+            else if (!hit->has_sha1)
                 printf("  the entry has no hash: it applies to any certificate with this "
                        "issuer and serial\n");
+            else if (rec == TOOL_RECORDED_REENCODED)
+                printf("  RE-ENCODED COPY of the recorded certificate: the tbsCertificate (the "
+                       "signed\n  part) is byte for byte the recorded one's; only bytes outside "
+                       "it differ, so\n  the SHA-1 is not the entry's. NSS still refuses it: "
+                       "nssguard serves the\n  distrust by issuer and serial, with no hash\n");
+            else if (rec == TOOL_RECORDED_OTHER)
+                printf("  ANOTHER CERTIFICATE with the recorded one's issuer and serial: its\n"
+                       "  tbsCertificate (the signed part) differs, so it is a different "
+                       "certificate,\n  not a copy of it. NSS refuses it too: nssguard serves "
+                       "the distrust by issuer\n  and serial, with no hash\n");
             else
-                printf("  the entry's SHA-1 is another certificate's (same issuer and serial)\n");
+                printf("  the entry's SHA-1 is another certificate's (same issuer and serial; "
+                       "the\n  overlay does not hold that certificate to compare). NSS refuses "
+                       "it too:\n  nssguard serves the distrust by issuer and serial, with no "
+                       "hash\n");
             printf("  entry:\n");
             tool_print_entry(stdout, hit, "    ");
         }

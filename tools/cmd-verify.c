@@ -7,9 +7,14 @@
  * chain's first certificate with NSS's classic verifier (CERT_VerifyCertificate)
  * with the other certificates as untrusted intermediates, and prints the
  * verdict with NSS's error name, the chain NSS built and the overlay entry that
- * decided it. The event is logged with the host name, which the module alone
- * cannot know. The classic verifier runs first and alone: libpkix caches
- * results per process.
+ * decided it. The verdict is NSS's: a CA is called distrusted only where NSS
+ * reported it so (SEC_ERROR_UNTRUSTED_ISSUER / _CERT in its verify log); an
+ * entry that matches a CA NSS let through is shown as NOT enforced, with a
+ * warning. Where verify applies a rule NSS cannot (name constraints,
+ * distrust-after dates) its own verdict comes with NSS's on an "nss:" line.
+ * The event is logged with the host name, which the module alone cannot
+ * know. The classic verifier runs first and alone: libpkix caches results
+ * per process.
  */
 #include "config.h"
 
@@ -169,6 +174,103 @@ error_name(PRErrorCode code)
     return name ? name : "UNKNOWN_ERROR";
 }
 
+/* NSS's errors for a distrusted certificate: the classic verifier's and
+ * libpkix's. */
+static bool
+is_distrust_error(PRErrorCode code)
+{
+    return code == SEC_ERROR_UNTRUSTED_ISSUER || code == SEC_ERROR_UNTRUSTED_CERT;
+}
+
+/* Did NSS reject the chain (chain_code) and report cert as distrusted? */
+static bool
+nss_distrusted(const CERTVerifyLog *vlog, PRErrorCode chain_code, CERTCertificate *cert)
+{
+    if (!chain_code)
+        return false;
+    for (const CERTVerifyLogNode *n = vlog->head; n; n = n->next) {
+        if (is_distrust_error(n->error) && n->cert &&
+            SECITEM_ItemsAreEqual(&n->cert->derCert, &cert->derCert))
+            return true;
+    }
+    return false;
+}
+
+static const char *
+copy_name(tool_recorded copy)
+{
+    switch (copy) {
+    case TOOL_RECORDED_SAME:
+        return "same";
+    case TOOL_RECORDED_REENCODED:
+        return "re-encoded";
+    case TOOL_RECORDED_OTHER:
+        return "other-certificate";
+    default:
+        return "none";
+    }
+}
+
+/* A distrust entry that matches a CA of the chain where NSS reported no
+ * distrust. */
+typedef struct {
+    const ng_entry *entry;
+    long depth;
+    tool_recorded copy;
+} unenforced_ca;
+
+static void
+print_unenforced(const unenforced_ca *u, PRErrorCode chain_code, bool json)
+{
+    char why[1024];
+
+    if (chain_code)
+        snprintf(why, sizeof(why),
+                 "NSS rejected the chain with %s, not with this entry's distrust of CERT %ld",
+                 error_name(chain_code), u->depth);
+    else
+        snprintf(why, sizeof(why),
+                 "NSS ACCEPTED the chain although this entry matches CERT %ld by issuer and "
+                 "serial. Possible causes: the module NSS loaded does not serve this entry "
+                 "(another module, version or configuration); another token's trust for this "
+                 "certificate won; or the module serves a certificate hash that these bytes "
+                 "do not match, and NSS dropped the record%s",
+                 u->depth,
+                 u->copy == TOOL_RECORDED_REENCODED
+                     ? " (this certificate is a re-encoded copy of the recorded one)"
+                 : u->copy == TOOL_RECORDED_OTHER
+                     ? " (this certificate's bytes are not the recorded one's)"
+                     : "");
+    if (json) {
+        printf("{\"depth\":%ld,\"nss\":\"%s\",\"copy\":\"%s\",\"message\":", u->depth,
+               chain_code ? "rejected" : "accepted", copy_name(u->copy));
+        tool_json_string(stdout, why);
+        printf(",\"entry\":");
+        tool_json_entry(stdout, u->entry);
+        putchar('}');
+        return;
+    }
+    printf("%s: overlay entry \"%s\" NOT enforced by NSS on CERT %ld\n",
+           chain_code ? "note" : "warning", u->entry->label[0] ? u->entry->label : "(no label)",
+           u->depth);
+    /* the reason, folded at 76 columns */
+    for (const char *p = why; *p;) {
+        size_t n = strlen(p), cut = n;
+        if (n > 76) {
+            cut = 76;
+            while (cut > 0 && p[cut] != ' ')
+                cut--;
+            if (cut == 0)
+                cut = 76;
+        }
+        printf("  %.*s\n", (int)cut, p);
+        p += cut;
+        while (*p == ' ')
+            p++;
+    }
+    tool_print_entry(stdout, u->entry, "  ");
+}
+
 int
 tool_cmd_verify(int argc, char **argv)
 {
@@ -202,8 +304,12 @@ tool_cmd_verify(int argc, char **argv)
     const ng_entry *decided = NULL;
     tool_distrust_after after;
     bool by_after = false;
-    char own[768] = ""; /* what nssguard itself enforced, when it decided */
-    PRErrorCode code = 0;
+    char own[768] = "";         /* what nssguard itself enforced, when it decided */
+    PRErrorCode code = 0;       /* the verdict */
+    PRErrorCode chain_code = 0; /* NSS's verdict on the chain */
+    PRErrorCode nss_code = 0;   /* NSS's, with its name check (--host) */
+    unenforced_ca unenforced[8];
+    size_t n_unenforced = 0;
     long err_depth = -1;
     char subject[1024];
     int c, rc = TOOL_EXIT_ERROR;
@@ -338,29 +444,37 @@ tool_cmd_verify(int argc, char **argv)
      * SEC_ERROR_UNTRUSTED_ISSUER. The second call, with the log, says where. */
     if (CERT_VerifyCertificate(CERT_GetDefaultCertDB(), temps[0], PR_TRUE, cert_usage, PR_Now(),
                                NULL, NULL, NULL) != SECSuccess) {
-        code = PR_GetError();
+        code = nss_code = chain_code = PR_GetError();
         (void)CERT_VerifyCertificate(CERT_GetDefaultCertDB(), temps[0], PR_TRUE, cert_usage,
                                      PR_Now(), NULL, &vlog, NULL);
         for (CERTVerifyLogNode *n = vlog.head; n; n = n->next) {
             if (n->error == code) {
                 err_depth = (long)n->depth;
-                decided = tool_overlay_find(&ov, n->cert);
+                if (is_distrust_error(code))
+                    decided = tool_overlay_find(&ov, n->cert);
                 break;
             }
         }
     }
     chain = CERT_GetCertChainFromCert(temps[0], PR_Now(), chain_usage);
+    if (!nss_code && host && CERT_VerifyCertName(temps[0], host) != SECSuccess)
+        nss_code = SSL_ERROR_BAD_CERT_DOMAIN;
     if (!code && chain)
         apply_overlay_rules(&ov, chain, chain_usage, &code, &err_depth, &decided, &after, &by_after,
                             own, sizeof(own));
-    if (!code && host && CERT_VerifyCertName(temps[0], host) != SECSuccess) {
-        code = SSL_ERROR_BAD_CERT_DOMAIN;
+    if (!code && nss_code == SSL_ERROR_BAD_CERT_DOMAIN) {
+        code = nss_code;
         err_depth = 0;
     }
-    if (code && !decided && chain) { /* the entry on the chain, wherever NSS stopped */
+    /* An entry decides for NSS only where NSS reported its distrust: the
+     * chain listing never calls a CA distrusted that NSS let through. */
+    if (code && !own[0] && !by_after && !decided && chain) {
         for (CERTCertListNode *n = CERT_LIST_HEAD(chain); !CERT_LIST_END(n, chain) && !decided;
-             n = CERT_LIST_NEXT(n))
-            decided = tool_overlay_find(&ov, n->cert);
+             n = CERT_LIST_NEXT(n)) {
+            const ng_entry *e = tool_overlay_find(&ov, n->cert);
+            if (e && nss_distrusted(&vlog, chain_code, n->cert))
+                decided = e;
+        }
     }
 
     tool_name_text((ng_bytes){temps[0]->derSubject.data, temps[0]->derSubject.len}, subject,
@@ -371,7 +485,14 @@ tool_cmd_verify(int argc, char **argv)
             tool_json_string(stdout, by_after ? DISTRUST_AFTER_ERROR : error_name(code));
         else
             fputs("null", stdout);
-        printf(",\"enforced_by\":\"%s\"", !code ? "" : own[0] ? "nssguard verify" : "NSS");
+        printf(",\"enforced_by\":\"%s\"", !code                ? ""
+                                          : own[0] || by_after ? "nssguard verify"
+                                                               : "NSS");
+        printf(",\"nss_verdict\":\"%s\",\"nss_error\":", nss_code ? "rejected" : "valid");
+        if (nss_code)
+            tool_json_string(stdout, error_name(nss_code));
+        else
+            fputs("null", stdout);
         printf(",\"depth\":%ld,\"usage\":", err_depth);
         tool_json_string(stdout, usage_name);
         printf(",\"host\":");
@@ -385,6 +506,13 @@ tool_cmd_verify(int argc, char **argv)
                own[0]                              ? own
                : code == SSL_ERROR_BAD_CERT_DOMAIN ? "the certificate is not valid for this name"
                                                    : PR_ErrorToString(code, PR_LANGUAGE_I_DEFAULT));
+        if (own[0] || by_after) /* nssguard's own rule: NSS's verdict was another */
+            printf("nss:     %s%s (%s)\n", nss_code ? "REJECTED " : "VALID",
+                   nss_code ? error_name(nss_code) : "",
+                   nss_code   ? "the certificate is not valid for this name"
+                   : by_after ? "NSS accepted the chain: it does not apply distrust-after dates"
+                              : "NSS accepted the chain: it cannot apply an overlay's name "
+                                "constraints");
         if (err_depth >= 0)
             printf("at:      CERT %ld\n", err_depth);
     } else {
@@ -397,24 +525,44 @@ tool_cmd_verify(int argc, char **argv)
         for (CERTCertListNode *n = CERT_LIST_HEAD(chain); !CERT_LIST_END(n, chain);
              n = CERT_LIST_NEXT(n), depth++) {
             const ng_entry *e = tool_overlay_find(&ov, n->cert);
+            bool enforced = e && e->distrusted && nss_distrusted(&vlog, chain_code, n->cert);
+            tool_recorded copy = e ? tool_compare_recorded(
+                                         e, (ng_bytes){n->cert->derCert.data, n->cert->derCert.len})
+                                   : TOOL_RECORDED_NONE;
             char name[1024];
             tool_name_text((ng_bytes){n->cert->derSubject.data, n->cert->derSubject.len}, name,
                            sizeof(name));
+            if (e && e->distrusted && !enforced && n_unenforced < NG_N_ELEMENTS(unenforced))
+                unenforced[n_unenforced++] = (unenforced_ca){e, (long)depth, copy};
             if (json) {
                 printf("%s{\"depth\":%zu,\"subject\":", depth ? "," : "", depth);
                 tool_json_string(stdout, name);
                 printf(",\"%s\":", e && !e->distrusted ? "constrained_by" : "distrusted_by");
+                if (e && (!e->distrusted || enforced))
+                    tool_json_entry(stdout, e);
+                else
+                    fputs("null", stdout);
+                printf(",\"overlay_entry\":");
                 if (e)
                     tool_json_entry(stdout, e);
                 else
                     fputs("null", stdout);
+                printf(",\"enforced\":%s,\"copy\":", !e ? "null" : enforced ? "true" : "false");
+                if (copy == TOOL_RECORDED_NONE)
+                    fputs("null", stdout);
+                else
+                    printf("\"%s\"", copy_name(copy));
                 putchar('}');
             } else {
-                printf("  %zu %s%s%s%s\n", depth, name,
-                       !e              ? ""
-                       : e->distrusted ? "  [distrusted: "
-                                       : "  [constrained: ",
-                       e ? e->label : "", e ? "]" : "");
+                printf("  %zu %s%s%s%s%s\n", depth, name,
+                       !e               ? ""
+                       : !e->distrusted ? "  [constrained: "
+                       : enforced       ? "  [distrusted: "
+                                        : "  [overlay entry NOT enforced by NSS here: ",
+                       e ? e->label : "", e ? "]" : "",
+                       copy == TOOL_RECORDED_REENCODED ? " (re-encoded copy)"
+                       : copy == TOOL_RECORDED_OTHER   ? " (other bytes, same issuer and serial)"
+                                                       : "");
             }
         }
     }
@@ -432,20 +580,32 @@ tool_cmd_verify(int argc, char **argv)
             tool_json_entry(stdout, decided);
         else
             fputs("null", stdout);
-        printf("}\n");
-    } else if (by_after) {
-        printf("decided by: nssguard verify (NSS does not apply distrust-after dates)\n");
-        printf("  %s\n", after.label[0] ? after.label : "(no label)");
-        printf("    distrust-after: %s%.2s-%.2s-%.2s %.2s:%.2s:%.2s UTC (%s)\n",
-               after.date[0] >= '5' ? "19" : "20", after.date, after.date + 2, after.date + 4,
-               after.date + 6, after.date + 8, after.date + 10, after.date);
-        printf("    source:         %s:%u\n", after.file, after.line);
-    } else if (decided) {
-        printf("decided by:%s\n",
-               own[0] ? " nssguard verify (NSS cannot apply an overlay's name constraints)" : "");
-        tool_print_entry(stdout, decided, "  ");
-    } else if (code) {
-        printf("decided by: NSS (no overlay entry on this chain)\n");
+        printf(",\"warnings\":[");
+        for (size_t i = 0; i < n_unenforced; i++) {
+            if (i)
+                putchar(',');
+            print_unenforced(&unenforced[i], chain_code, true);
+        }
+        printf("]}\n");
+    } else {
+        if (by_after) {
+            printf("decided by: nssguard verify (NSS does not apply distrust-after dates)\n");
+            printf("  %s\n", after.label[0] ? after.label : "(no label)");
+            printf("    distrust-after: %s%.2s-%.2s-%.2s %.2s:%.2s:%.2s UTC (%s)\n",
+                   after.date[0] >= '5' ? "19" : "20", after.date, after.date + 2, after.date + 4,
+                   after.date + 6, after.date + 8, after.date + 10, after.date);
+            printf("    source:         %s:%u\n", after.file, after.line);
+        } else if (decided) {
+            printf("decided by:%s\n",
+                   own[0] ? " nssguard verify (NSS cannot apply an overlay's name constraints)"
+                          : "");
+            tool_print_entry(stdout, decided, "  ");
+        } else if (code) {
+            printf("decided by: NSS (%s)\n",
+                   n_unenforced ? "not by an overlay entry" : "no overlay entry on this chain");
+        }
+        for (size_t i = 0; i < n_unenforced; i++)
+            print_unenforced(&unenforced[i], chain_code, false);
     }
 
     ng_log_event("verify", "host", host ? host : "", "usage", usage_name, "verdict",

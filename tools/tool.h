@@ -87,6 +87,19 @@ void tool_nss_shutdown(void);
  * optional version: 0 serial, 1 signature, 2 issuer, 3 validity, 4 subject,
  * 5 subjectPublicKeyInfo. */
 bool tool_der_cert_field(ng_bytes cert, int field, ng_bytes *out);
+/* The tbsCertificate of a DER certificate (the part its issuer signed), as
+ * a full TLV. */
+bool tool_der_tbs(ng_bytes cert, ng_bytes *tbs);
+
+/* A certificate beside the one an overlay entry recorded (ng_entry.cert),
+ * both with the entry's issuer and serial. */
+typedef enum {
+    TOOL_RECORDED_NONE,      /* the entry holds no certificate to compare with */
+    TOOL_RECORDED_SAME,      /* byte for byte the recorded certificate */
+    TOOL_RECORDED_REENCODED, /* the same tbsCertificate, other bytes outside it */
+    TOOL_RECORDED_OTHER,     /* another tbsCertificate: a different certificate */
+} tool_recorded;
+tool_recorded tool_compare_recorded(const ng_entry *e, ng_bytes der);
 /* The certificate's SHA-256 of its SubjectPublicKeyInfo (OneCRL's pubKeyHash). */
 bool tool_spki_sha256(const CERTCertificate *cert, unsigned char out[32]);
 

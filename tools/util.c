@@ -312,6 +312,36 @@ tool_der_cert_field(ng_bytes cert, int want, ng_bytes *out)
 }
 
 bool
+tool_der_tbs(ng_bytes cert, ng_bytes *tbs)
+{
+    ng_bytes c, v;
+    unsigned tag;
+    size_t total;
+
+    if (!ng_der_read(cert.data, cert.len, &tag, &c, &total) || tag != 0x30)
+        return false;
+    if (!ng_der_read(c.data, c.len, &tag, &v, &total) || tag != 0x30)
+        return false;
+    *tbs = (ng_bytes){c.data, total};
+    return true;
+}
+
+tool_recorded
+tool_compare_recorded(const ng_entry *e, ng_bytes der)
+{
+    ng_bytes mine, theirs;
+
+    if (!e->cert.len)
+        return TOOL_RECORDED_NONE;
+    if (e->cert.len == der.len && memcmp(e->cert.data, der.data, der.len) == 0)
+        return TOOL_RECORDED_SAME;
+    if (tool_der_tbs(der, &mine) && tool_der_tbs(e->cert, &theirs) && mine.len == theirs.len &&
+        memcmp(mine.data, theirs.data, mine.len) == 0)
+        return TOOL_RECORDED_REENCODED;
+    return TOOL_RECORDED_OTHER;
+}
+
+bool
 tool_spki_sha256(const CERTCertificate *cert, unsigned char out[32])
 {
     ng_bytes spki;
