@@ -4,7 +4,9 @@
  *   test-nss-api PKIDIR OUTDIR
  *
  * PKIDIR is what tests/pki.sh made (root.der, {mitm,good,isonly}-{ca,leaf}.der,
- * overlay.txt); OUTDIR receives this test's NSS databases and module log.
+ * overlay.txt, rsa/) plus reencoded/{mitm,rsamitm}-ca.der, the copies that
+ * tests/nss-api.sh makes with tests/nssguard-reencode; OUTDIR receives this
+ * test's NSS databases and module log.
  * The environment gives NSSGUARD_MODULE (the module) and NSSGUARD_SHARED
  * (../shared/data, optional: the Mozilla part is skipped without it).
  *
@@ -28,6 +30,7 @@
 #include <certdb.h>
 #include <pk11pub.h>
 #include <prerror.h>
+#include <secasn1.h>
 #include <secerr.h>
 #include <secitem.h>
 #include <secmod.h>
@@ -303,7 +306,7 @@ unload_module(SECMODModule *mod)
 }
 
 static int
-import_root(const SECItem *der)
+import_root_as(const SECItem *der, const char *nickname)
 {
     CERTCertDBHandle *handle = CERT_GetDefaultCertDB();
     SECItem copy = *der;
@@ -313,7 +316,7 @@ import_root(const SECItem *der)
     SECStatus rv;
 
     rv = CERT_ImportCerts(handle, certUsageSSLCA, 1, ders, &certs, PR_TRUE, PR_FALSE,
-                          "nssguard test root");
+                          (char *)nickname);
     if (rv != SECSuccess || !certs || !certs[0]) {
         diag("CERT_ImportCerts: %s", err_name(PORT_GetError()));
         return -1;
@@ -336,6 +339,12 @@ temp_cert(const SECItem *der)
     if (!cert)
         diag("CERT_NewTempCertificate: %s", err_name(PORT_GetError()));
     return cert;
+}
+
+static int
+import_root(const SECItem *der)
+{
+    return import_root_as(der, "nssguard test root");
 }
 
 /* ---- verification ---- */
@@ -738,6 +747,161 @@ test_live_reload(const char *module, const char *pkidir, const char *outdir)
     free(dst);
 }
 
+/* ---- re-encoded copies of distrusted sub-CAs (issue 11) ---- */
+
+/* A chain whose sub-CA and leaf are the given files under pkidir. */
+static void
+chain_read_files(chain *c, const char *name, const char *pkidir, const char *ca, const char *leaf)
+{
+    c->name = name;
+    c->ca_der = read_pki(pkidir, ca);
+    c->leaf_der = read_pki(pkidir, leaf);
+    c->ca = NULL;
+    c->leaf = NULL;
+}
+
+/* Decodes the issuer and serial of a DER certificate into arena; 0 on
+ * success. */
+static int
+issuer_serial(PLArenaPool *arena, const SECItem *der, CERTCertificate *out)
+{
+    memset(out, 0, sizeof(*out));
+    return SEC_ASN1DecodeItem(arena, out, SEC_SignedCertificateTemplate, der) == SECSuccess ? 0
+                                                                                            : -1;
+}
+
+/* The copy is another encoding of the original: other bytes, the same
+ * issuer and serial. */
+static void
+expect_other_encoding(chain *copy, const SECItem *original, const char *file)
+{
+    PLArenaPool *arena = PORT_NewArena(4096);
+    CERTCertificate a, b;
+    int same_id = arena && issuer_serial(arena, original, &a) == 0 &&
+                  issuer_serial(arena, &copy->ca_der, &b) == 0 &&
+                  SECITEM_ItemsAreEqual(&a.derIssuer, &b.derIssuer) &&
+                  SECITEM_ItemsAreEqual(&a.serialNumber, &b.serialNumber);
+
+    ok(same_id && !SECITEM_ItemsAreEqual(original, &copy->ca_der),
+       "%s: other DER than %s (%u vs %u bytes), same issuer and serial", copy->name, file,
+       copy->ca_der.len, original->len);
+    if (arena)
+        PORT_FreeArena(arena, PR_FALSE);
+}
+
+/* NSS verifies the bytes it was given: the temporary sub-CA holds the
+ * file's DER, not another certificate with its issuer and serial. */
+static void
+expect_der_held(chain *c, const char *when)
+{
+    chain_open(c);
+    ok(c->ca && SECITEM_ItemsAreEqual(&c->ca->derCert, &c->ca_der),
+       "%s: the temporary %s sub-CA holds its file's DER", when, c->name);
+    chain_close(c);
+}
+
+/* f. The MITM operator's re-encoding (issue 11): whoever holds a distrusted
+ * sub-CA can change its bytes without any key (tests/nssguard-reencode),
+ * keeping issuer and serial. A trust record with the original's SHA-1 no
+ * longer applies to the copy and NSS drops it: the chain passes. The copies
+ * are PKIDIR/reencoded/mitm-ca.der (ECDSA (r,s) as (r,n-s), mode ecdsa-s)
+ * and PKIDIR/reencoded/rsamitm-ca.der (the outer signatureAlgorithm without
+ * its NULL parameters, mode rsa-params); the overlay is rsa/overlay.txt,
+ * written by `nssguard add` with the certificate. */
+static void
+test_reencoded(const char *module, const char *pkidir, const char *outdir)
+{
+    char *dbdir = fresh_db(outdir, "reencode-db");
+    char *overlay = path_join(pkidir, "rsa/overlay.txt");
+    char *logfile = path_join(outdir, "reencode.log");
+    SECItem root = read_pki(pkidir, "root.der");
+    SECItem rsaroot = read_pki(pkidir, "rsa/rsa-root.der");
+    SECItem mitm_orig = read_pki(pkidir, "mitm-ca.der");
+    SECItem rsa_orig = read_pki(pkidir, "rsa/rsamitm-ca.der");
+    chain ecdsa, rsa, rsamitm;
+    SECMODModule *mod;
+    const char *when, *what;
+    int n;
+
+    chain_read_files(&ecdsa, "re-encoded (ecdsa-s) mitm", pkidir, "reencoded/mitm-ca.der",
+                     "mitm-leaf.der");
+    chain_read_files(&rsa, "re-encoded (rsa-params) rsamitm", pkidir, "reencoded/rsamitm-ca.der",
+                     "rsa/rsamitm-leaf.der");
+    chain_read_files(&rsamitm, "rsamitm", pkidir, "rsa/rsamitm-ca.der", "rsa/rsamitm-leaf.der");
+    unlink(logfile);
+    expect_other_encoding(&ecdsa, &mitm_orig, "mitm-ca.der");
+    expect_other_encoding(&rsa, &rsa_orig, "rsa/rsamitm-ca.der");
+
+    /* Without the module the copies pass (libpkix) and are not distrusted:
+     * else the test proves nothing. An NSS cycle of its own, as in a.
+     * The classic verifier refuses the RSA copy whatever its trust: the
+     * outer signatureAlgorithm no longer equals the signed one. */
+    start_nss(dbdir);
+    ok(import_root(&root) == 0 && import_root_as(&rsaroot, "nssguard RSA test root") == 0,
+       "re-encoded: both test roots imported with trust C,,");
+    when = "re-encoded, without module";
+    expect_der_held(&ecdsa, when);
+    expect_der_held(&rsa, when);
+    check_chain(&ecdsa, 0, 0, when);
+    check_chain(&rsa, SEC_ERROR_ALGORITHM_MISMATCH, 0, when);
+    expect_trust(&ecdsa, 0, when);
+    expect_trust(&rsa, 0, when);
+    shutdown_nss("re-encoded, without module");
+
+    /* The RSA entry rejects the original RSA chain: a cycle of its own,
+     * since NSS keeps the first certificate it met for an issuer and serial
+     * while libpkix holds it, and refuses the other encoding then
+     * (SEC_ERROR_REUSED_ISSUER_AND_SERIAL, see the diag below). */
+    start_nss(dbdir);
+    mod = load_module(MODULE_NAME, module, overlay, logfile, NULL);
+    ok(mod != NULL, "re-encoded: module loaded with rsa/overlay.txt (entries with certificate)");
+    when = "original, with module";
+    expect_der_held(&rsamitm, when);
+    check_chain(&rsamitm, SEC_ERROR_UNTRUSTED_ISSUER, SEC_ERROR_UNTRUSTED_CERT, when);
+    n = log_count(logfile, "\"event\":\"distrust\"", "\"label\":\"nssguard RSA MITM sub-CA\"");
+    ok(n > 0, "re-encoded: log has a distrust event for \"nssguard RSA MITM sub-CA\" (%d lines)",
+       n);
+    unload_module(mod);
+    shutdown_nss("original, with module");
+
+    start_nss(dbdir);
+    mod = load_module(MODULE_NAME, module, overlay, logfile, NULL);
+    ok(mod != NULL, "re-encoded: module loaded again");
+    when = "re-encoded, with module";
+    expect_der_held(&ecdsa, when);
+    expect_der_held(&rsa, when);
+    check_chain(&ecdsa, SEC_ERROR_UNTRUSTED_ISSUER, SEC_ERROR_UNTRUSTED_CERT, when);
+    check_chain(&rsa, SEC_ERROR_UNTRUSTED_ISSUER, SEC_ERROR_UNTRUSTED_CERT, when);
+    expect_trust(&ecdsa, 1, when);
+    expect_trust(&rsa, 1, when);
+    /* Not a test: what NSS 3.87 does with the original's DER now that it
+     * holds the copy (it refuses it). */
+    chain_open(&rsamitm);
+    if (!rsamitm.ca)
+        what = "NSS refuses it";
+    else if (SECITEM_ItemsAreEqual(&rsamitm.ca->derCert, &rsa.ca_der))
+        what = "NSS answers the copy";
+    else if (SECITEM_ItemsAreEqual(&rsamitm.ca->derCert, &rsamitm.ca_der))
+        what = "it holds its own DER";
+    else
+        what = "it holds other DER";
+    diag("after the copies: a temporary certificate of rsa/rsamitm-ca.der: %s", what);
+    chain_close(&rsamitm);
+    unload_module(mod);
+    shutdown_nss("re-encoded, with module");
+
+    free(root.data);
+    free(rsaroot.data);
+    free(mitm_orig.data);
+    free(rsa_orig.data);
+    chain_free(&ecdsa);
+    chain_free(&rsa);
+    chain_free(&rsamitm);
+    free(dbdir);
+    free(overlay);
+    free(logfile);
+}
+
 /* ---- certdata.txt, just enough of it ---- */
 
 typedef struct {
@@ -1134,6 +1298,7 @@ main(int argc, char **argv)
 {
     const char *module = getenv("NSSGUARD_MODULE");
     const char *shared = getenv("NSSGUARD_SHARED");
+    const char *only = getenv("NSSGUARD_TEST_ONLY");
     char *overlay, *pkidir, *outdir;
 
     if (argc != 3) {
@@ -1154,9 +1319,16 @@ main(int argc, char **argv)
         return 99;
     }
 
-    test_pki(module, pkidir, outdir);
-    test_live_reload(module, pkidir, outdir);
-    test_mozilla(module, shared, outdir);
+    /* NSSGUARD_TEST_ONLY=reencoded: part f alone (tests/nss-api-modes.sh,
+     * for a mode in which an earlier part leaves NSS unable to shut down). */
+    if (only && strcmp(only, "reencoded") == 0) {
+        test_reencoded(module, pkidir, outdir);
+    } else {
+        test_pki(module, pkidir, outdir);
+        test_live_reload(module, pkidir, outdir);
+        test_reencoded(module, pkidir, outdir);
+        test_mozilla(module, shared, outdir);
+    }
     free(pkidir);
     free(outdir);
     return done_testing();
