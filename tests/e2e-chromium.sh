@@ -5,13 +5,21 @@
 # honours trust only for a certificate some token holds, so:
 #   no module, or the module in NSS mode: the MITM site loads;
 #   mode=chromium (the module also serves the certificates): it is refused,
-#   the NetLog says "Distrusted by trust store", and the good site loads.
+#   the NetLog says "Distrusted by trust store", and the good site loads;
+#   but the MITM site that sends a re-encoded copy of its sub-CA (the
+#   issuer's ECDSA signature (r, s) as (r, n - s), made without any key by
+#   tests/nssguard-reencode: same issuer and serial, other DER) LOADS:
+#   Chromium looks its trust store up by the DER it received, and the module
+#   serves the original DER (asserted as the hazard it is, so that a change
+#   shows).
 # Chromium's NetLog tells a refusal apart from an unknown root.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/e2e-lib.sh"
 
-require_tool selfserv tstclnt timeout
+require_tool selfserv tstclnt timeout base64
 command -v chromium >/dev/null 2>&1 || skip_all "chromium not installed (Debian: chromium)"
+reenc=$top_builddir/tests/nssguard-reencode
+[ -x "$reenc" ] || skip_all "tests/nssguard-reencode is not built (make check builds it)"
 e2e_setup e2e-chromium
 
 trap kill_servers EXIT
@@ -43,7 +51,24 @@ browse()
     grep -q 'Distrusted by trust store' "$w/netlog.json" 2>/dev/null && distrusted=1
 }
 
-for chain in good mitm; do
+# mitmre-server/: mitm-server/ with the re-encoded copy of mitm-ca in place
+# of the original (selfserv sends the sub-CA it finds in its database) and
+# the leaf named mitmre-leaf, for start_server.
+srv=$pki/mitmre-server
+rm -rf "$srv"
+{
+    "$reenc" ecdsa-s "$pki/mitm-ca.der" "$pki/mitmre-ca.der" &&
+        cp -R "$pki/mitm-server" "$srv" &&
+        certutil -D -d "sql:$srv" -n mitm-ca &&
+        certutil -A -d "sql:$srv" -n mitm-ca -t ",," -i "$pki/mitmre-ca.der" &&
+        certutil --rename -d "sql:$srv" -n mitm-leaf --new-n mitmre-leaf
+} >"$out/mitmre.log" 2>&1 || {
+    sed 's/^/# /' "$out/mitmre.log"
+    echo "Bail out! could not make mitmre-server/"
+    exit 1
+}
+
+for chain in good mitm mitmre; do
     start_server $chain || {
         echo "Bail out! selfserv did not start for $chain"
         exit 1
@@ -67,5 +92,19 @@ log_has "$w/nssguard.log" '"event":"distrust"' '"label":"nssguard MITM sub-CA"'
 ok $? "... with a distrust event"
 browse mode=chromium good
 is "$loaded" 1 "mode=chromium: the good site loads"
+
+# The re-encoded sub-CA. Without the module it loads: Chromium takes the copy.
+browse none mitmre
+is "$loaded" 1 "no module: the MITM site with the re-encoded sub-CA loads"
+sed 's/\\n//g' "$w/netlog.json" 2>/dev/null | grep -qF "$(base64 -w0 "$pki/mitmre-ca.der")"
+ok $? "... and the NetLog shows that the server sent the re-encoded copy"
+# The hazard: Chromium's TrustStoreNSS finds a certificate by its DER, and
+# the module serves the original DER: the copy has no trust, Chromium builds
+# the path through it to the trusted root and accepts it.
+browse mode=chromium mitmre
+is "$loaded:$distrusted" 1:0 \
+    "mode=chromium: HAZARD, the MITM site with the re-encoded sub-CA loads, not distrusted"
+[ "$loaded" = 1 ] &&
+    diag "known hazard: a re-encoded copy of a distrusted sub-CA defeats mode=chromium"
 
 done_testing

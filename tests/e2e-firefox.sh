@@ -4,10 +4,15 @@
 #
 # Firefox ESR bundles its own NSS (3.125 in ESR 153), which asks for the
 # PKCS#11 3.2 class CKO_TRUST before CKO_NSS_TRUST: only this test drives
-# the module through that path. Three fresh profiles, each trusting the
+# the module through that path. Four fresh profiles, each trusting the
 # test root in its NSS database:
-#   1. no module: both sites load;
-#   2. nssguard added with modutil, with parameters (overlay=, log=);
+#   1. no module: both sites load, and so does "mitmre": the MITM site whose
+#      server sends a re-encoded copy of the MITM sub-CA (the issuer's ECDSA
+#      signature (r, s) as (r, n - s), what a MITM operator can do without
+#      any key, made by tests/nssguard-reencode): Firefox takes the copy;
+#   2. nssguard added with modutil, with parameters (overlay=, log=): mitm
+#      and mitmre are refused (the copy has the same issuer and serial, but
+#      another SHA-1: a distrust record carrying the hash would not match);
 #   3. live: nssguard (modutil, reload=0) on an empty overlay directory; the
 #      MITM site loads; the overlay file is installed into the directory
 #      while the same Firefox runs. Then a site under another distrusted
@@ -39,7 +44,9 @@ drv=$top_srcdir/tests/firefox
 command -v node >/dev/null 2>&1 || skip_all "node not installed"
 [ -f "$drv/node_modules/ws/package.json" ] ||
     skip_all "node modules missing: npm ci --prefix tests/firefox"
-require_tool pk12util timeout
+require_tool pk12util timeout base64
+reenc=$top_builddir/tests/nssguard-reencode
+[ -x "$reenc" ] || skip_all "tests/nssguard-reencode is not built (make check builds it)"
 e2e_setup e2e-firefox
 diag "$("$ffbin" --version 2>/dev/null)"
 
@@ -68,13 +75,30 @@ MOZ_HEADLESS_HEIGHT=800
 export HOME XDG_CONFIG_HOME XDG_CACHE_HOME MOZ_DISABLE_NONLOCAL_CONNECTIONS \
     MOZ_CRASHREPORTER_DISABLE MOZ_HEADLESS_WIDTH MOZ_HEADLESS_HEIGHT
 
-# The two sites, from the server databases that pki.sh made.
-for c in mitm good isonly; do
+# The MITM operator's server database: mitm-server/ with the re-encoded
+# copy of mitm-ca in place of the original, so that pk12util puts the copy
+# into the PKCS#12 file.
+srv=$pki/mitmre-server
+rm -rf "$srv"
+{
+    "$reenc" ecdsa-s "$pki/mitm-ca.der" "$pki/mitmre-ca.der" &&
+        cp -R "$pki/mitm-server" "$srv" &&
+        certutil -D -d "sql:$srv" -n mitm-ca &&
+        certutil -A -d "sql:$srv" -n mitm-ca -t ",," -i "$pki/mitmre-ca.der" &&
+        certutil --rename -d "sql:$srv" -n mitm-leaf --new-n mitmre-leaf
+} >"$out/mitmre.log" 2>&1 || {
+    sed 's/^/# /' "$out/mitmre.log"
+    echo "Bail out! could not make mitmre-server/"
+    exit 1
+}
+
+# The sites, from the server databases that pki.sh made.
+for c in mitm good isonly mitmre; do
     pk12util -o "$out/$c.p12" -n "$c-leaf" -d "sql:$pki/$c-server" -W nssguard -K "" \
         >>"$out/pk12util.log" 2>&1
 done
 timeout 150 node "$drv/serve.mjs" "$out/ports" mitm="$out/mitm.p12" good="$out/good.p12" \
-    mitm2="$out/mitm.p12" isonly="$out/isonly.p12" \
+    mitm2="$out/mitm.p12" isonly="$out/isonly.p12" mitmre="$out/mitmre.p12" \
     >"$out/serve.log" 2>&1 &
 pids="$pids $!"
 n=0
@@ -86,12 +110,23 @@ port_mitm=$(awk '$1 == "mitm" { print $2 }' "$out/ports" 2>/dev/null)
 port_good=$(awk '$1 == "good" { print $2 }' "$out/ports" 2>/dev/null)
 port_mitm2=$(awk '$1 == "mitm2" { print $2 }' "$out/ports" 2>/dev/null)
 port_isonly=$(awk '$1 == "isonly" { print $2 }' "$out/ports" 2>/dev/null)
-[ -n "$port_mitm" ] && [ -n "$port_good" ] && [ -n "$port_mitm2" ] && [ -n "$port_isonly" ]
+port_mitmre=$(awk '$1 == "mitmre" { print $2 }' "$out/ports" 2>/dev/null)
+[ -n "$port_mitm" ] && [ -n "$port_good" ] && [ -n "$port_mitm2" ] && [ -n "$port_isonly" ] &&
+    [ -n "$port_mitmre" ]
 ok $? "HTTPS servers for mitm-leaf and good-leaf listening on 127.0.0.1"
 url_mitm=https://127.0.0.1:$port_mitm/
 url_good=https://127.0.0.1:$port_good/
 url_mitm2=https://127.0.0.1:$port_mitm2/
 url_isonly=https://127.0.0.1:$port_isonly/
+url_mitmre=https://127.0.0.1:$port_mitmre/
+# What the mitmre server sends as the sub-CA, as node's TLS client got it.
+sent=$(node -e 'const s = require("tls").connect({ host: "127.0.0.1", port: +process.argv[1],
+        rejectUnauthorized: false }, () => {
+        console.log(s.getPeerCertificate(true).issuerCertificate.raw.toString("base64"));
+        s.destroy(); });
+    s.on("error", () => process.exit(1));' "$port_mitmre" 2>/dev/null)
+is "$sent" "$(base64 -w0 "$pki/mitmre-ca.der")" \
+    "mitmre: the server sends the re-encoded copy of mitm-ca"
 
 # profile DIR: a new Firefox profile whose NSS database trusts the root.
 profile()
@@ -185,7 +220,10 @@ is_png()
 mkdir -p "$out/none"
 profile "$out/none/profile" >/dev/null
 ok $? "none: profile trusts the test root"
+pages="mitmre=$url_mitmre mitm=$url_mitm good=$url_good"
 browse none "$out/none/profile" "$ffbin"
+pages=
+expect_loads none mitmre
 expect_loads none mitm
 expect_loads none good
 
@@ -198,7 +236,11 @@ ok $? "modutil: profile trusts the root, modutil adds libnssguard.so with parame
 : >"$log2"
 ffenv="NSS_DEBUG_PKCS11_MODULE=nssguard NSPR_LOG_MODULES=nss_mod_log:4"
 ffenv="$ffenv NSPR_LOG_FILE=$out/modutil/pkcs11-calls.log"
+# mitmre first, so that this Firefox has not met the original mitm-ca.
+pages="mitmre=$url_mitmre mitm=$url_mitm good=$url_good"
 browse modutil "$out/modutil/profile" "$ffbin"
+pages=
+expect_blocked modutil mitmre
 expect_blocked modutil mitm
 expect_loads modutil good
 is_png "$out/modutil/mitm.png"
