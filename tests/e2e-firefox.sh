@@ -10,9 +10,12 @@
 #      server sends a re-encoded copy of the MITM sub-CA (the issuer's ECDSA
 #      signature (r, s) as (r, n - s), what a MITM operator can do without
 #      any key, made by tests/nssguard-reencode): Firefox takes the copy;
-#   2. nssguard added with modutil, with parameters (overlay=, log=): mitm
-#      and mitmre are refused (the copy has the same issuer and serial, but
-#      another SHA-1: a distrust record carrying the hash would not match);
+#      and "rsamitmre": pki.sh's RSA-signed MITM sub-CA (rsa/) sent without
+#      the NULL parameters of its outer signatureAlgorithm;
+#   2. nssguard added with modutil, with parameters (overlay=, log=): mitm,
+#      mitmre and rsamitmre are refused (a copy has the same issuer and
+#      serial, but another SHA-1: a distrust record carrying the hash would
+#      not match);
 #   3. live: nssguard (modutil, reload=0) on an empty overlay directory; the
 #      MITM site loads; the overlay file is installed into the directory
 #      while the same Firefox runs. Then a site under another distrusted
@@ -75,30 +78,37 @@ MOZ_HEADLESS_HEIGHT=800
 export HOME XDG_CONFIG_HOME XDG_CACHE_HOME MOZ_DISABLE_NONLOCAL_CONNECTIONS \
     MOZ_CRASHREPORTER_DISABLE MOZ_HEADLESS_WIDTH MOZ_HEADLESS_HEIGHT
 
-# The MITM operator's server database: mitm-server/ with the re-encoded
-# copy of mitm-ca in place of the original, so that pk12util puts the copy
-# into the PKCS#12 file.
-srv=$pki/mitmre-server
-rm -rf "$srv"
+# reencoded_server MODE DIR CHAIN: the MITM operator's server database
+# $pki/CHAINre-server/: DIR/CHAIN-server/ with the copy of DIR/CHAIN-ca.der
+# that `nssguard-reencode MODE` makes in place of the original (so that
+# pk12util puts the copy into the PKCS#12 file), its leaf named CHAINre-leaf.
+reencoded_server()
 {
-    "$reenc" ecdsa-s "$pki/mitm-ca.der" "$pki/mitmre-ca.der" &&
-        cp -R "$pki/mitm-server" "$srv" &&
-        certutil -D -d "sql:$srv" -n mitm-ca &&
-        certutil -A -d "sql:$srv" -n mitm-ca -t ",," -i "$pki/mitmre-ca.der" &&
-        certutil --rename -d "sql:$srv" -n mitm-leaf --new-n mitmre-leaf
-} >"$out/mitmre.log" 2>&1 || {
-    sed 's/^/# /' "$out/mitmre.log"
-    echo "Bail out! could not make mitmre-server/"
-    exit 1
+    srv=$pki/$3re-server
+    rm -rf "$srv"
+    {
+        "$reenc" "$1" "$2/$3-ca.der" "$pki/$3re-ca.der" &&
+            cp -R "$2/$3-server" "$srv" &&
+            certutil -D -d "sql:$srv" -n "$3-ca" &&
+            certutil -A -d "sql:$srv" -n "$3-ca" -t ",," -i "$pki/$3re-ca.der" &&
+            certutil --rename -d "sql:$srv" -n "$3-leaf" --new-n "$3re-leaf"
+    } >"$out/$3re.log" 2>&1 || {
+        sed 's/^/# /' "$out/$3re.log"
+        echo "Bail out! could not make $3re-server/"
+        exit 1
+    }
 }
+reencoded_server ecdsa-s "$pki" mitm
+reencoded_server rsa-params "$pki/rsa" rsamitm
 
 # The sites, from the server databases that pki.sh made.
-for c in mitm good isonly mitmre; do
+for c in mitm good isonly mitmre rsamitmre; do
     pk12util -o "$out/$c.p12" -n "$c-leaf" -d "sql:$pki/$c-server" -W nssguard -K "" \
         >>"$out/pk12util.log" 2>&1
 done
 timeout 150 node "$drv/serve.mjs" "$out/ports" mitm="$out/mitm.p12" good="$out/good.p12" \
     mitm2="$out/mitm.p12" isonly="$out/isonly.p12" mitmre="$out/mitmre.p12" \
+    rsamitmre="$out/rsamitmre.p12" \
     >"$out/serve.log" 2>&1 &
 pids="$pids $!"
 n=0
@@ -111,29 +121,35 @@ port_good=$(awk '$1 == "good" { print $2 }' "$out/ports" 2>/dev/null)
 port_mitm2=$(awk '$1 == "mitm2" { print $2 }' "$out/ports" 2>/dev/null)
 port_isonly=$(awk '$1 == "isonly" { print $2 }' "$out/ports" 2>/dev/null)
 port_mitmre=$(awk '$1 == "mitmre" { print $2 }' "$out/ports" 2>/dev/null)
+port_rsamitmre=$(awk '$1 == "rsamitmre" { print $2 }' "$out/ports" 2>/dev/null)
 [ -n "$port_mitm" ] && [ -n "$port_good" ] && [ -n "$port_mitm2" ] && [ -n "$port_isonly" ] &&
-    [ -n "$port_mitmre" ]
+    [ -n "$port_mitmre" ] && [ -n "$port_rsamitmre" ]
 ok $? "HTTPS servers for mitm-leaf and good-leaf listening on 127.0.0.1"
 url_mitm=https://127.0.0.1:$port_mitm/
 url_good=https://127.0.0.1:$port_good/
 url_mitm2=https://127.0.0.1:$port_mitm2/
 url_isonly=https://127.0.0.1:$port_isonly/
 url_mitmre=https://127.0.0.1:$port_mitmre/
-# What the mitmre server sends as the sub-CA, as node's TLS client got it.
-sent=$(node -e 'const s = require("tls").connect({ host: "127.0.0.1", port: +process.argv[1],
-        rejectUnauthorized: false }, () => {
-        console.log(s.getPeerCertificate(true).issuerCertificate.raw.toString("base64"));
-        s.destroy(); });
-    s.on("error", () => process.exit(1));' "$port_mitmre" 2>/dev/null)
-is "$sent" "$(base64 -w0 "$pki/mitmre-ca.der")" \
-    "mitmre: the server sends the re-encoded copy of mitm-ca"
+url_rsamitmre=https://127.0.0.1:$port_rsamitmre/
+# What the re-encoding servers send as the sub-CA, as node's TLS client got it.
+for c in mitmre rsamitmre; do
+    eval "p=\$port_$c"
+    sent=$(node -e 'const s = require("tls").connect({ host: "127.0.0.1", port: +process.argv[1],
+            rejectUnauthorized: false }, () => {
+            console.log(s.getPeerCertificate(true).issuerCertificate.raw.toString("base64"));
+            s.destroy(); });
+        s.on("error", () => process.exit(1));' "$p" 2>/dev/null)
+    is "$sent" "$(base64 -w0 "$pki/$c-ca.der")" "$c: the server sends the re-encoded copy of its sub-CA"
+done
 
-# profile DIR: a new Firefox profile whose NSS database trusts the root.
+# profile DIR: a new Firefox profile whose NSS database trusts the root
+# and pki.sh's RSA root.
 profile()
 {
     mkdir -p "$1" &&
         cp "$drv/user.js" "$1/user.js" &&
-        client_db "$1"
+        client_db "$1" &&
+        certutil -A -d "sql:$1" -n rsa-root -t "C,," -i "$pki/rsa/rsa-root.der"
 }
 
 # browse CASE PROFILE BINARY [DRIVER-OPTION...]: runs the driver on both
@@ -220,10 +236,11 @@ is_png()
 mkdir -p "$out/none"
 profile "$out/none/profile" >/dev/null
 ok $? "none: profile trusts the test root"
-pages="mitmre=$url_mitmre mitm=$url_mitm good=$url_good"
+pages="mitmre=$url_mitmre rsamitmre=$url_rsamitmre mitm=$url_mitm good=$url_good"
 browse none "$out/none/profile" "$ffbin"
 pages=
 expect_loads none mitmre
+expect_loads none rsamitmre
 expect_loads none mitm
 expect_loads none good
 
@@ -231,16 +248,17 @@ expect_loads none good
 mkdir -p "$out/modutil"
 log2=$out/modutil/nssguard.log
 profile "$out/modutil/profile" >/dev/null &&
-    add_module "$out/modutil/profile" "$pki/overlay.txt" "$log2"
+    add_module "$out/modutil/profile" "$pki/rsa/overlay.txt" "$log2"
 ok $? "modutil: profile trusts the root, modutil adds libnssguard.so with parameters"
 : >"$log2"
 ffenv="NSS_DEBUG_PKCS11_MODULE=nssguard NSPR_LOG_MODULES=nss_mod_log:4"
 ffenv="$ffenv NSPR_LOG_FILE=$out/modutil/pkcs11-calls.log"
 # mitmre first, so that this Firefox has not met the original mitm-ca.
-pages="mitmre=$url_mitmre mitm=$url_mitm good=$url_good"
+pages="mitmre=$url_mitmre rsamitmre=$url_rsamitmre mitm=$url_mitm good=$url_good"
 browse modutil "$out/modutil/profile" "$ffbin"
 pages=
 expect_blocked modutil mitmre
+expect_blocked modutil rsamitmre
 expect_blocked modutil mitm
 expect_loads modutil good
 is_png "$out/modutil/mitm.png"
