@@ -11,7 +11,8 @@
 #   tests/nssguard-reencode: same issuer and serial, other DER) LOADS:
 #   Chromium looks its trust store up by the DER it received, and the module
 #   serves the original DER (asserted as the hazard it is, so that a change
-#   shows).
+#   shows). So does pki.sh's RSA MITM sub-CA (rsa/) sent without the NULL
+#   parameters of its outer signatureAlgorithm.
 # Chromium's NetLog tells a refusal apart from an unknown root.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/e2e-lib.sh"
@@ -35,8 +36,10 @@ browse()
     rm -rf "$w"
     mkdir -p "$w/home/.pki/nssdb" "$w/profile"
     client_db "$w/home/.pki/nssdb" >/dev/null
+    certutil -A -d "sql:$w/home/.pki/nssdb" -n rsa-root -t "C,," -i "$pki/rsa/rsa-root.der"
     if [ "$1" != none ]; then
-        add_module "$w/home/.pki/nssdb" "$pki/overlay.txt" "$w/nssguard.log" "$1" ||
+        # rsa/overlay.txt: overlay.txt and an entry for rsamitm-ca
+        add_module "$w/home/.pki/nssdb" "$pki/rsa/overlay.txt" "$w/nssguard.log" "$1" ||
             echo "# modutil failed"
     fi
     eval "p=\$port_$2"
@@ -51,25 +54,34 @@ browse()
     grep -q 'Distrusted by trust store' "$w/netlog.json" 2>/dev/null && distrusted=1
 }
 
-# mitmre-server/: mitm-server/ with the re-encoded copy of mitm-ca in place
-# of the original (selfserv sends the sub-CA it finds in its database) and
-# the leaf named mitmre-leaf, for start_server.
-srv=$pki/mitmre-server
-rm -rf "$srv"
+# reencoded_server MODE DIR CHAIN: $pki/CHAINre-server/, DIR/CHAIN-server/
+# with the copy of DIR/CHAIN-ca.der that `nssguard-reencode MODE` makes in
+# place of the original (selfserv sends the sub-CA it finds in its
+# database), its leaf named CHAINre-leaf, for start_server.
+reencoded_server()
 {
-    "$reenc" ecdsa-s "$pki/mitm-ca.der" "$pki/mitmre-ca.der" &&
-        cp -R "$pki/mitm-server" "$srv" &&
-        certutil -D -d "sql:$srv" -n mitm-ca &&
-        certutil -A -d "sql:$srv" -n mitm-ca -t ",," -i "$pki/mitmre-ca.der" &&
-        certutil --rename -d "sql:$srv" -n mitm-leaf --new-n mitmre-leaf
-} >"$out/mitmre.log" 2>&1 || {
-    sed 's/^/# /' "$out/mitmre.log"
-    echo "Bail out! could not make mitmre-server/"
-    exit 1
+    srv=$pki/$3re-server
+    rm -rf "$srv"
+    {
+        "$reenc" "$1" "$2/$3-ca.der" "$pki/$3re-ca.der" &&
+            cp -R "$2/$3-server" "$srv" &&
+            certutil -D -d "sql:$srv" -n "$3-ca" &&
+            certutil -A -d "sql:$srv" -n "$3-ca" -t ",," -i "$pki/$3re-ca.der" &&
+            certutil --rename -d "sql:$srv" -n "$3-leaf" --new-n "$3re-leaf"
+    } >"$out/$3re.log" 2>&1 || {
+        sed 's/^/# /' "$out/$3re.log"
+        echo "Bail out! could not make $3re-server/"
+        exit 1
+    }
 }
+reencoded_server ecdsa-s "$pki" mitm
+reencoded_server rsa-params "$pki/rsa" rsamitm
 
-for chain in good mitm mitmre; do
-    start_server $chain || {
+for chain in good mitm mitmre rsamitmre rsamitm; do
+    # rsamitm: pki.sh's RSA chain, in rsa/
+    db=
+    [ $chain = rsamitm ] && db=$pki/rsa/rsamitm-server
+    start_server $chain ${db:+"$db"} || {
         echo "Bail out! selfserv did not start for $chain"
         exit 1
     }
@@ -93,18 +105,25 @@ ok $? "... with a distrust event"
 browse mode=chromium good
 is "$loaded" 1 "mode=chromium: the good site loads"
 
-# The re-encoded sub-CA. Without the module it loads: Chromium takes the copy.
-browse none mitmre
-is "$loaded" 1 "no module: the MITM site with the re-encoded sub-CA loads"
-sed 's/\\n//g' "$w/netlog.json" 2>/dev/null | grep -qF "$(base64 -w0 "$pki/mitmre-ca.der")"
-ok $? "... and the NetLog shows that the server sent the re-encoded copy"
+# The re-encoded sub-CAs. Without the module they load: Chromium takes the
+# copies.
+for c in mitmre rsamitmre; do
+    browse none $c
+    is "$loaded" 1 "no module: the $c site (a re-encoded sub-CA) loads"
+    sed 's/\\n//g' "$w/netlog.json" 2>/dev/null | grep -qF "$(base64 -w0 "$pki/$c-ca.der")"
+    ok $? "... and the NetLog shows that the server sent the re-encoded copy"
+done
+browse mode=chromium rsamitm
+is "$loaded:$distrusted" 0:1 "mode=chromium: the RSA MITM site is refused, distrusted by the trust store"
 # The hazard: Chromium's TrustStoreNSS finds a certificate by its DER, and
 # the module serves the original DER: the copy has no trust, Chromium builds
 # the path through it to the trusted root and accepts it.
-browse mode=chromium mitmre
-is "$loaded:$distrusted" 1:0 \
-    "mode=chromium: HAZARD, the MITM site with the re-encoded sub-CA loads, not distrusted"
-[ "$loaded" = 1 ] &&
-    diag "known hazard: a re-encoded copy of a distrusted sub-CA defeats mode=chromium"
+for c in mitmre rsamitmre; do
+    browse mode=chromium $c
+    is "$loaded:$distrusted" 1:0 \
+        "mode=chromium: HAZARD, the $c site (a re-encoded sub-CA) loads, not distrusted"
+    [ "$loaded" = 1 ] &&
+        diag "known hazard: a re-encoded copy of a distrusted sub-CA ($c) defeats mode=chromium"
+done
 
 done_testing
