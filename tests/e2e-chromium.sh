@@ -54,26 +54,6 @@ browse()
     grep -q 'Distrusted by trust store' "$w/netlog.json" 2>/dev/null && distrusted=1
 }
 
-# reencoded_server MODE DIR CHAIN: $pki/CHAINre-server/, DIR/CHAIN-server/
-# with the copy of DIR/CHAIN-ca.der that `nssguard-reencode MODE` makes in
-# place of the original (selfserv sends the sub-CA it finds in its
-# database), its leaf named CHAINre-leaf, for start_server.
-reencoded_server()
-{
-    srv=$pki/$3re-server
-    rm -rf "$srv"
-    {
-        "$reenc" "$1" "$2/$3-ca.der" "$pki/$3re-ca.der" &&
-            cp -R "$2/$3-server" "$srv" &&
-            certutil -D -d "sql:$srv" -n "$3-ca" &&
-            certutil -A -d "sql:$srv" -n "$3-ca" -t ",," -i "$pki/$3re-ca.der" &&
-            certutil --rename -d "sql:$srv" -n "$3-leaf" --new-n "$3re-leaf"
-    } >"$out/$3re.log" 2>&1 || {
-        sed 's/^/# /' "$out/$3re.log"
-        echo "Bail out! could not make $3re-server/"
-        exit 1
-    }
-}
 reencoded_server ecdsa-s "$pki" mitm
 reencoded_server rsa-params "$pki/rsa" rsamitm
 

@@ -78,26 +78,6 @@ MOZ_HEADLESS_HEIGHT=800
 export HOME XDG_CONFIG_HOME XDG_CACHE_HOME MOZ_DISABLE_NONLOCAL_CONNECTIONS \
     MOZ_CRASHREPORTER_DISABLE MOZ_HEADLESS_WIDTH MOZ_HEADLESS_HEIGHT
 
-# reencoded_server MODE DIR CHAIN: the MITM operator's server database
-# $pki/CHAINre-server/: DIR/CHAIN-server/ with the copy of DIR/CHAIN-ca.der
-# that `nssguard-reencode MODE` makes in place of the original (so that
-# pk12util puts the copy into the PKCS#12 file), its leaf named CHAINre-leaf.
-reencoded_server()
-{
-    srv=$pki/$3re-server
-    rm -rf "$srv"
-    {
-        "$reenc" "$1" "$2/$3-ca.der" "$pki/$3re-ca.der" &&
-            cp -R "$2/$3-server" "$srv" &&
-            certutil -D -d "sql:$srv" -n "$3-ca" &&
-            certutil -A -d "sql:$srv" -n "$3-ca" -t ",," -i "$pki/$3re-ca.der" &&
-            certutil --rename -d "sql:$srv" -n "$3-leaf" --new-n "$3re-leaf"
-    } >"$out/$3re.log" 2>&1 || {
-        sed 's/^/# /' "$out/$3re.log"
-        echo "Bail out! could not make $3re-server/"
-        exit 1
-    }
-}
 reencoded_server ecdsa-s "$pki" mitm
 reencoded_server rsa-params "$pki/rsa" rsamitm
 

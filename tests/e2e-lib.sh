@@ -129,3 +129,31 @@ log_has()
           if (hit) found = 1 }
         END { exit !found }' "$f" "$@"
 }
+
+# swap_ca SRCDB DSTDB NICK COPY.der: DSTDB is a copy of the server database
+# SRCDB whose certificate NICK is COPY.der instead (selfserv and pk12util
+# send the sub-CA they find in the database).
+swap_ca()
+{
+    rm -rf "$2" &&
+        cp -R "$1" "$2" &&
+        certutil -D -d "sql:$2" -n "$3" &&
+        certutil -A -d "sql:$2" -n "$3" -t ",," -i "$4"
+}
+
+# reencoded_server MODE DIR CHAIN: the MITM operator's server database
+# $pki/CHAINre-server/: DIR/CHAIN-server/ with the copy of DIR/CHAIN-ca.der
+# that `$reenc MODE` makes ($pki/CHAINre-ca.der) in place of the original,
+# its leaf renamed CHAINre-leaf (for start_server, or pk12util).
+reencoded_server()
+{
+    {
+        "$reenc" "$1" "$2/$3-ca.der" "$pki/$3re-ca.der" &&
+            swap_ca "$2/$3-server" "$pki/$3re-server" "$3-ca" "$pki/$3re-ca.der" &&
+            certutil --rename -d "sql:$pki/$3re-server" -n "$3-leaf" --new-n "$3re-leaf"
+    } >"$out/$3re.log" 2>&1 || {
+        sed 's/^/# /' "$out/$3re.log"
+        echo "Bail out! could not make $3re-server/"
+        exit 1
+    }
+}

@@ -278,10 +278,7 @@ diag "TLS: selfserv sends the leaf and the re-encoded sub-CA"
 for c in mitm rsamitm; do
     chain_of $c
     srv=$out/$c-$attack-server
-    rm -rf "$srv"
-    cp -R "$cdir/$c-server" "$srv" &&
-        certutil -D -d "sql:$srv" -n $c-ca &&
-        certutil -A -d "sql:$srv" -n $c-ca -t ",," -i "$out/$c-$attack.der" &&
+    swap_ca "$cdir/$c-server" "$srv" $c-ca "$out/$c-$attack.der" >>"$out/certutil.log" 2>&1 &&
         certutil -L -d "sql:$srv" -n $c-ca -r | cmp -s - "$out/$c-$attack.der"
     ok $? "$c: server database holds the $attack copy instead of the original"
     start_server $c "$srv"
