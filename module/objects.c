@@ -24,10 +24,13 @@
  * signature (r,s) as (r,n-s), an RSA signatureAlgorithm without its NULL
  * parameters). A hashless record whose purposes are all NOT_TRUSTED is
  * matched by issuer and serial alone, whatever the encoding. The SHA-1 the
- * overlay holds is served only as p11-kit mode's CKA_ID. In NSS mode no certificate objects are
- * served: NSS's PK11_FindCertFromDERCertItem on this slot would otherwise rebuild the certificate's
- * trust from this token alone and lose the distrust (see README, "How distrust can be lost"); the
- * p11-kit module file keeps p11-kit mode out of NSS (disable-in: p11-kit-proxy).
+ * overlay holds is served only as p11-kit mode's CKA_ID.
+ *
+ * In NSS mode no certificate objects are served: NSS's
+ * PK11_FindCertFromDERCertItem on this slot would otherwise rebuild the
+ * certificate's trust from this token alone and lose the distrust (see
+ * README, "How distrust can be lost"); the p11-kit module file keeps p11-kit
+ * mode out of NSS (disable-in: p11-kit-proxy).
  *
  * NSS's trust query {TOKEN, CLASS, ISSUER, SERIAL_NUMBER} goes through the
  * issuer+serial index; the serial may come as a DER INTEGER or as its bare
