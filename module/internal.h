@@ -6,7 +6,9 @@
  *   index.c    issuer+serial hash index over the entries
  *   image.c    entries -> one flat image (in memory, or compiled to a file)
  *   overlay.c  configured paths -> generations of images, live reload
- *   objects.c  entries as PKCS#11 objects: attributes, template matching, find
+ *   builtins.c mode=builtins: Mozilla's roots (roots=PATH) keyed into images
+ *   objects.c  the lookup: what each mode serves (one table), the serial
+ *              rule, the find over every source, attributes
  *   session.c  the session table
  *   config.c   parameter string and configuration file
  *   log.c      security events (syslog, stderr, JSON lines)
@@ -14,6 +16,28 @@
  *
  * der.c and sha1.c are leaf helpers. The module never links NSS: it is loaded
  * into processes (Firefox) that bring their own copy.
+ *
+ * NSS's trust query, C_FindObjectsInit {TOKEN, CLASS, ISSUER, SERIAL} to its
+ * answer, goes down four files (module, session, objects, image) besides
+ * the calls named below, and comes back up once: no file calls back into
+ * one that called it, and the lookup is in one file:
+ *
+ *   module.c   mod_C_FindObjectsInit: ng_overlays_poll (overlay.c: a reload
+ *              when due; never waits), then the session:
+ *   session.c  ng_session_acquire, ng_session_pin: the generation to read
+ *              (overlay.c's ng_overlays_current; generations, not lookup)
+ *   objects.c  ng_objects_find: the template read once (class -> the mode's
+ *              table); issuer+serial hashed once in both serial forms (leaf
+ *              calls: der.c's ng_der_integer_value, builder.c's hash); each
+ *              source probed in turn, the roots (mode=builtins) then the
+ *              overlay's files (ng_overlay->images), the hits matched against
+ *              the table and returned as handles
+ *   image.c    ng_image_find_der_like / ng_image_find_hashed, ng_image_entry:
+ *              leaves, called from objects.c only
+ *
+ * C_FindObjects hands the handles out (a hit of a trust query is a distrust
+ * event: objects.c's ng_objects_report), C_GetAttributeValue reads them
+ * through the same table (ng_objects_get_attributes).
  */
 #ifndef NSSGUARD_INTERNAL_H
 #define NSSGUARD_INTERNAL_H
@@ -299,6 +323,7 @@ typedef struct ng_overlay ng_overlay;
 struct ng_overlay {
     uint64_t id;
     ng_source **sources; /* one per loaded file, in load order */
+    ng_image **images;   /* sources[i]'s image: what the lookup (objects.c) probes */
     size_t *first;       /* global number of each source's first entry */
     size_t n_sources;
     size_t n_entries;
@@ -329,14 +354,6 @@ uint64_t ng_overlays_epoch(void);
 /* Appends the files a configured overlay path stands for: the path itself,
  * or a directory's *.txt and *.ngo files in name order (dot files skipped). */
 bool ng_overlay_expand_path(const char *path, char ***files, size_t *n_files, ng_error *err);
-bool ng_overlay_entry(const ng_overlay *ov, size_t global, ng_entry *e);
-/* The global number of the entry with this issuer and serial value, or -1. */
-long ng_overlay_find(const ng_overlay *ov, ng_bytes issuer, ng_bytes serial_value);
-/* A serial as a caller gives it: *as_value is the entry whose serial value
- * the bytes encode as a DER INTEGER (-1 when none, or when they are not
- * one), *as_given the entry whose serial value is the bytes themselves. */
-void ng_overlay_find_serial(const ng_overlay *ov, ng_bytes issuer, ng_bytes serial, long *as_given,
-                            long *as_value);
 
 /* ---- objects.c: entries as PKCS#11 objects ---- */
 
@@ -358,11 +375,16 @@ typedef struct {
     bool trust_query; /* an issuer+serial lookup: hits are security events */
 } ng_find;
 
+/* The lookup: the objects of the roots (mode=builtins) and of generation ov
+ * that match the template, issuer+serial queries through the images'
+ * probe (objects.c, "the serial rule"). */
 CK_RV ng_objects_find(ng_overlay *ov, const CK_ATTRIBUTE *tmpl, CK_ULONG count, ng_find *find);
 void ng_find_clear(ng_find *find);
 CK_RV ng_objects_get_attributes(const ng_overlay *ov, CK_OBJECT_HANDLE handle, CK_ATTRIBUTE *tmpl,
                                 CK_ULONG count);
 bool ng_objects_valid(const ng_overlay *ov, CK_OBJECT_HANDLE handle);
+/* A view of entry `global` (all files' entries numbered in load order). */
+bool ng_overlay_entry(const ng_overlay *ov, size_t global, ng_entry *e);
 uint64_t ng_objects_handle_id(CK_OBJECT_HANDLE handle);
 /* Logs (rate-limited) that the object's entry answered a trust query. */
 void ng_objects_report(ng_overlay *ov, CK_OBJECT_HANDLE handle);
@@ -374,14 +396,20 @@ CK_RV ng_fill_attribute(CK_ATTRIBUTE *t, const void *data, CK_ULONG len, bool pr
 
 /* ---- builtins.c: mode=builtins ---- */
 
+/* The roots, one more source of the lookup (objects.c serves them): record
+ * i is object handle i+1 (generation id 0). */
+typedef struct {
+    const ng_record *records;
+    size_t n_records;
+    /* issuer+serial -> record: the certificate records, then the trust
+     * records (an entry's `line` is its record's number) */
+    ng_image *keyed[2];
+} ng_roots;
+
 bool ng_builtins_load(const char *path, ng_error *err);
 void ng_builtins_free(void);
-bool ng_builtins_loaded(void);
-/* Pushes the handles (generation id 0) of the root records that match,
- * leaving out trust records for certificates the overlay distrusts. */
-bool ng_builtins_find(const ng_overlay *ov, const CK_ATTRIBUTE *tmpl, CK_ULONG count,
-                      bool (*push)(void *, CK_OBJECT_HANDLE), void *ctx);
-CK_RV ng_builtins_get_attributes(CK_OBJECT_HANDLE handle, CK_ATTRIBUTE *tmpl, CK_ULONG count);
+/* The roots when mode=builtins loaded them, else NULL. */
+const ng_roots *ng_builtins(void);
 
 /* ---- session.c ---- */
 

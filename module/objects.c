@@ -32,9 +32,14 @@
  * README, "How distrust can be lost"); the p11-kit module file keeps p11-kit
  * mode out of NSS (disable-in: p11-kit-proxy).
  *
- * NSS's trust query {TOKEN, CLASS, ISSUER, SERIAL_NUMBER} goes through the
- * issuer+serial index; the serial may come as a DER INTEGER or as its bare
- * value bytes, and both are tried. Other templates (listing tools) scan.
+ * The lookup (ng_objects_find) is all here: a template is read once; an
+ * issuer+serial query is hashed once and probed in every source's image
+ * (mode=builtins' roots, then the overlay's files, image.c), and the hits
+ * are matched against the table below. Other templates (listing tools)
+ * scan. What each mode serves and what each object holds is one table
+ * (kinds[] x attrs[]), used both to serve and to filter by class. The
+ * serial rule (a serial given as a DER INTEGER or as its bare value bytes)
+ * is one section, "the serial rule", used by every source.
  */
 #include "config.h"
 
@@ -45,16 +50,48 @@
 
 #include "internal.h"
 
-/* The objects of one entry. The trust objects are what NSS reads; the rest
- * are served in p11-kit mode only (see served()). */
+/* ---- the table: the objects each mode serves, and what they hold ---- */
+
+/* The objects of one entry: handle 7i+1+kind. */
 enum {
     KIND_NSS_TRUST = 0,
     KIND_PKCS_TRUST,
-    KIND_CERTIFICATE, /* p11-kit: the certificate, CKA_X_DISTRUSTED */
+    KIND_CERTIFICATE, /* p11-kit and Chromium: the certificate */
     KIND_ASSERTION,   /* p11-kit: one CKT_X_DISTRUSTED_CERTIFICATE per purpose */
     KIND_LAST = KIND_ASSERTION + 3,
 };
 _Static_assert(KIND_LAST + 1 == NG_KINDS_PER_ENTRY, "handle space");
+
+#define MODE(m) (1u << (m))
+#define ALL_MODES                                                                                  \
+    (MODE(NG_MODE_NSS) | MODE(NG_MODE_P11KIT) | MODE(NG_MODE_CHROMIUM) | MODE(NG_MODE_BUILTINS))
+
+typedef struct {
+    CK_OBJECT_CLASS cls;
+    const char *name;
+    unsigned modes;      /* the modes that serve it */
+    unsigned cert_modes; /* those that serve it only when the overlay had the certificate */
+    bool event; /* asked for by issuer+serial, it answers a trust query: a distrust event */
+} kind_row;
+
+static const kind_row kinds[NG_KINDS_PER_ENTRY] = {
+    [KIND_NSS_TRUST] = {CKO_NSS_TRUST, "CKO_NSS_TRUST", ALL_MODES, 0, true},
+    [KIND_PKCS_TRUST] = {CKO_TRUST, "CKO_TRUST", ALL_MODES, 0, true},
+    /* Chromium finds certificates by their DER; GnuTLS's blocklist check asks
+     * {CKO_CERTIFICATE, CKA_X_DISTRUSTED, issuer, serial} */
+    [KIND_CERTIFICATE] = {CKO_CERTIFICATE, "CKO_CERTIFICATE",
+                          MODE(NG_MODE_P11KIT) | MODE(NG_MODE_CHROMIUM), MODE(NG_MODE_CHROMIUM),
+                          true},
+#define ASSERTION                                                                                  \
+    {                                                                                              \
+        CKO_X_TRUST_ASSERTION, "CKO_X_TRUST_ASSERTION", MODE(NG_MODE_P11KIT), 0, false             \
+    }
+    [KIND_ASSERTION] = ASSERTION,
+    [KIND_ASSERTION + 1] = ASSERTION,
+    [KIND_ASSERTION + 2] = ASSERTION,
+    [KIND_LAST] = ASSERTION,
+#undef ASSERTION
+};
 
 /* The purposes NSS's trust objects distrust, as p11-kit names them. */
 static const char *const assertion_purpose[] = {
@@ -70,44 +107,107 @@ static const CK_TRUST nss_not_trusted = CKT_NSS_NOT_TRUSTED;
 static const CK_ULONG pkcs_not_trusted = CKT_NOT_TRUSTED;
 static const CK_CERTIFICATE_TYPE x509 = CKC_X_509;
 static const CK_ULONG distrusted_assertion = CKT_X_DISTRUSTED_CERTIFICATE;
-static const CK_OBJECT_CLASS nss_trust_class = CKO_NSS_TRUST, pkcs_trust_class = CKO_TRUST,
-                             certificate_class = CKO_CERTIFICATE,
-                             assertion_class = CKO_X_TRUST_ASSERTION;
 
-static const CK_OBJECT_CLASS *
-class_of_kind(int kind)
-{
-    switch (kind) {
-    case KIND_NSS_TRUST:
-        return &nss_trust_class;
-    case KIND_PKCS_TRUST:
-        return &pkcs_trust_class;
-    case KIND_CERTIFICATE:
-        return &certificate_class;
-    }
-    return &assertion_class;
-}
+#define K(kind) (1u << (kind))
+#define K_TRUST (K(KIND_NSS_TRUST) | K(KIND_PKCS_TRUST))
+#define K_ASSERTION (((1u << (KIND_LAST + 1)) - 1) & ~((1u << KIND_ASSERTION) - 1))
+#define K_ALL ((1u << NG_KINDS_PER_ENTRY) - 1)
 
-static const char *
-class_name(int kind)
-{
-    static const char *const names[] = {"CKO_NSS_TRUST", "CKO_TRUST", "CKO_CERTIFICATE"};
-    return kind < KIND_ASSERTION ? names[kind] : "CKO_X_TRUST_ASSERTION";
-}
+/* Where an attribute's value comes from. */
+typedef enum {
+    FROM_ROW,   /* the row's constant */
+    FROM_CLASS, /* kinds[kind].cls */
+    FROM_LABEL,
+    FROM_ISSUER,
+    FROM_SERIAL, /* the DER INTEGER */
+    FROM_REASON,
+    FROM_REFERENCE,
+    FROM_NAME_CONSTRAINTS, /* absent when the entry has none */
+    FROM_CERT,             /* the certificate's DER */
+    FROM_CERT_SHA1,        /* its SHA-1: the image holds it, verified */
+    FROM_SUBJECT,          /* fields of the certificate */
+    FROM_SPKI,
+    FROM_PURPOSE, /* the assertion's purpose */
+} value_from;
+
+typedef struct {
+    CK_ATTRIBUTE_TYPE type;
+    unsigned kinds; /* the objects (K()) that have it */
+    value_from from;
+    bool needs_cert; /* absent when the overlay did not have the certificate */
+    const void *data;
+    CK_ULONG len;
+} attr_row;
+
+#define ROW(x) FROM_ROW, false, &(x), sizeof(x)
+#define FROM(f) (f), false, NULL, 0
+#define CERT(f) (f), true, NULL, 0
+
+/* Every attribute every object has. Never a certificate hash on a trust
+ * object (CKA_CERT_SHA1_HASH, CKA_HASH_OF_CERTIFICATE, nor its
+ * CKA_NAME_HASH_ALGORITHM): see the top of this file. */
+static const attr_row attrs[] = {
+    {CKA_CLASS, K_ALL, FROM(FROM_CLASS)},
+    {CKA_TOKEN, K_ALL, ROW(yes)},
+    {CKA_ISSUER, K_ALL, FROM(FROM_ISSUER)},
+    {CKA_SERIAL_NUMBER, K_ALL, FROM(FROM_SERIAL)},
+    {CKA_PRIVATE, K_ALL, ROW(no)},
+    {CKA_MODIFIABLE, K_ALL, ROW(no)},
+    {CKA_LABEL, K_ALL, FROM(FROM_LABEL)},
+    {CKA_NSSGUARD_REASON, K_ALL, FROM(FROM_REASON)},
+    {CKA_NSSGUARD_REFERENCE, K_ALL, FROM(FROM_REFERENCE)},
+    {CKA_NSSGUARD_NAME_CONSTRAINTS, K_ALL, FROM(FROM_NAME_CONSTRAINTS)},
+    /* CKO_NSS_TRUST: every purpose NOT_TRUSTED */
+    {CKA_TRUST_SERVER_AUTH, K(KIND_NSS_TRUST), ROW(nss_not_trusted)},
+    {CKA_TRUST_CLIENT_AUTH, K(KIND_NSS_TRUST), ROW(nss_not_trusted)},
+    {CKA_TRUST_EMAIL_PROTECTION, K(KIND_NSS_TRUST), ROW(nss_not_trusted)},
+    {CKA_TRUST_CODE_SIGNING, K(KIND_NSS_TRUST), ROW(nss_not_trusted)},
+    {CKA_TRUST_STEP_UP_APPROVED, K(KIND_NSS_TRUST), ROW(no)},
+    /* CKO_TRUST (PKCS#11 3.2) */
+    {CKA_PKCS_TRUST_SERVER_AUTH, K(KIND_PKCS_TRUST), ROW(pkcs_not_trusted)},
+    {CKA_PKCS_TRUST_CLIENT_AUTH, K(KIND_PKCS_TRUST), ROW(pkcs_not_trusted)},
+    {CKA_PKCS_TRUST_EMAIL_PROTECTION, K(KIND_PKCS_TRUST), ROW(pkcs_not_trusted)},
+    {CKA_PKCS_TRUST_CODE_SIGNING, K(KIND_PKCS_TRUST), ROW(pkcs_not_trusted)},
+    /* The certificate object: what `trust list` and GnuTLS read. An
+     * issuer+serial-only entry has one too (p11-kit mode), without the
+     * certificate's own attributes: GnuTLS's distrust query asks for issuer
+     * and serial alone. */
+    {CKA_TRUSTED, K(KIND_CERTIFICATE), ROW(no)},
+    {CKA_X_DISTRUSTED, K(KIND_CERTIFICATE), ROW(yes)},
+    {CKA_CERTIFICATE_TYPE, K(KIND_CERTIFICATE), FROM_ROW, true, &x509, sizeof(x509)},
+    {CKA_VALUE, K(KIND_CERTIFICATE), CERT(FROM_CERT)},
+    {CKA_ID, K(KIND_CERTIFICATE), CERT(FROM_CERT_SHA1)},
+    {CKA_SUBJECT, K(KIND_CERTIFICATE), CERT(FROM_SUBJECT)},
+    {CKA_PUBLIC_KEY_INFO, K(KIND_CERTIFICATE), CERT(FROM_SPKI)},
+    /* p11-kit's trust assertions */
+    {CKA_X_ASSERTION_TYPE, K_ASSERTION, ROW(distrusted_assertion)},
+    {CKA_X_PURPOSE, K_ASSERTION, FROM(FROM_PURPOSE)},
+    {CKA_X_CERTIFICATE_VALUE, K_ASSERTION, CERT(FROM_CERT)},
+};
 
 /* Does generation ov serve this object of entry e? */
 static bool
 served(const ng_overlay *ov, const ng_entry *e, int kind)
 {
+    unsigned mode = MODE(ov->mode);
+
     if (!e->distrusted && !ov->serve_constraints) /* constraints=ignore */
         return false;
-    if (kind <= KIND_PKCS_TRUST)
-        return true;
-    if (ov->mode == NG_MODE_NSS || ov->mode == NG_MODE_BUILTINS)
-        return false;
-    if (ov->mode == NG_MODE_CHROMIUM) /* Chromium finds certificates by their DER */
-        return kind == KIND_CERTIFICATE && e->cert.len > 0;
-    return ov->mode == NG_MODE_P11KIT;
+    return (kinds[kind].modes & mode) && (!(kinds[kind].cert_modes & mode) || e->cert.len > 0);
+}
+
+/* Could a mode serve objects of this class (and is a query for it by
+ * issuer+serial a trust query)? The same rows as served(). */
+static bool
+class_served(ng_mode mode, CK_OBJECT_CLASS cls, bool *event)
+{
+    for (int kind = 0; kind < NG_KINDS_PER_ENTRY; kind++) {
+        if (kinds[kind].cls == cls && (kinds[kind].modes & MODE(mode))) {
+            *event = kinds[kind].event;
+            return true;
+        }
+    }
+    return false;
 }
 
 typedef struct {
@@ -115,7 +215,11 @@ typedef struct {
     CK_ULONG len;
 } value;
 
-#define VALUE_OF(x) ((value){&(x), sizeof(x)})
+static value
+bytes(ng_bytes b)
+{
+    return (value){b.data, (CK_ULONG)b.len};
+}
 
 static value
 text(const char *s)
@@ -123,40 +227,52 @@ text(const char *s)
     return (value){s, (CK_ULONG)strlen(s)};
 }
 
-/* The p11-kit certificate object: what `trust list` and GnuTLS read. An
- * issuer+serial-only entry has one too, without the certificate's own
- * attributes: GnuTLS's distrust query asks for issuer and serial alone. */
 static bool
-certificate_attribute(const ng_entry *e, CK_ATTRIBUTE_TYPE type, value *v)
+row_value(const attr_row *row, const ng_entry *e, int kind, value *v)
 {
     ng_cert_parts parts;
 
-    switch (type) {
-    case CKA_TRUSTED:
-        *v = VALUE_OF(no);
-        return true;
-    case CKA_X_DISTRUSTED:
-        *v = VALUE_OF(yes);
-        return true;
-    }
-    if (!e->cert.len)
+    if (row->needs_cert && !e->cert.len)
         return false;
-    switch (type) {
-    case CKA_CERTIFICATE_TYPE:
-        *v = VALUE_OF(x509);
+    switch (row->from) {
+    case FROM_ROW:
+        *v = (value){row->data, row->len};
         return true;
-    case CKA_VALUE:
-        *v = (value){e->cert.data, e->cert.len};
+    case FROM_CLASS:
+        *v = (value){&kinds[kind].cls, sizeof(CK_OBJECT_CLASS)};
         return true;
-    case CKA_ID: /* its SHA-1: the image holds it, verified */
+    case FROM_LABEL:
+        *v = text(e->label);
+        return true;
+    case FROM_ISSUER:
+        *v = bytes(e->issuer);
+        return true;
+    case FROM_SERIAL:
+        *v = bytes(e->serial_der);
+        return true;
+    case FROM_REASON:
+        *v = text(e->reason);
+        return true;
+    case FROM_REFERENCE:
+        *v = text(e->reference);
+        return true;
+    case FROM_NAME_CONSTRAINTS:
+        *v = bytes(e->name_constraints);
+        return e->name_constraints.len > 0;
+    case FROM_CERT:
+        *v = bytes(e->cert);
+        return true;
+    case FROM_CERT_SHA1:
         *v = (value){e->sha1, NG_SHA1_LEN};
         return true;
-    case CKA_SUBJECT:
-    case CKA_PUBLIC_KEY_INFO:
+    case FROM_SUBJECT:
+    case FROM_SPKI:
         if (!ng_der_cert_parts(e->cert, &parts)) /* checked when the image was made */
             return false;
-        *v = type == CKA_SUBJECT ? (value){parts.subject.data, parts.subject.len}
-                                 : (value){parts.spki.data, parts.spki.len};
+        *v = bytes(row->from == FROM_SUBJECT ? parts.subject : parts.spki);
+        return true;
+    case FROM_PURPOSE:
+        *v = text(assertion_purpose[kind - KIND_ASSERTION]);
         return true;
     }
     return false;
@@ -166,81 +282,111 @@ certificate_attribute(const ng_entry *e, CK_ATTRIBUTE_TYPE type, value *v)
 static bool
 attribute(const ng_entry *e, int kind, CK_ATTRIBUTE_TYPE type, value *v)
 {
-    switch (type) {
-    case CKA_CLASS:
-        *v = (value){class_of_kind(kind), sizeof(CK_OBJECT_CLASS)};
-        return true;
-    case CKA_TOKEN:
-        *v = VALUE_OF(yes);
-        return true;
-    case CKA_PRIVATE:
-    case CKA_MODIFIABLE:
-        *v = VALUE_OF(no);
-        return true;
-    case CKA_LABEL:
-        *v = text(e->label);
-        return true;
-    case CKA_ISSUER:
-        *v = (value){e->issuer.data, e->issuer.len};
-        return true;
-    case CKA_SERIAL_NUMBER:
-        *v = (value){e->serial_der.data, e->serial_der.len};
-        return true;
-    case CKA_NSSGUARD_REASON:
-        *v = text(e->reason);
-        return true;
-    case CKA_NSSGUARD_REFERENCE:
-        *v = text(e->reference);
-        return true;
-    case CKA_NSSGUARD_NAME_CONSTRAINTS:
-        *v = (value){e->name_constraints.data, e->name_constraints.len};
-        return e->name_constraints.len > 0;
+    for (size_t i = 0; i < NG_N_ELEMENTS(attrs); i++) {
+        if (attrs[i].type == type && (attrs[i].kinds & K(kind)))
+            return row_value(&attrs[i], e, kind, v);
     }
-    if (kind == KIND_CERTIFICATE)
-        return certificate_attribute(e, type, v);
-    if (kind >= KIND_ASSERTION) {
-        switch (type) {
-        case CKA_X_ASSERTION_TYPE:
-            *v = VALUE_OF(distrusted_assertion);
-            return true;
-        case CKA_X_PURPOSE:
-            *v = text(assertion_purpose[kind - KIND_ASSERTION]);
-            return true;
-        case CKA_X_CERTIFICATE_VALUE:
-            *v = (value){e->cert.data, e->cert.len};
-            return e->cert.len > 0;
-        }
-        return false;
-    }
-    if (kind == KIND_NSS_TRUST) {
-        switch (type) {
-        case CKA_TRUST_SERVER_AUTH:
-        case CKA_TRUST_CLIENT_AUTH:
-        case CKA_TRUST_EMAIL_PROTECTION:
-        case CKA_TRUST_CODE_SIGNING:
-            *v = VALUE_OF(nss_not_trusted);
-            return true;
-        case CKA_TRUST_STEP_UP_APPROVED:
-            *v = VALUE_OF(no);
-            return true;
-        }
-        return false; /* never CKA_CERT_SHA1_HASH: see the top of this file */
-    }
-    switch (type) {
-    case CKA_PKCS_TRUST_SERVER_AUTH:
-    case CKA_PKCS_TRUST_CLIENT_AUTH:
-    case CKA_PKCS_TRUST_EMAIL_PROTECTION:
-    case CKA_PKCS_TRUST_CODE_SIGNING:
-        *v = VALUE_OF(pkcs_not_trusted);
-        return true;
-    }
-    return false; /* never CKA_HASH_OF_CERTIFICATE nor its CKA_NAME_HASH_ALGORITHM */
+    return false;
 }
+
+/* ---- the serial rule ----
+ * A caller gives a serial as its DER INTEGER or (NSS, for a temporary
+ * certificate) as its bare value bytes. An object whose serial is the DER
+ * INTEGER `der` with value `value` matches bytes equal to either; a lookup
+ * by issuer+serial probes for both. These three functions are the only
+ * place that knows it: every source (the roots, the overlay's files) and
+ * every match go through them. */
+
+/* A query's issuer and serial, hashed once for every source. */
+typedef struct {
+    ng_bytes issuer;
+    ng_bytes given; /* the serial as given */
+    ng_bytes value; /* the value it encodes, when it is a DER INTEGER */
+    bool der;       /* it is one */
+    uint64_t h_given, h_value;
+} probe;
+
+static void
+probe_of(ng_bytes issuer, ng_bytes serial, probe *p)
+{
+    uint64_t hi = ng_issuer_hash(issuer);
+
+    p->issuer = issuer;
+    p->given = serial;
+    p->der = ng_der_integer_value(serial, &p->value);
+    p->h_given = ng_serial_hash(hi, serial);
+    p->h_value = p->der ? ng_serial_hash(hi, p->value) : 0;
+}
+
+static bool
+same(const void *a, CK_ULONG alen, const void *b, CK_ULONG blen)
+{
+    return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
+}
+
+/* Does an object with this serial (a DER INTEGER and its value) match the
+ * bytes a template gives? `inner` is {NULL, 0} when `der` is no DER INTEGER. */
+static bool
+serial_matches(const CK_ATTRIBUTE *t, ng_bytes der, ng_bytes inner)
+{
+    return same(t->pValue, t->ulValueLen, der.data, der.len) ||
+           (inner.data && same(t->pValue, t->ulValueLen, inner.data, inner.len));
+}
+
+typedef long (*image_finder)(const ng_image *, uint64_t, ng_bytes, ng_bytes);
+
+/* The number (first[i] + its number in image i) of the first image's entry
+ * for issuer and serial value (hash: ng_entry_hash of them), or -1. */
+static long
+first_hit(ng_image *const *images, const size_t *first, size_t n, image_finder find, uint64_t hash,
+          ng_bytes issuer, ng_bytes serial_value)
+{
+    for (size_t i = 0; i < n; i++) {
+        long j = find(images[i], hash, issuer, serial_value);
+        if (j >= 0)
+            return (long)first[i] + j;
+    }
+    return -1;
+}
+
+/* hit[0]: the entry whose serial value is the bytes as given; hit[1]: the
+ * one whose value they encode as a DER INTEGER (-1 when none, or when they
+ * are not one). Bytes that are a DER INTEGER match as given only an entry
+ * whose value is one too: image.c lists those apart, so one table probe. */
+static void
+probe_images(ng_image *const *images, const size_t *first, size_t n, const probe *p, long hit[2])
+{
+    hit[0] = first_hit(images, first, n, p->der ? ng_image_find_der_like : ng_image_find_hashed,
+                       p->h_given, p->issuer, p->given);
+    hit[1] =
+        p->der ? first_hit(images, first, n, ng_image_find_hashed, p->h_value, p->issuer, p->value)
+               : -1;
+}
+
+/* ---- handles and entries of a generation ---- */
 
 uint64_t
 ng_objects_handle_id(CK_OBJECT_HANDLE handle)
 {
     return (uint64_t)handle >> NG_HANDLE_ID_SHIFT;
+}
+
+bool
+ng_overlay_entry(const ng_overlay *ov, size_t global, ng_entry *e)
+{
+    size_t lo = 0, hi = ov->n_sources;
+
+    if (global >= ov->n_entries)
+        return false;
+    while (hi - lo > 1) { /* the last file whose first entry is <= global */
+        size_t mid = (lo + hi) / 2;
+        if (ov->first[mid] <= global)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    ng_image_entry(ov->images[lo], global - ov->first[lo], e);
+    return true;
 }
 
 /* The entry and kind of a handle of generation ov. */
@@ -273,30 +419,105 @@ ng_objects_valid(const ng_overlay *ov, CK_OBJECT_HANDLE handle)
     return decode_handle(ov, handle, &global, &e, &kind);
 }
 
-static bool
-same(const void *a, CK_ULONG alen, const void *b, CK_ULONG blen)
+/* ---- the roots (mode=builtins): served as their certdata.txt wrote them ---- */
+
+/* libnssckbi.so serves UTF8 values with their terminating NUL: so do we. */
+static size_t
+served_len(const ng_attr *a)
 {
-    return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
+    return a->len + (a->text ? 1 : 0);
+}
+
+/* A trust record that only distrusts: every purpose it has is NOT_TRUSTED. */
+static bool
+only_distrust(const ng_record *rec)
+{
+    static const CK_ATTRIBUTE_TYPE purposes[] = {CKA_TRUST_SERVER_AUTH, CKA_TRUST_CLIENT_AUTH,
+                                                 CKA_TRUST_EMAIL_PROTECTION,
+                                                 CKA_TRUST_CODE_SIGNING};
+    CK_ULONG cls, trust;
+    size_t n = 0;
+
+    if (!ng_record_ulong(rec, CKA_CLASS, &cls) || cls != CKO_NSS_TRUST)
+        return false;
+    for (size_t i = 0; i < NG_N_ELEMENTS(purposes); i++) {
+        if (!ng_record_get(rec, purposes[i]))
+            continue;
+        if (!ng_record_ulong(rec, purposes[i], &trust) || trust != CKT_NSS_NOT_TRUSTED)
+            return false;
+        n++;
+    }
+    return n > 0;
+}
+
+/* The record's attribute as served: a distrust record has no hash (issue
+ * 11: a re-encoded copy of the certificate must still match it). */
+static const ng_attr *
+root_attr(const ng_record *rec, CK_ATTRIBUTE_TYPE type)
+{
+    if ((type == CKA_CERT_SHA1_HASH || type == CKA_CERT_MD5_HASH) && only_distrust(rec))
+        return NULL;
+    return ng_record_get(rec, type);
 }
 
 static bool
-matches(const ng_entry *e, int kind, const CK_ATTRIBUTE *tmpl, CK_ULONG count)
+root_matches(const ng_record *rec, const CK_ATTRIBUTE *tmpl, CK_ULONG count)
 {
-    value v;
-
     for (CK_ULONG i = 0; i < count; i++) {
-        const CK_ATTRIBUTE *t = &tmpl[i];
-        if (t->type == CKA_SERIAL_NUMBER) { /* DER INTEGER or bare value */
-            if (!same(t->pValue, t->ulValueLen, e->serial_der.data, e->serial_der.len) &&
-                !same(t->pValue, t->ulValueLen, e->serial.data, e->serial.len))
-                return false;
-            continue;
-        }
-        if (!attribute(e, kind, t->type, &v) || !same(t->pValue, t->ulValueLen, v.data, v.len))
+        const ng_attr *a = root_attr(rec, tmpl[i].type);
+        ng_bytes der, inner;
+        if (!a)
             return false;
+        der = (ng_bytes){a->value, served_len(a)};
+        if (tmpl[i].type == CKA_SERIAL_NUMBER) {
+            if (!ng_der_integer_value((ng_bytes){a->value, a->len}, &inner))
+                inner = (ng_bytes){NULL, 0};
+            if (!serial_matches(&tmpl[i], der, inner))
+                return false;
+        } else if (!same(tmpl[i].pValue, tmpl[i].ulValueLen, der.data, der.len)) {
+            return false;
+        }
     }
     return true;
 }
+
+/* A root trust record whose certificate the overlay distrusts: not served,
+ * so that the only trust object NSS finds for it is the overlay's. */
+static bool
+overridden(const ng_overlay *ov, const ng_record *rec)
+{
+    const ng_attr *issuer = ng_record_get(rec, CKA_ISSUER);
+    const ng_attr *serial = ng_record_get(rec, CKA_SERIAL_NUMBER);
+    CK_ULONG cls;
+    ng_bytes iss, inner;
+
+    if (!ov || !issuer || !serial || !ng_record_ulong(rec, CKA_CLASS, &cls) ||
+        cls != CKO_NSS_TRUST ||
+        !ng_der_integer_value((ng_bytes){serial->value, serial->len}, &inner))
+        return false;
+    iss = (ng_bytes){issuer->value, issuer->len};
+    return first_hit(ov->images, ov->first, ov->n_sources, ng_image_find_hashed,
+                     ng_entry_hash(iss, inner), iss, inner) >= 0;
+}
+
+static CK_RV
+roots_get_attributes(const ng_roots *roots, CK_OBJECT_HANDLE handle, CK_ATTRIBUTE *tmpl,
+                     CK_ULONG count)
+{
+    const ng_record *rec;
+    CK_RV rv = CKR_OK;
+
+    if (!roots || handle == CK_INVALID_HANDLE || handle > roots->n_records)
+        return CKR_OBJECT_HANDLE_INVALID;
+    rec = &roots->records[handle - 1];
+    for (CK_ULONG i = 0; i < count; i++) {
+        const ng_attr *a = root_attr(rec, tmpl[i].type);
+        rv = ng_fill_attribute(&tmpl[i], a ? a->value : NULL, a ? served_len(a) : 0, a != NULL, rv);
+    }
+    return rv;
+}
+
+/* ---- the find ---- */
 
 static bool
 push(ng_find *find, CK_OBJECT_HANDLE h)
@@ -316,10 +537,62 @@ push(ng_find *find, CK_OBJECT_HANDLE h)
     return true;
 }
 
+/* Pushes root record `number` (handle number+1, generation id 0) if it matches. */
 static bool
-push_handle(void *find, CK_OBJECT_HANDLE h)
+push_root(ng_find *find, const ng_roots *roots, size_t number, const ng_overlay *ov,
+          const CK_ATTRIBUTE *tmpl, CK_ULONG count)
 {
-    return push(find, h);
+    const ng_record *rec = &roots->records[number];
+
+    if (!root_matches(rec, tmpl, count) || overridden(ov, rec))
+        return true;
+    return push(find, (CK_OBJECT_HANDLE)number + 1);
+}
+
+static bool
+find_roots(ng_find *find, const ng_roots *roots, const probe *p, const ng_overlay *ov,
+           const CK_ATTRIBUTE *tmpl, CK_ULONG count)
+{
+    static const size_t first = 0;
+
+    if (!p) {
+        for (size_t i = 0; i < roots->n_records; i++) {
+            if (!push_root(find, roots, i, ov, tmpl, count))
+                return false;
+        }
+        return true;
+    }
+    for (size_t k = 0; k < NG_N_ELEMENTS(roots->keyed); k++) { /* certificates, then trust */
+        long hit[2];
+        probe_images(&roots->keyed[k], &first, 1, p, hit);
+        for (int f = 0; f < 2; f++) {
+            ng_entry e;
+            if (hit[f] < 0 || (f == 1 && hit[1] == hit[0]))
+                continue;
+            ng_image_entry(roots->keyed[k], (size_t)hit[f], &e); /* its line: the record */
+            if (!push_root(find, roots, e.line, ov, tmpl, count))
+                return false;
+        }
+    }
+    return true;
+}
+
+static bool
+matches(const ng_entry *e, int kind, const CK_ATTRIBUTE *tmpl, CK_ULONG count)
+{
+    value v;
+
+    for (CK_ULONG i = 0; i < count; i++) {
+        const CK_ATTRIBUTE *t = &tmpl[i];
+        if (t->type == CKA_SERIAL_NUMBER) {
+            if (!serial_matches(t, e->serial_der, e->serial))
+                return false;
+            continue;
+        }
+        if (!attribute(e, kind, t->type, &v) || !same(t->pValue, t->ulValueLen, v.data, v.len))
+            return false;
+    }
+    return true;
 }
 
 static bool
@@ -338,53 +611,71 @@ push_matches(ng_find *find, const ng_overlay *ov, size_t global, const CK_ATTRIB
     return true;
 }
 
+/* What a template asks: its issuer and serial, and whether its class is one
+ * the generation serves (then `event`: a trust query). */
+typedef struct {
+    const CK_ATTRIBUTE *issuer, *serial;
+    bool served_class, event;
+} query;
+
+static CK_RV
+read_template(const ng_overlay *ov, const CK_ATTRIBUTE *tmpl, CK_ULONG count, query *q)
+{
+    memset(q, 0, sizeof(*q));
+    q->served_class = true;
+    for (CK_ULONG i = 0; i < count; i++) {
+        if (!tmpl[i].pValue && tmpl[i].ulValueLen)
+            return CKR_ARGUMENTS_BAD;
+        if (tmpl[i].type == CKA_ISSUER) {
+            q->issuer = &tmpl[i];
+        } else if (tmpl[i].type == CKA_SERIAL_NUMBER) {
+            q->serial = &tmpl[i];
+        } else if (tmpl[i].type == CKA_CLASS) {
+            CK_OBJECT_CLASS cls;
+            q->event = false;
+            q->served_class = tmpl[i].ulValueLen == sizeof(cls);
+            if (q->served_class) {
+                memcpy(&cls, tmpl[i].pValue, sizeof(cls));
+                q->served_class = class_served(ov ? ov->mode : NG_MODE_NSS, cls, &q->event);
+            }
+        }
+    }
+    return CKR_OK;
+}
+
 CK_RV
 ng_objects_find(ng_overlay *ov, const CK_ATTRIBUTE *tmpl, CK_ULONG count, ng_find *find)
 {
-    const CK_ATTRIBUTE *issuer = NULL, *serial = NULL;
-    bool served_class = true, reported = false;
+    const ng_roots *roots = ng_builtins();
+    query q;
+    probe p;
+    long hit[2];
+    bool keyed;
+    CK_RV rv;
 
     memset(find, 0, sizeof(*find));
     find->overlay = ov;
     find->handles = find->inline_handles;
     find->cap = NG_N_ELEMENTS(find->inline_handles);
-    for (CK_ULONG i = 0; i < count; i++) {
-        if (!tmpl[i].pValue && tmpl[i].ulValueLen)
-            return CKR_ARGUMENTS_BAD;
-        if (tmpl[i].type == CKA_ISSUER)
-            issuer = &tmpl[i];
-        else if (tmpl[i].type == CKA_SERIAL_NUMBER)
-            serial = &tmpl[i];
-        else if (tmpl[i].type == CKA_CLASS) {
-            CK_OBJECT_CLASS cls;
-            if (tmpl[i].ulValueLen != sizeof(cls)) {
-                served_class = false;
-                continue;
-            }
-            memcpy(&cls, tmpl[i].pValue, sizeof(cls));
-            reported = cls == CKO_NSS_TRUST || cls == CKO_TRUST;
-            served_class = reported ||
-                           (ov && (ov->mode == NG_MODE_P11KIT || ov->mode == NG_MODE_CHROMIUM) &&
-                            cls == CKO_CERTIFICATE) ||
-                           (ov && ov->mode == NG_MODE_P11KIT && cls == CKO_X_TRUST_ASSERTION);
-            /* GnuTLS's blocklist check: {CKO_CERTIFICATE, CKA_X_DISTRUSTED, issuer, serial} */
-            reported = reported || cls == CKO_CERTIFICATE;
-        }
-    }
-    if (!ng_builtins_find(ov, tmpl, count, push_handle, find)) /* mode=builtins: the roots */
+    rv = read_template(ov, tmpl, count, &q);
+    if (rv != CKR_OK)
+        return rv;
+    keyed = q.issuer && q.serial && q.serial->ulValueLen > 0;
+    if (keyed)
+        probe_of((ng_bytes){q.issuer->pValue, q.issuer->ulValueLen},
+                 (ng_bytes){q.serial->pValue, q.serial->ulValueLen}, &p);
+    /* the sources in order: the roots (mode=builtins; every class they
+     * hold), then the overlay's files */
+    if (roots && !find_roots(find, roots, keyed ? &p : NULL, ov, tmpl, count))
         goto oom;
-    if (!served_class || !ov) /* certificates, root list, CRLs...: none here */
+    if (!q.served_class || !ov) /* certificates, root list, CRLs...: none here */
         return CKR_OK;
-
-    if (issuer && serial && serial->ulValueLen > 0) {
-        ng_bytes iss = {issuer->pValue, issuer->ulValueLen};
-        ng_bytes raw = {serial->pValue, serial->ulValueLen};
-        long a, b;
-        ng_overlay_find_serial(ov, iss, raw, &a, &b);
-        find->trust_query = reported;
-        if (a >= 0 && !push_matches(find, ov, (size_t)a, tmpl, count))
+    if (keyed) {
+        find->trust_query = q.event;
+        probe_images(ov->images, ov->first, ov->n_sources, &p, hit);
+        if (hit[0] >= 0 && !push_matches(find, ov, (size_t)hit[0], tmpl, count))
             goto oom;
-        if (b >= 0 && b != a && !push_matches(find, ov, (size_t)b, tmpl, count))
+        if (hit[1] >= 0 && hit[1] != hit[0] && !push_matches(find, ov, (size_t)hit[1], tmpl, count))
             goto oom;
         return CKR_OK;
     }
@@ -417,7 +708,7 @@ ng_objects_get_attributes(const ng_overlay *ov, CK_OBJECT_HANDLE handle, CK_ATTR
     value v;
 
     if (ng_objects_handle_id(handle) == 0) /* mode=builtins: a root record */
-        return ng_builtins_get_attributes(handle, tmpl, count);
+        return roots_get_attributes(ng_builtins(), handle, tmpl, count);
     if (!ov || !decode_handle(ov, handle, &global, &e, &kind))
         return CKR_OBJECT_HANDLE_INVALID;
     for (CK_ULONG i = 0; i < count; i++) {
@@ -487,6 +778,6 @@ ng_objects_report(ng_overlay *ov, CK_OBJECT_HANDLE handle)
     ng_hex_text((ng_bytes){e.sha1, e.has_sha1 ? NG_SHA1_LEN : 0}, sha1, sizeof(sha1));
     snprintf(source, sizeof(source), "%s:%u", e.file, e.line);
     ng_log_event("distrust", "label", e.label, "reason", e.reason, "reference", e.reference,
-                 "issuer", issuer, "serial", serial, "sha1", sha1, "class", class_name(kind),
+                 "issuer", issuer, "serial", serial, "sha1", sha1, "class", kinds[kind].name,
                  "source", source, "suppressed", suppressed, NULL);
 }

@@ -402,6 +402,7 @@ overlay_free(ng_overlay *ov)
     for (size_t i = 0; i < ov->n_sources; i++)
         source_unref(ov->sources[i]);
     free(ov->sources);
+    free(ov->images);
     free(ov->first);
     free_stamps(ov->scan, ov->n_scan);
     if (ov->rates)
@@ -424,14 +425,18 @@ add_source(ng_overlay *ov, ng_source *src)
 {
     ng_source **ns = realloc(ov->sources, (ov->n_sources + 1) * sizeof(*ns));
     size_t *nf = realloc(ov->first, (ov->n_sources + 1) * sizeof(*nf));
+    ng_image **ni = realloc(ov->images, (ov->n_sources + 1) * sizeof(*ni));
 
     if (ns)
         ov->sources = ns;
     if (nf)
         ov->first = nf;
-    if (!ns || !nf)
+    if (ni)
+        ov->images = ni;
+    if (!ns || !nf || !ni)
         return false;
     ov->first[ov->n_sources] = ov->n_entries;
+    ov->images[ov->n_sources] = src->image;
     ov->sources[ov->n_sources++] = src;
     ov->n_entries += ng_image_count(src->image);
     return true;
@@ -791,75 +796,4 @@ uint64_t
 ng_overlays_epoch(void)
 {
     return __atomic_load_n(&epoch, __ATOMIC_SEQ_CST);
-}
-
-/* ---- reading a generation ---- */
-
-static bool
-locate(const ng_overlay *ov, size_t global, const ng_source **src, size_t *local)
-{
-    size_t lo = 0, hi = ov->n_sources;
-
-    if (global >= ov->n_entries)
-        return false;
-    while (hi - lo > 1) { /* the last source whose first entry is <= global */
-        size_t mid = (lo + hi) / 2;
-        if (ov->first[mid] <= global)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    *src = ov->sources[lo];
-    *local = global - ov->first[lo];
-    return true;
-}
-
-bool
-ng_overlay_entry(const ng_overlay *ov, size_t global, ng_entry *e)
-{
-    const ng_source *src;
-    size_t local;
-
-    if (!locate(ov, global, &src, &local))
-        return false;
-    ng_image_entry(src->image, local, e);
-    return true;
-}
-
-typedef long (*image_finder)(const ng_image *, uint64_t, ng_bytes, ng_bytes);
-
-/* The global number of the first file's entry for issuer and serial value
- * (hash: ng_entry_hash of them), or -1. */
-static long
-first_hit(const ng_overlay *ov, image_finder find, uint64_t hash, ng_bytes issuer, ng_bytes value)
-{
-    for (size_t i = 0; i < ov->n_sources; i++) {
-        long j = find(ov->sources[i]->image, hash, issuer, value);
-        if (j >= 0)
-            return (long)ov->first[i] + j;
-    }
-    return -1;
-}
-
-void
-ng_overlay_find_serial(const ng_overlay *ov, ng_bytes issuer, ng_bytes serial, long *as_given,
-                       long *as_value)
-{
-    uint64_t hi = ng_issuer_hash(issuer);
-    ng_bytes value;
-    bool der = ng_der_integer_value(serial, &value);
-
-    /* bytes that are a DER INTEGER match as given only an entry whose
-     * value is one too: those are listed apart, so one table probe */
-    *as_given = first_hit(ov, der ? ng_image_find_der_like : ng_image_find_hashed,
-                          ng_serial_hash(hi, serial), issuer, serial);
-    *as_value =
-        der ? first_hit(ov, ng_image_find_hashed, ng_serial_hash(hi, value), issuer, value) : -1;
-}
-
-long
-ng_overlay_find(const ng_overlay *ov, ng_bytes issuer, ng_bytes serial_value)
-{
-    return first_hit(ov, ng_image_find_hashed, ng_entry_hash(issuer, serial_value), issuer,
-                     serial_value);
 }
