@@ -35,7 +35,6 @@
 
 static ng_records records;
 static ng_roots roots;
-static bool loaded;
 
 /* Adds a certificate or trust record to its image's entries: the entry's
  * `line` is the record's number. */
@@ -85,22 +84,16 @@ ng_builtins_load(const char *path, ng_error *err)
     }
     roots.records = records.records;
     roots.n_records = records.n_records;
-    loaded = true;
+    ng_objects_serve_roots(&roots);
     return true;
 }
 
 void
 ng_builtins_free(void)
 {
+    ng_objects_serve_roots(NULL);
     for (size_t k = 0; k < 2; k++)
         ng_image_free(roots.keyed[k]);
     memset(&roots, 0, sizeof(roots));
     ng_records_clear(&records);
-    loaded = false;
-}
-
-const ng_roots *
-ng_builtins(void)
-{
-    return loaded ? &roots : NULL;
 }

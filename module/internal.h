@@ -357,6 +357,16 @@ bool ng_overlay_expand_path(const char *path, char ***files, size_t *n_files, ng
 
 /* ---- objects.c: entries as PKCS#11 objects ---- */
 
+/* The roots, one more source of the lookup (objects.c serves them): record
+ * i is object handle i+1 (generation id 0). */
+typedef struct {
+    const ng_record *records;
+    size_t n_records;
+    /* issuer+serial -> record: the certificate records, then the trust
+     * records (an entry's `line` is its record's number) */
+    ng_image *keyed[2];
+} ng_roots;
+
 /* In NSS mode each entry is served as two objects: CKO_NSS_TRUST and
  * CKO_TRUST; p11-kit mode adds up to five (objects.c). Handles leave room for
  * NG_KINDS_PER_ENTRY objects an entry and carry the generation's id above
@@ -383,6 +393,8 @@ void ng_find_clear(ng_find *find);
 CK_RV ng_objects_get_attributes(const ng_overlay *ov, CK_OBJECT_HANDLE handle, CK_ATTRIBUTE *tmpl,
                                 CK_ULONG count);
 bool ng_objects_valid(const ng_overlay *ov, CK_OBJECT_HANDLE handle);
+/* mode=builtins: serve these roots too (builtins.c, at load), or no longer (NULL). */
+void ng_objects_serve_roots(const ng_roots *roots);
 /* A view of entry `global` (all files' entries numbered in load order). */
 bool ng_overlay_entry(const ng_overlay *ov, size_t global, ng_entry *e);
 uint64_t ng_objects_handle_id(CK_OBJECT_HANDLE handle);
@@ -396,20 +408,8 @@ CK_RV ng_fill_attribute(CK_ATTRIBUTE *t, const void *data, CK_ULONG len, bool pr
 
 /* ---- builtins.c: mode=builtins ---- */
 
-/* The roots, one more source of the lookup (objects.c serves them): record
- * i is object handle i+1 (generation id 0). */
-typedef struct {
-    const ng_record *records;
-    size_t n_records;
-    /* issuer+serial -> record: the certificate records, then the trust
-     * records (an entry's `line` is its record's number) */
-    ng_image *keyed[2];
-} ng_roots;
-
 bool ng_builtins_load(const char *path, ng_error *err);
 void ng_builtins_free(void);
-/* The roots when mode=builtins loaded them, else NULL. */
-const ng_roots *ng_builtins(void);
 
 /* ---- session.c ---- */
 

@@ -421,6 +421,14 @@ ng_objects_valid(const ng_overlay *ov, CK_OBJECT_HANDLE handle)
 
 /* ---- the roots (mode=builtins): served as their certdata.txt wrote them ---- */
 
+static const ng_roots *roots_served; /* set at C_Initialize, before any query */
+
+void
+ng_objects_serve_roots(const ng_roots *roots)
+{
+    roots_served = roots;
+}
+
 /* libnssckbi.so serves UTF8 values with their terminating NUL: so do we. */
 static size_t
 served_len(const ng_attr *a)
@@ -646,7 +654,7 @@ read_template(const ng_overlay *ov, const CK_ATTRIBUTE *tmpl, CK_ULONG count, qu
 CK_RV
 ng_objects_find(ng_overlay *ov, const CK_ATTRIBUTE *tmpl, CK_ULONG count, ng_find *find)
 {
-    const ng_roots *roots = ng_builtins();
+    const ng_roots *roots = roots_served;
     query q;
     probe p;
     long hit[2];
@@ -708,7 +716,7 @@ ng_objects_get_attributes(const ng_overlay *ov, CK_OBJECT_HANDLE handle, CK_ATTR
     value v;
 
     if (ng_objects_handle_id(handle) == 0) /* mode=builtins: a root record */
-        return roots_get_attributes(ng_builtins(), handle, tmpl, count);
+        return roots_get_attributes(roots_served, handle, tmpl, count);
     if (!ov || !decode_handle(ov, handle, &global, &e, &kind))
         return CKR_OBJECT_HANDLE_INVALID;
     for (CK_ULONG i = 0; i < count; i++) {
