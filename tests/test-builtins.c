@@ -247,19 +247,39 @@ main(int argc, char **argv)
             fputs("\nEND\nCKA_TRUST_SERVER_AUTH CK_TRUST CKT_NSS_NOT_TRUSTED\n", f);
             fclose(f);
             f = NULL;
+            CK_SESSION_HANDLE s;
+            CK_OBJECT_CLASS tc = CKO_NSS_TRUST;
+            ng_bytes bare = {sn->value, sn->len};
+            (void)ng_der_integer_value((ng_bytes){sn->value, sn->len}, &bare);
+            CK_ATTRIBUTE q[] = {{CKA_CLASS, &tc, sizeof(tc)},
+                                {CKA_ISSUER, is->value, is->len},
+                                {CKA_SERIAL_NUMBER, sn->value, sn->len}};
+            CK_ATTRIBUTE qv[] = {{CKA_CLASS, &tc, sizeof(tc)},
+                                 {CKA_ISSUER, is->value, is->len},
+                                 {CKA_SERIAL_NUMBER, (void *)bare.data, bare.len}};
+            CK_OBJECT_HANDLE h[4], hv[4];
+            CK_ULONG n = 0, nv = 0;
+            CK_TRUST sa = 0;
+            CK_ATTRIBUTE r = {CKA_TRUST_SERVER_AUTH, &sa, sizeof(sa)};
+            /* Without the overlay: the root's own record, by either serial form
+             * (NSS sends a temporary certificate's serial as its bare value). */
+            snprintf(params, sizeof(params),
+                     "mode=builtins roots=%s overlay=/dev/null/none log=none", argv[2]);
+            guard->C_Initialize(&args);
+            guard->C_OpenSession(1, CKF_SERIAL_SESSION, NULL, NULL, &s);
+            guard->C_FindObjectsInit(s, q, 3);
+            guard->C_FindObjects(s, h, 4, &n);
+            guard->C_FindObjectsFinal(s);
+            guard->C_FindObjectsInit(s, qv, 3);
+            guard->C_FindObjects(s, hv, 4, &nv);
+            guard->C_FindObjectsFinal(s);
+            tap_ok(n == 1 && nv == 1 && h[0] == hv[0] && bare.len < sn->len,
+                   "a root's trust record is found by its DER serial and by its bare value alike");
+            guard->C_Finalize(NULL);
             snprintf(params, sizeof(params), "mode=builtins roots=%s overlay=%s log=none", argv[2],
                      overlay);
             tap_is_ulong(guard->C_Initialize(&args), CKR_OK,
                          "builtins with an overlay entry for a root");
-            CK_SESSION_HANDLE s;
-            CK_OBJECT_CLASS tc = CKO_NSS_TRUST;
-            CK_ATTRIBUTE q[] = {{CKA_CLASS, &tc, sizeof(tc)},
-                                {CKA_ISSUER, is->value, is->len},
-                                {CKA_SERIAL_NUMBER, sn->value, sn->len}};
-            CK_OBJECT_HANDLE h[4];
-            CK_ULONG n = 0;
-            CK_TRUST sa = 0;
-            CK_ATTRIBUTE r = {CKA_TRUST_SERVER_AUTH, &sa, sizeof(sa)};
             guard->C_OpenSession(1, CKF_SERIAL_SESSION, NULL, NULL, &s);
             guard->C_FindObjectsInit(s, q, 3);
             guard->C_FindObjects(s, h, 4, &n);
@@ -267,6 +287,15 @@ main(int argc, char **argv)
             tap_is_ulong(n, 1, "one trust object for that root: the overlay's");
             guard->C_GetAttributeValue(s, h[0], &r, 1);
             tap_is_ulong(sa, CKT_NSS_NOT_TRUSTED, "... and it says NOT_TRUSTED");
+            sa = 0;
+            guard->C_FindObjectsInit(s, qv, 3);
+            guard->C_FindObjects(s, hv, 4, &nv);
+            guard->C_FindObjectsFinal(s);
+            if (nv == 1)
+                guard->C_GetAttributeValue(s, hv[0], &r, 1);
+            tap_ok(
+                nv == 1 && sa == CKT_NSS_NOT_TRUSTED,
+                "by its bare serial value too, the only trust object is the overlay's NOT_TRUSTED");
             guard->C_Finalize(NULL);
             break;
         }
