@@ -292,10 +292,10 @@ attribute(const ng_entry *e, int kind, CK_ATTRIBUTE_TYPE type, value *v)
 /* ---- the serial rule ----
  * A caller gives a serial as its DER INTEGER or (NSS, for a temporary
  * certificate) as its bare value bytes. An object whose serial is the DER
- * INTEGER `der` with value `value` matches bytes equal to either; a lookup
- * by issuer+serial probes for both. These three functions are the only
- * place that knows it: every source (the roots, the overlay's files) and
- * every match go through them. */
+ * INTEGER `der` with value `inner` matches bytes equal to either; a lookup
+ * by issuer+serial probes for both. probe_of, serial_matches and
+ * probe_images are the only place that knows it: every source (the roots,
+ * the overlay's files) and every match go through them. */
 
 /* A query's issuer and serial, hashed once for every source. */
 typedef struct {
