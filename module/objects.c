@@ -109,7 +109,6 @@ static const CK_CERTIFICATE_TYPE x509 = CKC_X_509;
 static const CK_ULONG distrusted_assertion = CKT_X_DISTRUSTED_CERTIFICATE;
 
 #define K(kind) (1u << (kind))
-#define K_TRUST (K(KIND_NSS_TRUST) | K(KIND_PKCS_TRUST))
 #define K_ASSERTION (((1u << (KIND_LAST + 1)) - 1) & ~((1u << KIND_ASSERTION) - 1))
 #define K_ALL ((1u << NG_KINDS_PER_ENTRY) - 1)
 
@@ -139,51 +138,71 @@ typedef struct {
     CK_ULONG len;
 } attr_row;
 
-#define ROW(x) FROM_ROW, false, &(x), sizeof(x)
-#define FROM(f) (f), false, NULL, 0
-#define CERT(f) (f), true, NULL, 0
+static const char none; /* the constant of a row that has none */
 
-/* Every attribute every object has. Never a certificate hash on a trust
- * object (CKA_CERT_SHA1_HASH, CKA_HASH_OF_CERTIFICATE, nor its
- * CKA_NAME_HASH_ALGORITHM): see the top of this file. */
-static const attr_row attrs[] = {
-    {CKA_CLASS, K_ALL, FROM(FROM_CLASS)},
-    {CKA_TOKEN, K_ALL, ROW(yes)},
-    {CKA_ISSUER, K_ALL, FROM(FROM_ISSUER)},
-    {CKA_SERIAL_NUMBER, K_ALL, FROM(FROM_SERIAL)},
-    {CKA_PRIVATE, K_ALL, ROW(no)},
-    {CKA_MODIFIABLE, K_ALL, ROW(no)},
-    {CKA_LABEL, K_ALL, FROM(FROM_LABEL)},
-    {CKA_NSSGUARD_REASON, K_ALL, FROM(FROM_REASON)},
-    {CKA_NSSGUARD_REFERENCE, K_ALL, FROM(FROM_REFERENCE)},
-    {CKA_NSSGUARD_NAME_CONSTRAINTS, K_ALL, FROM(FROM_NAME_CONSTRAINTS)},
-    /* CKO_NSS_TRUST: every purpose NOT_TRUSTED */
-    {CKA_TRUST_SERVER_AUTH, K(KIND_NSS_TRUST), ROW(nss_not_trusted)},
-    {CKA_TRUST_CLIENT_AUTH, K(KIND_NSS_TRUST), ROW(nss_not_trusted)},
-    {CKA_TRUST_EMAIL_PROTECTION, K(KIND_NSS_TRUST), ROW(nss_not_trusted)},
-    {CKA_TRUST_CODE_SIGNING, K(KIND_NSS_TRUST), ROW(nss_not_trusted)},
-    {CKA_TRUST_STEP_UP_APPROVED, K(KIND_NSS_TRUST), ROW(no)},
-    /* CKO_TRUST (PKCS#11 3.2) */
-    {CKA_PKCS_TRUST_SERVER_AUTH, K(KIND_PKCS_TRUST), ROW(pkcs_not_trusted)},
-    {CKA_PKCS_TRUST_CLIENT_AUTH, K(KIND_PKCS_TRUST), ROW(pkcs_not_trusted)},
-    {CKA_PKCS_TRUST_EMAIL_PROTECTION, K(KIND_PKCS_TRUST), ROW(pkcs_not_trusted)},
-    {CKA_PKCS_TRUST_CODE_SIGNING, K(KIND_PKCS_TRUST), ROW(pkcs_not_trusted)},
-    /* The certificate object: what `trust list` and GnuTLS read. An
-     * issuer+serial-only entry has one too (p11-kit mode), without the
-     * certificate's own attributes: GnuTLS's distrust query asks for issuer
-     * and serial alone. */
-    {CKA_TRUSTED, K(KIND_CERTIFICATE), ROW(no)},
-    {CKA_X_DISTRUSTED, K(KIND_CERTIFICATE), ROW(yes)},
-    {CKA_CERTIFICATE_TYPE, K(KIND_CERTIFICATE), FROM_ROW, true, &x509, sizeof(x509)},
-    {CKA_VALUE, K(KIND_CERTIFICATE), CERT(FROM_CERT)},
-    {CKA_ID, K(KIND_CERTIFICATE), CERT(FROM_CERT_SHA1)},
-    {CKA_SUBJECT, K(KIND_CERTIFICATE), CERT(FROM_SUBJECT)},
-    {CKA_PUBLIC_KEY_INFO, K(KIND_CERTIFICATE), CERT(FROM_SPKI)},
-    /* p11-kit's trust assertions */
-    {CKA_X_ASSERTION_TYPE, K_ASSERTION, ROW(distrusted_assertion)},
-    {CKA_X_PURPOSE, K_ASSERTION, FROM(FROM_PURPOSE)},
-    {CKA_X_CERTIFICATE_VALUE, K_ASSERTION, CERT(FROM_CERT)},
-};
+/* Every attribute every object has: X(type, objects, from, needs_cert,
+ * constant). A type is listed once (a second would be a duplicate case
+ * below). Never a certificate hash on a trust object (CKA_CERT_SHA1_HASH,
+ * CKA_HASH_OF_CERTIFICATE, nor its CKA_NAME_HASH_ALGORITHM): see the top of
+ * this file. The certificate object is what `trust list` and GnuTLS read; an
+ * issuer+serial-only entry has one too (p11-kit mode), without the
+ * certificate's own attributes: GnuTLS's distrust query asks for issuer and
+ * serial alone. */
+#define ATTRIBUTES(X)                                                                              \
+    X(CKA_CLASS, K_ALL, FROM_CLASS, false, none)                                                   \
+    X(CKA_TOKEN, K_ALL, FROM_ROW, false, yes)                                                      \
+    X(CKA_PRIVATE, K_ALL, FROM_ROW, false, no)                                                     \
+    X(CKA_MODIFIABLE, K_ALL, FROM_ROW, false, no)                                                  \
+    X(CKA_LABEL, K_ALL, FROM_LABEL, false, none)                                                   \
+    X(CKA_ISSUER, K_ALL, FROM_ISSUER, false, none)                                                 \
+    X(CKA_SERIAL_NUMBER, K_ALL, FROM_SERIAL, false, none)                                          \
+    X(CKA_NSSGUARD_REASON, K_ALL, FROM_REASON, false, none)                                        \
+    X(CKA_NSSGUARD_REFERENCE, K_ALL, FROM_REFERENCE, false, none)                                  \
+    X(CKA_NSSGUARD_NAME_CONSTRAINTS, K_ALL, FROM_NAME_CONSTRAINTS, false, none)                    \
+    /* CKO_NSS_TRUST: every purpose NOT_TRUSTED */                                                 \
+    X(CKA_TRUST_SERVER_AUTH, K(KIND_NSS_TRUST), FROM_ROW, false, nss_not_trusted)                  \
+    X(CKA_TRUST_CLIENT_AUTH, K(KIND_NSS_TRUST), FROM_ROW, false, nss_not_trusted)                  \
+    X(CKA_TRUST_EMAIL_PROTECTION, K(KIND_NSS_TRUST), FROM_ROW, false, nss_not_trusted)             \
+    X(CKA_TRUST_CODE_SIGNING, K(KIND_NSS_TRUST), FROM_ROW, false, nss_not_trusted)                 \
+    X(CKA_TRUST_STEP_UP_APPROVED, K(KIND_NSS_TRUST), FROM_ROW, false, no)                          \
+    /* CKO_TRUST (PKCS#11 3.2) */                                                                  \
+    X(CKA_PKCS_TRUST_SERVER_AUTH, K(KIND_PKCS_TRUST), FROM_ROW, false, pkcs_not_trusted)           \
+    X(CKA_PKCS_TRUST_CLIENT_AUTH, K(KIND_PKCS_TRUST), FROM_ROW, false, pkcs_not_trusted)           \
+    X(CKA_PKCS_TRUST_EMAIL_PROTECTION, K(KIND_PKCS_TRUST), FROM_ROW, false, pkcs_not_trusted)      \
+    X(CKA_PKCS_TRUST_CODE_SIGNING, K(KIND_PKCS_TRUST), FROM_ROW, false, pkcs_not_trusted)          \
+    /* p11-kit's and Chromium's certificate object (see above) */                                  \
+    X(CKA_TRUSTED, K(KIND_CERTIFICATE), FROM_ROW, false, no)                                       \
+    X(CKA_X_DISTRUSTED, K(KIND_CERTIFICATE), FROM_ROW, false, yes)                                 \
+    X(CKA_CERTIFICATE_TYPE, K(KIND_CERTIFICATE), FROM_ROW, true, x509)                             \
+    X(CKA_VALUE, K(KIND_CERTIFICATE), FROM_CERT, true, none)                                       \
+    X(CKA_ID, K(KIND_CERTIFICATE), FROM_CERT_SHA1, true, none)                                     \
+    X(CKA_SUBJECT, K(KIND_CERTIFICATE), FROM_SUBJECT, true, none)                                  \
+    X(CKA_PUBLIC_KEY_INFO, K(KIND_CERTIFICATE), FROM_SPKI, true, none)                             \
+    /* p11-kit's trust assertions */                                                               \
+    X(CKA_X_ASSERTION_TYPE, K_ASSERTION, FROM_ROW, false, distrusted_assertion)                    \
+    X(CKA_X_PURPOSE, K_ASSERTION, FROM_PURPOSE, false, none)                                       \
+    X(CKA_X_CERTIFICATE_VALUE, K_ASSERTION, FROM_CERT, true, none)
+
+#define AS_ROW(type, objects, from, needs_cert, constant)                                          \
+    {type, objects, from, needs_cert, &(constant), sizeof(constant)},
+#define AS_INDEX(type, objects, from, needs_cert, constant) ROW_##type,
+#define AS_CASE(type, objects, from, needs_cert, constant)                                         \
+    case type:                                                                                     \
+        return &attrs[ROW_##type];
+
+static const attr_row attrs[] = {ATTRIBUTES(AS_ROW)};
+enum { ATTRIBUTES(AS_INDEX) };
+
+/* The row of an attribute type (a switch: the compiler's search, not a scan
+ * of the rows), NULL when no object has it. */
+static const attr_row *
+row_of(CK_ATTRIBUTE_TYPE type)
+{
+    switch (type) {
+        ATTRIBUTES(AS_CASE)
+    }
+    return NULL;
+}
 
 /* Does generation ov serve this object of entry e? */
 static bool
@@ -282,11 +301,9 @@ row_value(const attr_row *row, const ng_entry *e, int kind, value *v)
 static bool
 attribute(const ng_entry *e, int kind, CK_ATTRIBUTE_TYPE type, value *v)
 {
-    for (size_t i = 0; i < NG_N_ELEMENTS(attrs); i++) {
-        if (attrs[i].type == type && (attrs[i].kinds & K(kind)))
-            return row_value(&attrs[i], e, kind, v);
-    }
-    return false;
+    const attr_row *row = row_of(type);
+
+    return row && (row->kinds & K(kind)) && row_value(row, e, kind, v);
 }
 
 /* ---- the serial rule ----
