@@ -201,6 +201,12 @@ enum {
     NG_LOG_FILE = 1 << 2,
 };
 
+/* Text overlays the module parses in-process (on a query's thread, about
+ * the file's size in memory at the peak: ~4 KB per entry) are at most this
+ * big by default (text_max=MIB, up to 512); a larger one is refused with a
+ * text_too_large event: compile it (`nssguard compile`). */
+#define NG_TEXT_MAX_BYTES ((size_t)16 << 20)
+
 /* What the module serves besides NSS's trust objects (mode=). */
 typedef enum {
     NG_MODE_NSS = 0,  /* trust objects only: the default, and all NSS needs */
@@ -217,22 +223,36 @@ typedef struct {
     unsigned ratelimit;     /* seconds between two events for one entry */
     unsigned reload_ms;     /* how often a query may look for changed files */
     bool serve_constraints; /* constraints=distrust: constraint entries as distrust */
+    size_t text_max;        /* text_max=MIB: the largest text overlay parsed in-process */
     ng_mode mode;
     char *roots;  /* mode=builtins: the certdata.txt served as the builtins */
     char *source; /* where the configuration came from, for messages */
+    /* Lines of a configuration file that were not taken (each one
+     * "file:line: reason"), or the file that could not be read: the module
+     * serves with the settings that were good, and says so (config_error). */
+    char **errors; /* the first NG_CONFIG_ERRORS_KEPT of them */
+    size_t n_errors;
 } ng_config;
+
+#define NG_CONFIG_ERRORS_KEPT 8
 
 void ng_config_init_defaults(ng_config *cfg);
 void ng_config_clear(ng_config *cfg);
 /* "key=value key=value" (spaces or ';' between pairs, values may be quoted). */
 bool ng_config_parse_params(ng_config *cfg, const char *params, ng_error *err);
 /* "key = value" lines, '#' comments. A missing file is not an error
- * (*found = false); an unreadable or malformed one is. */
+ * (*found = false); an unreadable one is (false, err). A bad line is not:
+ * it is added to cfg->errors and the other lines are taken. */
 bool ng_config_parse_file(ng_config *cfg, const char *path, bool *found, ng_error *err);
 /* The configuration C_Initialize uses: the parameter string when there is
  * one, else $NSSGUARD_CONFIG or the system file, else the defaults. cfg is
- * filled from scratch: it must hold nothing (zeroed, or cleared). */
+ * filled from scratch: it must hold nothing (zeroed, or cleared). False only
+ * for a bad parameter string (the caller sees it at once, e.g. modutil):
+ * a bad or unreadable configuration file leaves its errors in cfg->errors
+ * and the module serving with what was good, the default overlay at least. */
 bool ng_config_load(ng_config *cfg, const char *params, ng_error *err);
+/* Records a configuration error (cfg->errors); false when out of memory. */
+bool ng_config_add_error(ng_config *cfg, const char *msg);
 
 /* ---- log.c: security events ---- */
 
@@ -314,10 +334,37 @@ struct ng_overlay {
     ng_overlay *next_retired;
 };
 
+/* One overlay file as configured: X.txt and its compiled X.ngo. */
+typedef struct {
+    char *unit;  /* the path without .txt / .ngo: the unit's identity */
+    char *given; /* the name as found, for messages */
+    char *txt, *ngo;
+    size_t origin; /* the configured path it came from; n_overlays: kept, vanished */
+} ng_unit_paths;
+
+typedef struct {
+    ng_unit_paths *units; /* in load order, each once */
+    size_t n_units;
+    char *dir_error;     /* the first directory that could not be read */
+    bool dir_error_kept; /* ... whose files keep their last good versions */
+} ng_unit_list;
+
+/* A reload under way (overlay.c, "building the next generation"). */
+typedef struct {
+    ng_overlay *ov; /* being built, unpublished; NULL when no reload is under way */
+    ng_unit_list ul;
+    size_t next;          /* the unit being loaded */
+    ng_source *src;       /* its new source, while it loads */
+    ng_image *checking;   /* its compiled file, until checked */
+    size_t *path_entries; /* entries served per configured path */
+    uint64_t started_ms;
+} ng_reload_job;
+
 /* Loads the first generation; false only when out of memory. */
 bool ng_overlays_start(const ng_config *cfg);
 void ng_overlays_stop(void);
-/* After fork(): drop the parent's state without touching it. */
+/* In a forked child's C_Initialize or C_Finalize: drop the parent's state
+ * without taking its locks (leaked if a parent thread was changing it). */
 void ng_overlays_forget(void);
 /* Looks at the files when the reload interval has passed; reloads when they
  * changed. Never waits for another thread. */
@@ -337,6 +384,32 @@ long ng_overlay_find(const ng_overlay *ov, ng_bytes issuer, ng_bytes serial_valu
  * one), *as_given the entry whose serial value is the bytes themselves. */
 void ng_overlay_find_serial(const ng_overlay *ov, ng_bytes issuer, ng_bytes serial, long *as_given,
                             long *as_value);
+
+/* ---- module state (module.c, config.c, overlay.c) ----
+ *
+ * All the mutable state of those stages, in one place, so that the one fork
+ * handler (module.c) sees all of it. */
+typedef struct {
+    /* module.c */
+    pthread_mutex_t lock; /* C_Initialize and C_Finalize */
+    bool initialized;     /* __atomic: C_Initialize succeeded in this process */
+    bool forked;          /* a fork()ed child answering from its inherited copy */
+    ng_config config;
+    /* overlay.c */
+    pthread_mutex_t reload_lock;
+    bool reloading;      /* __atomic: a thread holds reload_lock (for a child of fork) */
+    ng_overlay *current; /* __atomic access */
+    ng_overlay *retired; /* under reload_lock */
+    uint64_t epoch;      /* __atomic access */
+    uint64_t next_check_ms;
+    uint64_t next_id;
+    const ng_config *overlay_config;
+    ng_reload_job job; /* under reload_lock */
+    ng_image **dying;  /* replaced images, unmapped a slice at a time */
+    size_t n_dying, dying_cap;
+} ng_state;
+
+extern ng_state ng;
 
 /* ---- objects.c: entries as PKCS#11 objects ---- */
 
@@ -396,6 +469,9 @@ typedef struct {
 } ng_session;
 
 void ng_sessions_init(void);
+/* In a fork()ed child (the fork handler, module.c): the slot locks anew, as
+ * the parent's threads may have held them; the sessions stay. */
+void ng_sessions_after_fork(void);
 void ng_sessions_close_all(void);
 CK_RV ng_session_open(CK_FLAGS flags, CK_SESSION_HANDLE *handle);
 CK_RV ng_session_close(CK_SESSION_HANDLE handle);

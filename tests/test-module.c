@@ -362,8 +362,23 @@ test_config_file(void)
     tap_is_ulong(count_in_file(log_path, text), 1, "... and its log, naming the config file");
     p11->C_Finalize(NULL);
 
-    write_file(conf, "overlay = /x\nfrobnicate = 1\n");
-    tap_is_ulong(init_with(NULL), CKR_GENERAL_ERROR, "a broken config file fails C_Initialize");
+    /* issue 12: a client that passes no parameters (Firefox's policy,
+     * GnuTLS) drops a module whose C_Initialize fails, and serves no
+     * distrust at all: a bad line is skipped and said, the rest serves */
+    snprintf(text, sizeof(text), "overlay = %s\nfrobnicate = 1\nlog = file:%s\nreload = 1s\n",
+             overlay_path, log_path);
+    write_file(conf, text);
+    unlink(log_path);
+    tap_is_ulong(init_with(NULL), CKR_OK, "a config file with bad lines: C_Initialize succeeds");
+    s = open_session();
+    tap_is_ulong(trust_query(s, CKO_NSS_TRUST, serial_der, sizeof(serial_der), NULL), 1,
+                 "... its good lines serve (overlay)");
+    tap_is_ulong(count_in_file(log_path, "\"event\":\"config_error\""), 2,
+                 "... (log) and each bad line is a config_error event");
+    snprintf(text, sizeof(text), "error\":\"%s:2: unknown key 'frobnicate'", conf);
+    tap_is_ulong(count_in_file(log_path, text), 2,
+                 "... naming file and line, also in the load event");
+    p11->C_Finalize(NULL);
     unsetenv("NSSGUARD_CONFIG");
 }
 
@@ -514,7 +529,9 @@ test_p11kit_mode(void)
     snprintf(p, sizeof(p), "overlay = %s\nlog = none\nconfig = /x\n", path);
     write_file(conf, p);
     snprintf(p, sizeof(p), "config=%s", conf);
-    tap_is_ulong(init_with(p), CKR_ARGUMENTS_BAD, "config= inside a config file is refused");
+    /* the file's bad line is skipped (a config_error), as any file's */
+    tap_is_ulong(init_with(p), CKR_OK, "config= inside a config file is a bad line, skipped");
+    p11->C_Finalize(NULL);
     snprintf(p, sizeof(p), "overlay = %s\nlog = none\n", path);
     write_file(conf, p);
     snprintf(p, sizeof(p), "config=%s mode=p11-kit", conf);
@@ -613,19 +630,39 @@ test_fork(void)
     int status = -1;
 
     tap_is_ulong(init_with(params), CKR_OK, "initialised before fork");
+    CK_SESSION_HANDLE ps = open_session();
     pid = fork();
     if (pid == 0) {
+        /* issue 12: the child keeps the distrust it inherited (a child
+         * told CKR_CRYPTOKI_NOT_INITIALIZED by this module would verify
+         * with NSS's own database alone, and accept), in the parent's
+         * session and in a new one, until its own C_Initialize */
         CK_INFO info;
-        int ok = p11->C_GetInfo(&info) == CKR_CRYPTOKI_NOT_INITIALIZED;
-        ok = ok && init_with(params) == CKR_OK;
+        int ok = p11->C_GetInfo(&info) == CKR_OK;
+        ok = ok && trust_query(ps, CKO_NSS_TRUST, serial_der, sizeof(serial_der), NULL) == 1;
         CK_SESSION_HANDLE s = open_session();
+        ok = ok && trust_query(s, CKO_NSS_TRUST, serial_der, sizeof(serial_der), NULL) == 1;
+        ok = ok && init_with(params) == CKR_OK;
+        ok = ok && init_with(params) == CKR_CRYPTOKI_ALREADY_INITIALIZED;
+        s = open_session();
         ok = ok && trust_query(s, CKO_NSS_TRUST, serial_der, sizeof(serial_der), NULL) == 1;
         ok = ok && p11->C_Finalize(NULL) == CKR_OK;
         _exit(ok ? 0 : 1);
     }
     waitpid(pid, &status, 0);
     tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-           "after fork the child is uninitialised, then C_Initialize and a lookup work");
+           "after fork the child still answers, then C_Initialize and a lookup work");
+    pid = fork();
+    if (pid == 0) /* C_Finalize without C_Initialize in the child */
+        _exit(p11->C_Finalize(NULL) == CKR_OK && init_with(params) == CKR_OK &&
+                      p11->C_Finalize(NULL) == CKR_OK
+                  ? 0
+                  : 1);
+    waitpid(pid, &status, 0);
+    tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+           "after fork the child may C_Finalize first (NSS's SECMOD_RestartModules does)");
+    tap_ok(trust_query(ps, CKO_NSS_TRUST, serial_der, sizeof(serial_der), NULL) == 1,
+           "the parent still answers in its session");
     tap_is_ulong(p11->C_Finalize(NULL), CKR_OK, "parent still finalises");
 }
 
