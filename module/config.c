@@ -350,13 +350,12 @@ ng_config_parse_file(ng_config *cfg, const char *path, bool *found, ng_error *er
             memmove(k + 1, v, strlen(v) + 1);
             *k = '=';
         }
+        bool hash = strstr(s, " #") || strstr(s, "\t#");
         if (!key_value(s, path, lineno, cfg, err)) {
             /* skipped: the other lines still count (see the top) */
             char msg[sizeof(err->msg) + 64];
             snprintf(msg, sizeof(msg), "%s%s", err->msg,
-                     strstr(s, " #") || strstr(s, "\t#")
-                         ? " ('#' starts a comment only at the start of a line)"
-                         : "");
+                     hash ? " ('#' starts a comment only at the start of a line)" : "");
             ok = ng_config_add_error(cfg, msg);
         }
     }
