@@ -106,4 +106,31 @@ ok $? "the empty folder is named in an overlay_empty event"
 log_has "$log" '"event":"load"' '"entries":2'
 ok $? "the load event counts the 2 entries served"
 
+diag "a setuid process ignores \$NSSGUARD_CONFIG (secure_getenv)"
+# As root only: a copy of pkcs11-tool, setuid root, run as nobody with
+# NSSGUARD_CONFIG naming a config whose log file would show it was read.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1 &&
+    p11tool=$(command -v pkcs11-tool 2>/dev/null) && [ -z "${NSSGUARD_SANITIZER:-}" ]; then
+    sdir=$out/setuid
+    mkdir -p "$sdir" && chmod 777 "$sdir"
+    cp "$p11tool" "$sdir/p11tool" && chmod 755 "$sdir/p11tool"
+    printf 'overlay = %s\nlog = file:%s/read.log\n' "$pki/overlay.txt" "$sdir" >"$sdir/user.conf"
+    chmod 644 "$sdir/user.conf"
+    as_nobody()
+    {
+        NSSGUARD_CONFIG=$sdir/user.conf setpriv --reuid=65534 --regid=65534 --clear-groups \
+            "$sdir/p11tool" --module "$NSSGUARD_MODULE" -I >"$sdir/run.out" 2>&1
+    }
+    as_nobody
+    [ -f "$sdir/read.log" ]
+    ok $? "control: a plain process (as nobody) reads \$NSSGUARD_CONFIG"
+    rm -f "$sdir/read.log"
+    chmod 4755 "$sdir/p11tool"
+    as_nobody
+    [ ! -f "$sdir/read.log" ]
+    ok $? "the same program setuid root ignores it"
+else
+    ok 0 "# SKIP not root, or no setpriv or pkcs11-tool (or a sanitizer build)"
+fi
+
 done_testing
