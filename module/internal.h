@@ -367,7 +367,7 @@ void ng_overlays_stop(void);
  * without taking its locks (leaked if a parent thread was changing it). */
 void ng_overlays_forget(void);
 /* Looks at the files when the reload interval has passed; reloads when they
- * changed. Never waits for another thread. */
+ * changed. Never waits for another thread; does nothing in a forked child. */
 void ng_overlays_poll(void);
 void ng_overlays_reclaim(void);
 ng_overlay *ng_overlays_current(void);

@@ -15,6 +15,15 @@
  * unit that fails to load keeps its previous version in service; either way
  * a load_error event says why. How the work is spread over queries: see
  * "building the next generation" below.
+ *
+ * Fail closed (issue 12): a unit whose files vanish or turn unreadable (a
+ * folder moved away and copied back, rm -rf + cp -r, a file deleted), or
+ * whose text is empty (a copy just begun), keeps its last good version
+ * until its files are back, or until C_Initialize; a file that no longer
+ * holds an entry withdraws it at the next reload. A text over text_max is
+ * not parsed here (text_too_large): compile it. A configured path that
+ * gives no entry is an overlay_empty event; a start that serves nothing
+ * is load_failed. A forked child never reloads (module.c).
  */
 #include "config.h"
 
@@ -244,6 +253,23 @@ free_units(unit_list *ul)
     free(ul->dir_error);
 }
 
+/* The configured path a unit came from (n_overlays: none of them now). */
+static size_t
+origin_of(const ng_config *cfg, const char *unit)
+{
+    for (size_t i = 0; i < cfg->n_overlays; i++) {
+        const char *p = cfg->overlays[i];
+        size_t n = strlen(p);
+        if (strncmp(unit, p, n) == 0 && (unit[n] == '/' || unit[n] == '\0'))
+            return i;
+        if (has_suffix(p, ".txt") || has_suffix(p, ".ngo")) {
+            if (strlen(unit) == n - 4 && strncmp(unit, p, n - 4) == 0)
+                return i;
+        }
+    }
+    return cfg->n_overlays;
+}
+
 /* What the configured paths look like now: each unit's .txt and .ngo. */
 static file_stamp *
 scan(const ng_config *cfg, size_t *n_out, unit_list *ul)
@@ -258,7 +284,7 @@ scan(const ng_config *cfg, size_t *n_out, unit_list *ul)
      * last good version stays in service until it is back (see unit_step) */
     for (size_t i = 0; ng.current && i < ng.current->n_sources; i++) {
         const ng_source *src = ng.current->sources[i];
-        add_unit(ul, src->txt.exists ? src->txt.path : src->ngo.path, cfg->n_overlays);
+        add_unit(ul, src->txt.exists ? src->txt.path : src->ngo.path, origin_of(cfg, src->unit));
     }
     st = calloc(ul->n_units * 2 + 1, sizeof(*st));
     if (!st)
