@@ -129,7 +129,7 @@ load_builtins(const char *params)
     } else if (ng_builtins_load(config.roots, &err)) {
         return true;
     }
-    ng_log_event("config_error", "error", err.msg, NULL);
+    ng_log_event(NG_EV_CONFIG_ERROR, "error", err.msg, NULL);
     return false;
 }
 
@@ -159,7 +159,7 @@ initialize(const CK_C_INITIALIZE_ARGS *args)
         ng_config_init_defaults(&config);
         config.log_sinks |= NG_LOG_STDERR;
         ng_log_configure(&config);
-        ng_log_event("config_error", "error", err.msg, NULL);
+        ng_log_event(NG_EV_CONFIG_ERROR, "error", err.msg, NULL);
         ng_config_clear(&config);
         return params ? CKR_ARGUMENTS_BAD : CKR_GENERAL_ERROR;
     }
@@ -653,6 +653,6 @@ C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR ppFunctionList)
 {
     if (!ppFunctionList)
         return CKR_ARGUMENTS_BAD;
-    *ppFunctionList = &function_list;
+    *ppFunctionList = ng_trace_function_list(&function_list); /* itself unless NSSGUARD_DEBUG */
     return CKR_OK;
 }

@@ -372,7 +372,7 @@ load_text(const char *path, const file_stamp *st, size_t *skipped, ng_error *err
 static void
 load_error(const char *file, const char *error, const char *serving)
 {
-    ng_log_event("load_error", "file", file, "error", error, "serving", serving, NULL);
+    ng_log_event(NG_EV_LOAD_ERROR, "file", file, "error", error, "serving", serving, NULL);
 }
 
 /* The rate-limit counters: a mapping of zero pages, touched only by
@@ -508,7 +508,7 @@ take_compiled(const file_stamp *txt)
 
     ng_image_source(job.checking, &size, &mtime);
     if (txt->exists && (size != txt->size || mtime != txt->mtime_ns)) {
-        ng_log_event("stale_compiled", "file", job.src->ngo.path, "using", txt->path, NULL);
+        ng_log_event(NG_EV_STALE_COMPILED, "file", job.src->ngo.path, "using", txt->path, NULL);
         return false;
     }
     job.src->image = job.checking;
@@ -590,7 +590,7 @@ job_step(uint64_t deadline_ns)
 /* ---- generations ---- */
 
 static void
-log_generation(const char *event, const ng_overlay *ov, const ng_config *cfg)
+log_generation(ng_event event, const ng_overlay *ov, const ng_config *cfg)
 {
     char n[5][24];
     size_t compiled = 0;
@@ -641,7 +641,7 @@ publish_locked(ng_overlay *ov)
 
 /* Publishes the reload that job_step finished. */
 static void
-job_publish(const char *event)
+job_publish(ng_event event)
 {
     log_generation(event, job.ov, config);
     publish_locked(job.ov);
@@ -680,7 +680,8 @@ ng_overlays_start(const ng_config *cfg)
     ok = st && job_start(cfg, st, n_st, &ul) && job_step(UINT64_MAX) == 1;
     if (ok) {
         /* nothing at all could be loaded: say so loudly, never silently */
-        job_publish(job.ov->n_entries == 0 && job.ov->n_refused > 0 ? "load_failed" : "load");
+        job_publish(job.ov->n_entries == 0 && job.ov->n_refused > 0 ? NG_EV_LOAD_FAILED
+                                                                    : NG_EV_LOAD);
         __atomic_store_n(&next_check_ms, now_ms() + cfg->reload_ms, __ATOMIC_RELAXED);
     }
     pthread_mutex_unlock(&reload_lock);
@@ -759,7 +760,7 @@ ng_overlays_poll(void)
         __atomic_store_n(&next_check_ms, 0, __ATOMIC_RELAXED);
         goto release;
     case 1:
-        job_publish("reload");
+        job_publish(NG_EV_RELOAD);
         break;
     default: /* out of memory: dropped, try again later */
         break;
