@@ -136,6 +136,10 @@ set_log(ng_config *cfg, const char *value, const char *where, unsigned line, ng_
         } else if (strcmp(tok, "none") == 0) {
             /* nothing */
         } else if (strncmp(tok, "file:", 5) == 0 && tok[5] == '/') {
+            if (strlen(tok + 5) > 1023) { /* never a shorter path than the one asked */
+                ng_error_set(err, where, line, "log: file path longer than 1023 bytes");
+                goto out;
+            }
             sinks |= NG_LOG_FILE;
             free(cfg->log_file);
             cfg->log_file = strdup(tok + 5);

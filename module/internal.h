@@ -256,14 +256,54 @@ bool ng_config_add_error(ng_config *cfg, const char *msg);
 
 /* ---- log.c: security events ---- */
 
+/* Every event, in log.c's table (name, priority, fields). */
+typedef enum {
+    NG_EV_LOAD,           /* info: the first generation */
+    NG_EV_RELOAD,         /* info: a new generation */
+    NG_EV_LOAD_FAILED,    /* err: a generation with no entry, files refused */
+    NG_EV_LOAD_ERROR,     /* err: one file refused */
+    NG_EV_STALE_COMPILED, /* warning: a .ngo older than its .txt, the text used */
+    NG_EV_CONFIG_ERROR,   /* err: a setting refused */
+    NG_EV_OVERLAY_EMPTY,  /* warning: a configured path gave no entry */
+    NG_EV_TEXT_TOO_LARGE, /* err: a text overlay over the in-process cap */
+    NG_EV_DISTRUST,       /* warning: an entry answered a trust query */
+    NG_EV_VERIFY,         /* info: nssguard verify's verdict */
+    NG_EV_COUNT
+} ng_event;
+
+/* A rate-limit counter (per entry and generation, or per repeated event). */
+typedef struct {
+    uint64_t last; /* monotonic second of the last logged event, 0 = never */
+    uint32_t suppressed;
+} ng_rate;
+
 void ng_log_configure(const ng_config *cfg);
 void ng_log_close(void);
+/* In a fork()ed child: the locks a parent thread may have held, anew. */
+void ng_log_after_fork(void);
 /* False with log=none: callers skip building events nobody reads. */
 bool ng_log_enabled(void);
-/* One event: a name and NULL-terminated key/value string pairs. Values that
- * look like integers are written as JSON numbers when the key is listed in
- * log.c's numeric keys. */
-void ng_log_event(const char *event, ...) __attribute__((sentinel));
+/* One event: its table row and NULL-terminated key/value string pairs.
+ * Values of the keys the table marks numeric are written as JSON numbers. */
+void ng_log_event(ng_event ev, ...) __attribute__((sentinel));
+const char *ng_event_name(ng_event ev);
+int ng_event_priority(ng_event ev);
+/* Rate limiting: true when an event counted by `rate` may be logged now
+ * (at most one a `window` seconds); then *suppressed is the number of
+ * events held back since the last one. */
+bool ng_log_admit(ng_rate *rate, unsigned window, uint32_t *suppressed);
+/* Opens a log or trace file to append: a regular file, no symbolic link,
+ * never blocking. -1 with *why set when refused. */
+int ng_log_open_file(const char *path, const char **why);
+
+/* ---- trace.c: NSSGUARD_DEBUG=area[,area][:file] ---- */
+
+/* The function list C_GetFunctionList hands out: `real` itself unless
+ * NSSGUARD_DEBUG (secure_getenv) asks for tracing, then a list of wrappers
+ * that trace each call and call `real`'s. */
+CK_FUNCTION_LIST *ng_trace_function_list(CK_FUNCTION_LIST *real);
+/* The `load` area: an event as it is logged. */
+void ng_trace_event(const char *name, const char *text);
 
 /* ---- image.c: the compiled overlay (also what text is built into) ---- */
 
@@ -306,11 +346,6 @@ long ng_image_find_der_like(const ng_image *img, uint64_t hash, ng_bytes issuer,
                             ng_bytes serial_value);
 
 /* ---- overlay.c: generations of the served overlay ---- */
-
-typedef struct {
-    uint64_t last; /* monotonic second of the last logged event, 0 = never */
-    uint32_t suppressed;
-} ng_rate;
 
 typedef struct ng_source ng_source;
 typedef struct ng_overlay ng_overlay;

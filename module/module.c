@@ -86,12 +86,13 @@ is_initialized(void)
  * reload lock and the reload under way are the parent's, whose threads do
  * not exist here. Its C_Initialize (or C_Finalize) forgets that state
  * without taking the parent's locks, and starts afresh. The locks a child
- * takes to answer (the state lock, each session's) are made anew.
+ * takes to answer (the state lock, each session's, log.c's) are made anew.
  */
 static void
 forked_child(void)
 {
     pthread_mutex_init(&ng.lock, NULL);
+    ng_log_after_fork();
     if (__atomic_load_n(&ng.initialized, __ATOMIC_RELAXED)) {
         __atomic_store_n(&ng.forked, true, __ATOMIC_RELAXED);
         ng_sessions_after_fork();
@@ -155,7 +156,7 @@ load_builtins(const char *params)
     } else if (ng_builtins_load(ng.config.roots, &err)) {
         return true;
     }
-    ng_log_event("config_error", "error", err.msg, NULL);
+    ng_log_event(NG_EV_CONFIG_ERROR, "error", err.msg, NULL);
     return false;
 }
 
@@ -173,12 +174,12 @@ report_config_errors(void)
     loud.log_sinks |= NG_LOG_SYSLOG;
     ng_log_configure(&loud);
     for (size_t i = 0; i < ng.config.n_errors && ng.config.errors[i]; i++)
-        ng_log_event("config_error", "error", ng.config.errors[i], "config", ng.config.source,
+        ng_log_event(NG_EV_CONFIG_ERROR, "error", ng.config.errors[i], "config", ng.config.source,
                      "using", "the other settings", NULL);
     if (ng.config.n_errors > NG_CONFIG_ERRORS_KEPT) {
         snprintf(more, sizeof(more), "%zu more bad lines",
                  ng.config.n_errors - NG_CONFIG_ERRORS_KEPT);
-        ng_log_event("config_error", "error", more, "config", ng.config.source, "using",
+        ng_log_event(NG_EV_CONFIG_ERROR, "error", more, "config", ng.config.source, "using",
                      "the other settings", NULL);
     }
     ng_log_configure(&ng.config);
@@ -208,7 +209,7 @@ initialize(const CK_C_INITIALIZE_ARGS *args)
         ng_config_init_defaults(&ng.config);
         ng.config.log_sinks |= NG_LOG_STDERR;
         ng_log_configure(&ng.config);
-        ng_log_event("config_error", "error", err.msg, NULL);
+        ng_log_event(NG_EV_CONFIG_ERROR, "error", err.msg, NULL);
         ng_config_clear(&ng.config);
         return CKR_ARGUMENTS_BAD;
     }
@@ -706,6 +707,6 @@ C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR ppFunctionList)
 {
     if (!ppFunctionList)
         return CKR_ARGUMENTS_BAD;
-    *ppFunctionList = &function_list;
+    *ppFunctionList = ng_trace_function_list(&function_list); /* itself unless NSSGUARD_DEBUG */
     return CKR_OK;
 }

@@ -397,7 +397,7 @@ load_text(const char *path, const file_stamp *st, size_t *skipped, ng_error *err
 static void
 load_error(const char *file, const char *error, const char *serving)
 {
-    ng_log_event("load_error", "file", file, "error", error, "serving", serving, NULL);
+    ng_log_event(NG_EV_LOAD_ERROR, "file", file, "error", error, "serving", serving, NULL);
 }
 
 /* The rate-limit counters: a mapping of zero pages, touched only by
@@ -544,7 +544,7 @@ take_compiled(const file_stamp *txt)
 
     ng_image_source(ng.job.checking, &size, &mtime);
     if (txt->exists && (size != txt->size || mtime != txt->mtime_ns)) {
-        ng_log_event("stale_compiled", "file", ng.job.src->ngo.path, "using", txt->path, NULL);
+        ng_log_event(NG_EV_STALE_COMPILED, "file", ng.job.src->ngo.path, "using", txt->path, NULL);
         return false;
     }
     ng.job.src->image = ng.job.checking;
@@ -583,7 +583,7 @@ unit_text(const unit_paths *u, const file_stamp *txt, const file_stamp *ngo, con
     if (txt->exists && txt->size > max) {
         snprintf(size, sizeof(size), "%llu", (unsigned long long)txt->size);
         snprintf(limit, sizeof(limit), "%zu", max);
-        ng_log_event("text_too_large", "file", path, "size", size, "limit", limit, "fix",
+        ng_log_event(NG_EV_TEXT_TOO_LARGE, "file", path, "size", size, "limit", limit, "fix",
                      "compile it: nssguard compile (the module maps the X.ngo beside X.txt)",
                      "serving", failed, NULL);
         return;
@@ -686,7 +686,7 @@ reload_unlock(void)
 }
 
 static void
-log_generation(const char *event, const ng_overlay *ov, const ng_config *cfg)
+log_generation(ng_event event, const ng_overlay *ov, const ng_config *cfg)
 {
     char n[5][24];
     size_t compiled = 0;
@@ -711,7 +711,7 @@ static void
 log_empty_paths(const ng_config *cfg)
 {
     if (cfg->n_overlays == 0) {
-        ng_log_event("overlay_empty", "path", "", "reason",
+        ng_log_event(NG_EV_OVERLAY_EMPTY, "path", "", "reason",
                      "overlay= names no path: nothing is distrusted", NULL);
         return;
     }
@@ -721,7 +721,7 @@ log_empty_paths(const ng_config *cfg)
             continue;
         for (size_t j = 0; j < ng.job.ul.n_units; j++)
             units += ng.job.ul.units[j].origin == i;
-        ng_log_event("overlay_empty", "path", cfg->overlays[i], "reason",
+        ng_log_event(NG_EV_OVERLAY_EMPTY, "path", cfg->overlays[i], "reason",
                      units ? "no distrust entry in its files"
                            : "no *.txt or *.ngo file (a folder reads only those names)",
                      NULL);
@@ -762,7 +762,7 @@ publish_locked(ng_overlay *ov)
 
 /* Publishes the reload that job_step finished. */
 static void
-job_publish(const char *event)
+job_publish(ng_event event)
 {
     log_empty_paths(ng.overlay_config);
     log_generation(event, ng.job.ov, ng.overlay_config);
@@ -802,7 +802,7 @@ ng_overlays_start(const ng_config *cfg)
     ok = st && job_start(cfg, st, n_st, &ul) && job_step(UINT64_MAX) == 1;
     if (ok) {
         /* nothing at all is served: say so loudly (err), never silently */
-        job_publish(ng.job.ov->n_entries == 0 ? "load_failed" : "load");
+        job_publish(ng.job.ov->n_entries == 0 ? NG_EV_LOAD_FAILED : NG_EV_LOAD);
         __atomic_store_n(&ng.next_check_ms, now_ms() + cfg->reload_ms, __ATOMIC_RELAXED);
     }
     reload_unlock();
@@ -882,7 +882,7 @@ ng_overlays_poll(void)
         __atomic_store_n(&ng.next_check_ms, 0, __ATOMIC_RELAXED);
         goto release;
     case 1:
-        job_publish("reload");
+        job_publish(NG_EV_RELOAD);
         break;
     default: /* out of memory: dropped, try again later */
         break;

@@ -96,7 +96,7 @@ rm -f "$log"
 add_module "$db" "$bigdir" "$log"
 ok $? "modutil adds the module with the folder"
 vfy "$db" classic mitm
-log_has "$log" '"event":"text_too_large"' "$bigdir/big.txt" '"limit":"16777216"' \
+log_has "$log" '"event":"text_too_large"' "$bigdir/big.txt" '"limit":16777216' \
     'nssguard compile'
 ok $? "text_too_large names the file and the 16 MiB limit"
 log_has "$log" '"event":"load_failed"' '"entries":0'

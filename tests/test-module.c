@@ -10,7 +10,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -666,6 +668,74 @@ test_fork(void)
     tap_is_ulong(p11->C_Finalize(NULL), CKR_OK, "parent still finalises");
 }
 
+/* log.c's table: every event's name and syslog priority (the syslog packets
+ * themselves are read in tests/log-sinks.sh). */
+static void
+test_event_table(void)
+{
+    static const struct {
+        ng_event ev;
+        const char *name;
+        int priority;
+    } want[] = {
+        {NG_EV_LOAD, "load", LOG_INFO},
+        {NG_EV_RELOAD, "reload", LOG_INFO},
+        {NG_EV_LOAD_FAILED, "load_failed", LOG_ERR},
+        {NG_EV_LOAD_ERROR, "load_error", LOG_ERR},
+        {NG_EV_STALE_COMPILED, "stale_compiled", LOG_WARNING},
+        {NG_EV_CONFIG_ERROR, "config_error", LOG_ERR},
+        {NG_EV_OVERLAY_EMPTY, "overlay_empty", LOG_WARNING},
+        {NG_EV_TEXT_TOO_LARGE, "text_too_large", LOG_ERR},
+        {NG_EV_DISTRUST, "distrust", LOG_WARNING},
+        {NG_EV_VERIFY, "verify", LOG_INFO},
+    };
+    char what[96];
+
+    tap_is_ulong(NG_N_ELEMENTS(want), NG_EV_COUNT, "every event of the table is checked here");
+    for (size_t i = 0; i < NG_N_ELEMENTS(want); i++) {
+        snprintf(what, sizeof(what), "%s: name and priority %d", want[i].name, want[i].priority);
+        tap_ok(strcmp(ng_event_name(want[i].ev), want[i].name) == 0 &&
+                   ng_event_priority(want[i].ev) == want[i].priority,
+               what);
+    }
+}
+
+/* A log file in a folder that appears later: the events before it are
+ * counted as lost in the first line it takes; a load_error repeated inside
+ * the window is held back, and counted in the next one let through. */
+static void
+test_log_lost_and_repeats(void)
+{
+    ng_config cfg;
+    char later[600], file[700];
+
+    snprintf(later, sizeof(later), "%s/later", dir);
+    snprintf(file, sizeof(file), "%s/events.json", later);
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.log_sinks = NG_LOG_FILE;
+    cfg.log_file = file;
+    cfg.ratelimit = 1;
+    ng_log_configure(&cfg); /* its config_error is the first lost event */
+    ng_log_event(NG_EV_LOAD_ERROR, "file", "/x.txt", "error", "bad", "serving", "nothing", NULL);
+    tap_ok(mkdir(later, 0700) == 0, "the log folder appears");
+    ng_log_event(NG_EV_LOAD_ERROR, "file", "/x.txt", "error", "bad", "serving", "nothing", NULL);
+    ng_log_event(NG_EV_LOAD_ERROR, "file", "/x.txt", "error", "bad", "serving", "nothing", NULL);
+    ng_log_event(NG_EV_LOAD_ERROR, "file", "/y.txt", "error", "bad", "serving", "nothing", NULL);
+    tap_is_ulong(count_in_file(file, "\"event\":\"load_error\""), 1,
+                 "a repeated load_error inside the window is held back");
+    tap_is_ulong(count_in_file(file,
+                               "\"file\":\"/y.txt\",\"error\":\"bad\",\"serving\":\"nothing\","
+                               "\"lost\":2}"),
+                 1, "the first line the file takes counts the 2 events lost before it");
+    sleep(2); /* the window (ratelimit=1) passes */
+    ng_log_event(NG_EV_LOAD_ERROR, "file", "/x.txt", "error", "bad", "serving", "nothing", NULL);
+    tap_is_ulong(count_in_file(file,
+                               "\"file\":\"/x.txt\",\"error\":\"bad\",\"serving\":\"nothing\","
+                               "\"suppressed\":2}"),
+                 1, "after the window the repeat is logged, counting the 2 held back");
+    ng_log_close();
+}
+
 int
 main(void)
 {
@@ -694,6 +764,8 @@ main(void)
     test_p11kit_mode();
     test_shipped_overlay();
     test_fork();
+    test_event_table();
+    test_log_lost_and_repeats();
 
     char cmd[600];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);

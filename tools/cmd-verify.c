@@ -608,7 +608,7 @@ tool_cmd_verify(int argc, char **argv)
             print_unenforced(&unenforced[i], chain_code, false);
     }
 
-    ng_log_event("verify", "host", host ? host : "", "usage", usage_name, "verdict",
+    ng_log_event(NG_EV_VERIFY, "host", host ? host : "", "usage", usage_name, "verdict",
                  code ? "rejected" : "valid", "error", code ? error_name(code) : "", "subject",
                  subject, "label", decided ? decided->label : "", "reason",
                  decided ? decided->reason : "", "reference", decided ? decided->reference : "",
