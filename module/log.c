@@ -549,7 +549,7 @@ ng_log_event(ng_event ev, ...)
     }
     if (events[ev].names_sinks) {
         add_field(&json, &text, ev, "log", sinks_text(state.working, sinks, sizeof(sinks)));
-        if (state.sinks & ~state.working)
+        if (!state.working) /* no configured sink takes events: say where they go */
             add_field(&json, &text, ev, "fallback",
                       sinks_text(state.fallback, sinks, sizeof(sinks)));
     }
