@@ -447,8 +447,7 @@ test_made_here(void)
              * cap (text_max, 16 MiB by default), with text_too_large */
             tap_is_ulong(init_with(path), CKR_OK, "huge-file: C_Initialize succeeds");
             tap_ok(log_count("\"event\":\"text_too_large\"") == 1 &&
-                       log_count("\"size\":629145600") == 1 &&
-                       log_count("nssguard compile") == 1,
+                       log_count("\"size\":629145600") == 1 && log_count("nssguard compile") == 1,
                    "huge-file: a text_too_large event that says to compile it");
             tap_ok(log_count("\"event\":\"load_failed\"") == 1 && log_count("\"refused\":1,") == 1,
                    "huge-file: the load event (load_failed: nothing served) counts it refused");
