@@ -284,7 +284,9 @@ tool_cmd_add(int argc, char **argv)
             break;
         case 'A':
             if (!tool_distrust_after_text(optarg, after)) {
-                tool_error("--distrust-after wants a date YYYY-MM-DD (1950 to 2049)");
+                tool_error("--distrust-after '%s': not a date YYYY-MM-DD of the calendar (1950 "
+                           "to 2049)",
+                           optarg);
                 goto out;
             }
             opt.distrust_after = after;
