@@ -224,6 +224,7 @@ tool_cmd_import_mozilla(int argc, char **argv)
     facts fs = {NULL, 0};
     ng_records recs;
     ng_entries ents;
+    tool_cert_index cert_ix;
     ng_error err;
     unsigned char *header_text = NULL, *input = NULL, sha256[32];
     size_t header_len = 0, input_len = 0, n_with_cert = 0, n_facts_used = 0;
@@ -235,6 +236,7 @@ tool_cmd_import_mozilla(int argc, char **argv)
 
     memset(&recs, 0, sizeof(recs));
     memset(&ents, 0, sizeof(ents));
+    memset(&cert_ix, 0, sizeof(cert_ix));
     while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'f':
@@ -286,6 +288,8 @@ tool_cmd_import_mozilla(int argc, char **argv)
     }
     tool_hex(sha256, sizeof(sha256), hex, sizeof(hex));
 
+    if (!tool_cert_index_build(&cert_ix, &recs))
+        goto out;
     mem = open_memstream(&buf, &buf_len);
     if (!mem)
         goto out;
@@ -299,7 +303,7 @@ tool_cmd_import_mozilla(int argc, char **argv)
     for (size_t i = 0; i < ents.n_entries; i++) {
         const ng_entry *e = &ents.entries[i];
         const ng_record *rec = record_at(&recs, e->line);
-        const ng_record *cert_rec = tool_records_find_cert(&recs, e->issuer, e->serial_der);
+        const ng_record *cert_rec = tool_cert_index_find(&cert_ix, e->issuer, e->serial_der);
         const ng_attr *md5 = rec ? ng_record_get(rec, CKA_CERT_MD5_HASH) : NULL;
         const fact *f = facts_find(&fs, e->label);
         tool_entry out;
@@ -360,6 +364,7 @@ out:
         fclose(mem);
     free(buf);
     ng_entries_clear(&ents);
+    tool_cert_index_clear(&cert_ix);
     ng_records_clear(&recs);
     free(input);
     free(header_text);
@@ -488,7 +493,7 @@ import_issuer_serial(FILE *out, const tool_json *rec, const char *issuer_b64,
     ref = onecrl_reference(rec);
     if (asprintf(&comment, "OneCRL %s%s\nIssuer: %s\nSerial Number: %s%s%s", id ? id : "",
                  tool_json_get(rec, "enabled") &&
-                         tool_json_get(rec, "enabled")->type == TOOL_JSON_FALSE
+                         tool_json_type_of(tool_json_get(rec, "enabled")) == TOOL_JSON_FALSE
                      ? " (disabled in OneCRL)"
                      : "",
                  name, hex, why && *why && strcmp(why, ".") ? "\nWhy: " : "",
@@ -612,7 +617,7 @@ tool_cmd_import_onecrl(int argc, char **argv)
     bool include_disabled = false, nss_up = false;
     unsigned char *input = NULL;
     size_t input_len = 0;
-    tool_json root;
+    tool_json *root = NULL;
     const tool_json *data;
     tool_certs certs = {0};
     onecrl_stats st = {0};
@@ -623,7 +628,6 @@ tool_cmd_import_onecrl(int argc, char **argv)
     FILE *mem = NULL;
     int c, rc = TOOL_EXIT_ERROR;
 
-    memset(&root, 0, sizeof(root));
     while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'D':
@@ -667,8 +671,8 @@ tool_cmd_import_onecrl(int argc, char **argv)
         tool_error("%s: %s", source, err);
         goto out;
     }
-    data = root.type == TOOL_JSON_ARRAY ? &root : tool_json_get(&root, "data");
-    if (!data || data->type != TOOL_JSON_ARRAY) {
+    data = tool_json_type_of(root) == TOOL_JSON_ARRAY ? root : tool_json_get(root, "data");
+    if (!data || tool_json_type_of(data) != TOOL_JSON_ARRAY) {
         tool_error("%s: want a Remote Settings export: {\"data\": [records]} or [records]", source);
         goto out;
     }
@@ -693,14 +697,14 @@ tool_cmd_import_onecrl(int argc, char **argv)
             "# NSS reject these certificates for every application.\n\nBEGINDATA\n\n",
             include_disabled ? " --include-disabled" : "",
             strrchr(source, '/') ? strrchr(source, '/') + 1 : source);
-    for (size_t i = 0; i < data->n; i++) {
-        const tool_json *rec = &data->children[i];
+    for (size_t i = 0; i < tool_json_length(data); i++) {
+        const tool_json *rec = tool_json_at(data, i);
         const tool_json *enabled = tool_json_get(rec, "enabled");
         const char *issuer = tool_json_get_string(rec, "issuerName");
         const char *serial = tool_json_get_string(rec, "serialNumber");
         const char *id = tool_json_get_string(rec, "id");
         st.records++;
-        if (enabled && enabled->type == TOOL_JSON_FALSE && !include_disabled) {
+        if (enabled && tool_json_type_of(enabled) == TOOL_JSON_FALSE && !include_disabled) {
             st.disabled++;
             continue;
         }
@@ -739,7 +743,7 @@ out:
         free(seen[i].serial);
     }
     free(seen);
-    tool_json_free(&root);
+    tool_json_free(root);
     free(input);
     free(cert_files);
     tool_certs_clear(&certs);
