@@ -6,7 +6,8 @@ TOOL_TESTS = \
 	tests/tool-verify.sh \
 	tests/tool-audit.sh \
 	tests/tool-constraints.sh \
-	tests/tool-faults.sh
+	tests/tool-faults.sh \
+	tests/tool-cli.sh
 
 TESTS += $(TOOL_TESTS)
 dist_noinst_SCRIPTS += $(TOOL_TESTS)

@@ -622,6 +622,41 @@ load_image(tool_overlay *ov, const char *path)
     return 1;
 }
 
+/* The overlays the configuration names ($NSSGUARD_CONFIG, the system file,
+ * else the default $(datadir)/nssguard), less those that do not exist, each
+ * said on stderr: the module skips them too (with a load_error), and a tool
+ * run from the build tree before `make install` has no default overlay. The
+ * tool then goes on with what is left, possibly nothing; it does not fall
+ * back to the source tree's certdata/, which the module would not serve. */
+static char **
+configured_paths(ng_config *cfg)
+{
+    ng_error err;
+    struct stat st;
+    char **present, **paths;
+    size_t n = 0;
+
+    if (!ng_config_load(cfg, NULL, &err)) {
+        tool_error("%s", err.msg);
+        return NULL;
+    }
+    present = calloc(cfg->n_overlays + 1, sizeof(*present));
+    if (!present)
+        return NULL;
+    for (size_t i = 0; i < cfg->n_overlays; i++) {
+        if (stat(cfg->overlays[i], &st) != 0 && (errno == ENOENT || errno == ENOTDIR)) {
+            tool_error("no overlay at %s (nssguard is not installed, or runs from its build "
+                       "tree): going on without it; name overlays with --overlay",
+                       cfg->overlays[i]);
+            continue;
+        }
+        present[n++] = cfg->overlays[i];
+    }
+    paths = tool_overlay_paths(present, n);
+    free(present);
+    return paths;
+}
+
 bool
 tool_overlay_load(tool_overlay *ov, char *const *args, size_t n_args)
 {
@@ -632,15 +667,7 @@ tool_overlay_load(tool_overlay *ov, char *const *args, size_t n_args)
 
     memset(ov, 0, sizeof(*ov));
     memset(&cfg, 0, sizeof(cfg)); /* ng_config_load fills it; clearing it empty is fine */
-    if (n_args == 0) {
-        if (!ng_config_load(&cfg, NULL, &err)) {
-            tool_error("%s", err.msg);
-            goto out;
-        }
-        args = cfg.overlays;
-        n_args = cfg.n_overlays;
-    }
-    paths = tool_overlay_paths(args, n_args);
+    paths = n_args ? tool_overlay_paths(args, n_args) : configured_paths(&cfg);
     if (!paths)
         goto out;
     for (size_t i = 0; paths[i]; i++) {
