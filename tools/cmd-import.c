@@ -212,165 +212,209 @@ usage_mozilla(FILE *fp)
           fp);
 }
 
-int
-tool_cmd_import_mozilla(int argc, char **argv)
-{
-    static const struct option longopts[] = {
-        {"facts", required_argument, NULL, 'f'},  {"source", required_argument, NULL, 's'},
-        {"header", required_argument, NULL, 'H'}, {"output", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
-    };
-    const char *facts_path = NULL, *source = NULL, *header = NULL, *output = NULL, *why;
-    facts fs = {NULL, 0};
+/* One import-mozilla run: options, input, and what was written. */
+typedef struct {
+    const char *facts_path, *source, *header, *output, *path;
+    facts fs;
     ng_records recs;
     ng_entries ents;
     tool_cert_index cert_ix;
-    ng_error err;
-    unsigned char *header_text = NULL, *input = NULL, sha256[32];
-    size_t header_len = 0, input_len = 0, n_with_cert = 0, n_facts_used = 0;
-    char *buf = NULL, hex[200];
-    size_t buf_len = 0;
-    FILE *mem = NULL;
-    bool nss_up = false;
-    int c, rc = TOOL_EXIT_ERROR;
+    unsigned char *header_text, *input;
+    size_t header_len, input_len, n_with_cert, n_facts_used;
+    char hex[200]; /* the input's SHA-256 */
+} moz_ctx;
 
-    memset(&recs, 0, sizeof(recs));
-    memset(&ents, 0, sizeof(ents));
-    memset(&cert_ix, 0, sizeof(cert_ix));
-    while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'f':
-            facts_path = optarg;
-            break;
-        case 's':
-            source = optarg;
-            break;
-        case 'H':
-            header = optarg;
-            break;
-        case 'o':
-            output = optarg;
-            break;
-        case 'h':
-            usage_mozilla(stdout);
-            return TOOL_EXIT_OK;
-        default:
-            usage_mozilla(stderr);
-            return TOOL_EXIT_ERROR;
+static int
+moz_option(void *ctx, int opt, char *arg)
+{
+    moz_ctx *m = ctx;
+
+    switch (opt) {
+    case 'f':
+        m->facts_path = arg;
+        return -1;
+    case 's':
+        m->source = arg;
+        return -1;
+    case 'H':
+        m->header = arg;
+        return -1;
+    case 'o':
+        m->output = arg;
+        return -1;
+    default:
+        return TOOL_EXIT_ERROR;
+    }
+}
+
+/* The facts, the header, the input parsed and built as the module does, its
+ * SHA-256 (NSS is initialised for it). */
+static bool
+moz_read(moz_ctx *m, bool *nss_up)
+{
+    const char *why;
+    ng_error err;
+    unsigned char sha256[32];
+
+    if (m->facts_path && !facts_read(&m->fs, m->facts_path))
+        return false;
+    if (m->header && !tool_read_file(m->header, &m->header_text, &m->header_len, &why)) {
+        tool_error("%s: %s", m->header, why);
+        return false;
+    }
+    if (!tool_read_file(m->path, &m->input, &m->input_len, &why)) {
+        tool_error("%s: %s", m->path, why);
+        return false;
+    }
+    if (!ng_parse_buffer(m->path, (const char *)m->input, m->input_len, &m->recs, &err) ||
+        !ng_build_entries(&m->recs, &m->ents, &err)) {
+        tool_error("%s", err.msg);
+        return false;
+    }
+    if (!tool_nss_init(NULL))
+        return false;
+    *nss_up = true;
+    if (PK11_HashBuf(SEC_OID_SHA256, sha256, m->input, (PRInt32)m->input_len) != SECSuccess) {
+        tool_error("cannot hash %s", m->path);
+        return false;
+    }
+    tool_hex(sha256, sizeof(sha256), m->hex, sizeof(m->hex));
+    return tool_cert_index_build(&m->cert_ix, &m->recs);
+}
+
+/* One entry as an overlay entry: the certificate when the input has it,
+ * the reason and reference from the facts, the record's words or the source. */
+static bool
+moz_write_entry(moz_ctx *m, FILE *mem, const ng_entry *e)
+{
+    const ng_record *rec = record_at(&m->recs, e->line);
+    const ng_record *cert_rec = tool_cert_index_find(&m->cert_ix, e->issuer, e->serial_der);
+    const ng_attr *md5 = rec ? ng_record_get(rec, CKA_CERT_MD5_HASH) : NULL;
+    const fact *f = facts_find(&m->fs, e->label);
+    tool_entry out;
+    ng_cert_parts parts;
+
+    memset(&out, 0, sizeof(out));
+    out.label = e->label;
+    out.issuer = e->issuer;
+    out.serial_der = e->serial_der;
+    if (cert_rec) {
+        const ng_attr *value = ng_record_get(cert_rec, CKA_VALUE);
+        out.cert = (ng_bytes){value->value, value->len};
+        if (!ng_der_cert_parts(out.cert, &parts)) {
+            tool_error("%s:%u: cannot find the subject", m->path, cert_rec->line);
+            return false;
+        }
+        out.subject = parts.subject;
+        m->n_with_cert++;
+    }
+    out.has_sha1 = e->has_sha1;
+    memcpy(out.sha1, e->sha1, sizeof(out.sha1));
+    if (cert_rec && md5 && md5->len == sizeof(out.md5)) {
+        out.has_md5 = true;
+        memcpy(out.md5, md5->value, sizeof(out.md5));
+    }
+    out.reason = f ? f->reason : reason_from_words(e->label, rec ? rec->comment : NULL);
+    out.reference = f && f->reference ? f->reference
+                    : e->reference[0] ? e->reference
+                    : m->source       ? m->source
+                                      : base_name(m->path);
+    m->n_facts_used += f != NULL;
+    out.comment = import_comment(rec, base_name(m->path));
+    tool_write_entry(mem, &out);
+    free((char *)out.comment);
+    return true;
+}
+
+static bool
+moz_write(moz_ctx *m)
+{
+    char *buf = NULL;
+    size_t buf_len = 0;
+    FILE *mem = open_memstream(&buf, &buf_len);
+    bool ok = false;
+
+    if (!mem)
+        return false;
+    if (m->header_text)
+        fwrite(m->header_text, 1, m->header_len, mem);
+    fprintf(mem, "# Generated by: nssguard import-mozilla%s%s %s\n",
+            m->facts_path ? " --facts " : "", m->facts_path ? base_name(m->facts_path) : "",
+            base_name(m->path));
+    fprintf(mem, "# Input SHA-256: %s\n", m->hex);
+    fprintf(mem, "# Entries: %zu (%zu records in the input)\n\nBEGINDATA\n\n", m->ents.n_entries,
+            m->recs.n_records);
+    for (size_t i = 0; i < m->ents.n_entries; i++) {
+        if (!moz_write_entry(m, mem, &m->ents.entries[i])) {
+            fclose(mem);
+            goto out;
         }
     }
+    if (fclose(mem) != 0)
+        goto out;
+    for (size_t i = 0; i < m->fs.n; i++) {
+        bool used = false;
+        for (size_t j = 0; j < m->ents.n_entries && !used; j++)
+            used = strcmp(m->ents.entries[j].label, m->fs.facts[i].label) == 0;
+        if (!used)
+            tool_error("%s: no distrust record is labelled \"%s\"", m->facts_path,
+                       m->fs.facts[i].label);
+    }
+    ok = tool_write_output(m->output, buf, buf_len);
+out:
+    free(buf);
+    return ok;
+}
+
+int
+tool_cmd_import_mozilla(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"facts", required_argument, NULL, 'f'},
+        {"source", required_argument, NULL, 's'},
+        {"header", required_argument, NULL, 'H'},
+        {"output", required_argument, NULL, 'o'},
+        {NULL, 0, NULL, 0},
+    };
+    moz_ctx m;
+    tool_common common = {.name = "import-mozilla",
+                          .usage = usage_mozilla,
+                          .options = options,
+                          .shortopts = "o:",
+                          .option = moz_option,
+                          .ctx = &m};
+    bool nss_up = false;
+    int rc;
+
+    memset(&m, 0, sizeof(m));
+    rc = tool_parse_args(&common, argc, argv);
+    if (rc >= 0)
+        goto out;
+    rc = TOOL_EXIT_ERROR;
     if (optind + 1 != argc) {
         tool_error("import-mozilla wants one certdata.txt");
         usage_mozilla(stderr);
-        return TOOL_EXIT_ERROR;
-    }
-    if (facts_path && !facts_read(&fs, facts_path))
-        goto out;
-    if (header && !tool_read_file(header, &header_text, &header_len, &why)) {
-        tool_error("%s: %s", header, why);
         goto out;
     }
-    if (!tool_read_file(argv[optind], &input, &input_len, &why)) {
-        tool_error("%s: %s", argv[optind], why);
-        goto out;
-    }
-    if (!ng_parse_buffer(argv[optind], (const char *)input, input_len, &recs, &err) ||
-        !ng_build_entries(&recs, &ents, &err)) {
-        tool_error("%s", err.msg);
-        goto out;
-    }
-    if (!tool_nss_init(NULL))
-        goto out;
-    nss_up = true;
-    if (PK11_HashBuf(SEC_OID_SHA256, sha256, input, (PRInt32)input_len) != SECSuccess) {
-        tool_error("cannot hash %s", argv[optind]);
-        goto out;
-    }
-    tool_hex(sha256, sizeof(sha256), hex, sizeof(hex));
-
-    if (!tool_cert_index_build(&cert_ix, &recs))
-        goto out;
-    mem = open_memstream(&buf, &buf_len);
-    if (!mem)
-        goto out;
-    if (header_text)
-        fwrite(header_text, 1, header_len, mem);
-    fprintf(mem, "# Generated by: nssguard import-mozilla%s%s %s\n", facts_path ? " --facts " : "",
-            facts_path ? base_name(facts_path) : "", base_name(argv[optind]));
-    fprintf(mem, "# Input SHA-256: %s\n", hex);
-    fprintf(mem, "# Entries: %zu (%zu records in the input)\n\nBEGINDATA\n\n", ents.n_entries,
-            recs.n_records);
-    for (size_t i = 0; i < ents.n_entries; i++) {
-        const ng_entry *e = &ents.entries[i];
-        const ng_record *rec = record_at(&recs, e->line);
-        const ng_record *cert_rec = tool_cert_index_find(&cert_ix, e->issuer, e->serial_der);
-        const ng_attr *md5 = rec ? ng_record_get(rec, CKA_CERT_MD5_HASH) : NULL;
-        const fact *f = facts_find(&fs, e->label);
-        tool_entry out;
-        char *comment;
-
-        memset(&out, 0, sizeof(out));
-        comment = import_comment(rec, base_name(argv[optind]));
-        out.label = e->label;
-        out.comment = comment;
-        out.issuer = e->issuer;
-        out.serial_der = e->serial_der;
-        if (cert_rec) {
-            const ng_attr *value = ng_record_get(cert_rec, CKA_VALUE);
-            out.cert = (ng_bytes){value->value, value->len};
-            if (!tool_der_cert_field(out.cert, 4, &out.subject)) {
-                tool_error("%s:%u: cannot find the subject", argv[optind], cert_rec->line);
-                free(comment);
-                goto out;
-            }
-            n_with_cert++;
-        }
-        out.has_sha1 = e->has_sha1;
-        memcpy(out.sha1, e->sha1, sizeof(out.sha1));
-        if (cert_rec && md5 && md5->len == sizeof(out.md5)) {
-            out.has_md5 = true;
-            memcpy(out.md5, md5->value, sizeof(out.md5));
-        }
-        out.reason = f ? f->reason : reason_from_words(e->label, rec ? rec->comment : NULL);
-        out.reference = f && f->reference ? f->reference
-                        : e->reference[0] ? e->reference
-                        : source          ? source
-                                          : base_name(argv[optind]);
-        n_facts_used += f != NULL;
-        tool_write_entry(mem, &out);
-        free(comment);
-    }
-    if (fclose(mem) != 0) {
-        mem = NULL;
-        goto out;
-    }
-    mem = NULL;
-    for (size_t i = 0; i < fs.n; i++) {
-        bool used = false;
-        for (size_t j = 0; j < ents.n_entries && !used; j++)
-            used = strcmp(ents.entries[j].label, fs.facts[i].label) == 0;
-        if (!used)
-            tool_error("%s: no distrust record is labelled \"%s\"", facts_path, fs.facts[i].label);
-    }
-    if (!tool_write_output(output, buf, buf_len))
+    m.path = argv[optind];
+    if (!moz_read(&m, &nss_up) || !moz_write(&m))
         goto out;
     fprintf(stderr,
             "nssguard: import-mozilla: %zu entries (%zu with the certificate, %zu "
             "issuer+serial only), %zu records skipped, %zu set by facts\n",
-            ents.n_entries, n_with_cert, ents.n_entries - n_with_cert, ents.skipped, n_facts_used);
+            m.ents.n_entries, m.n_with_cert, m.ents.n_entries - m.n_with_cert, m.ents.skipped,
+            m.n_facts_used);
     rc = TOOL_EXIT_OK;
 out:
-    if (mem)
-        fclose(mem);
-    free(buf);
-    ng_entries_clear(&ents);
-    tool_cert_index_clear(&cert_ix);
-    ng_records_clear(&recs);
-    free(input);
-    free(header_text);
-    facts_clear(&fs);
+    ng_entries_clear(&m.ents);
+    tool_cert_index_clear(&m.cert_ix);
+    ng_records_clear(&m.recs);
+    free(m.input);
+    free(m.header_text);
+    facts_clear(&m.fs);
     if (nss_up)
         tool_nss_shutdown();
+    tool_common_clear(&common);
     return rc;
 }
 
