@@ -109,6 +109,21 @@ ng_der_cert_parts(ng_bytes cert, ng_cert_parts *parts)
 }
 
 bool
+ng_der_cert_tbs(ng_bytes cert, ng_bytes *tbs)
+{
+    unsigned tag;
+    size_t total;
+    ng_bytes c, v;
+
+    if (!ng_der_read(cert.data, cert.len, &tag, &c, &total) || tag != 0x30)
+        return false;
+    if (!ng_der_read(c.data, c.len, &tag, &v, &total) || tag != 0x30)
+        return false;
+    *tbs = (ng_bytes){c.data, total};
+    return true;
+}
+
+bool
 ng_der_cert_issuer_serial(ng_bytes cert, ng_bytes *issuer, ng_bytes *serial)
 {
     ng_cert_parts parts;

@@ -92,6 +92,9 @@ typedef struct {
     ng_bytes spki;    /* SubjectPublicKeyInfo */
 } ng_cert_parts;
 bool ng_der_cert_parts(ng_bytes cert, ng_cert_parts *parts);
+/* The tbsCertificate of a certificate (the part its issuer signed), as a
+ * full TLV. */
+bool ng_der_cert_tbs(ng_bytes cert, ng_bytes *tbs);
 /* The issuer Name and serial INTEGER (both as full TLVs) of a certificate. */
 bool ng_der_cert_issuer_serial(ng_bytes cert, ng_bytes *issuer, ng_bytes *serial);
 /* A readable form of a DER Name, most specific RDN first as NSS prints it:

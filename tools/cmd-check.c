@@ -439,6 +439,43 @@ hash_attributes_served(ng_overlay *ov, const ng_entry *e, unsigned attrs[])
     }
 }
 
+/* A hash-served finding for one entry: which hash attributes, on which
+ * trust classes, in which modes. */
+static void
+report_hash_served(checker *ck, const served_hash *sh)
+{
+    char what[512] = "", modes[128] = "";
+    const char *sep;
+    size_t w = 0, n = 0;
+
+    if (!sh->modes || !sh->file)
+        return;
+    for (size_t c = 0; c < NG_N_ELEMENTS(trust_classes); c++) {
+        if (!sh->attrs[c])
+            continue;
+        sep = w ? "; " : "";
+        for (size_t a = 0; a < NG_N_ELEMENTS(hash_attrs); a++) {
+            if (!(sh->attrs[c] & (1u << a)))
+                continue;
+            w += (size_t)snprintf(what + w, w < sizeof(what) ? sizeof(what) - w : 0, "%s%s", sep,
+                                  hash_attrs[a].name);
+            sep = ", ";
+        }
+        if (w < sizeof(what))
+            w += (size_t)snprintf(what + w, sizeof(what) - w, " on %s", trust_classes[c].name);
+    }
+    for (size_t m = 0; m < NG_N_ELEMENTS(served_modes); m++) {
+        if (sh->modes & (1u << m))
+            n += (size_t)snprintf(modes + n, n < sizeof(modes) ? sizeof(modes) - n : 0, "%s%s",
+                                  n ? ", " : "", served_modes[m].name);
+    }
+    add_finding(ck, sh->file, sh->line, "hash-served",
+                "the module would serve %s for this entry (mode%s %s): NSS drops a distrust "
+                "record whose hash is not that of the certificate bytes it received, and "
+                "a re-encoded copy of the certificate (no key needed) passes",
+                what, strchr(modes, ',') ? "s" : "", modes);
+}
+
 /* Loads the files as the module does (ng_overlays_start) once per mode and
  * reports every entry whose trust objects would carry a certificate hash:
  * NSS drops a record whose hash is not that of the bytes it received, and
@@ -493,37 +530,8 @@ check_hash_served(checker *ck, char **paths, size_t n_paths)
         ng_overlays_stop();
         ng_log_close();
     }
-    for (size_t i = 0; i < n_seen; i++) {
-        char what[512] = "", modes[128] = "";
-        const char *sep;
-        size_t w = 0, n = 0;
-        if (!seen[i].modes || !seen[i].file)
-            continue;
-        for (size_t c = 0; c < NG_N_ELEMENTS(trust_classes); c++) {
-            if (!seen[i].attrs[c])
-                continue;
-            sep = w ? "; " : "";
-            for (size_t a = 0; a < NG_N_ELEMENTS(hash_attrs); a++) {
-                if (!(seen[i].attrs[c] & (1u << a)))
-                    continue;
-                w += (size_t)snprintf(what + w, w < sizeof(what) ? sizeof(what) - w : 0, "%s%s",
-                                      sep, hash_attrs[a].name);
-                sep = ", ";
-            }
-            if (w < sizeof(what))
-                w += (size_t)snprintf(what + w, sizeof(what) - w, " on %s", trust_classes[c].name);
-        }
-        for (size_t m = 0; m < NG_N_ELEMENTS(served_modes); m++) {
-            if (seen[i].modes & (1u << m))
-                n += (size_t)snprintf(modes + n, n < sizeof(modes) ? sizeof(modes) - n : 0, "%s%s",
-                                      n ? ", " : "", served_modes[m].name);
-        }
-        add_finding(ck, seen[i].file, seen[i].line, "hash-served",
-                    "the module would serve %s for this entry (mode%s %s): NSS drops a distrust "
-                    "record whose hash is not that of the certificate bytes it received, and "
-                    "a re-encoded copy of the certificate (no key needed) passes",
-                    what, strchr(modes, ',') ? "s" : "", modes);
-    }
+    for (size_t i = 0; i < n_seen; i++)
+        report_hash_served(ck, &seen[i]);
     for (size_t i = 0; i < n_seen; i++)
         free(seen[i].file);
     free(seen);

@@ -122,14 +122,6 @@ bool tool_certs_push(tool_certs *certs, const unsigned char *der, size_t len, co
 bool tool_nss_init(const char *db);
 void tool_nss_shutdown(void);
 
-/* A TLV of a DER certificate's TBSCertificate, counted without the
- * optional version: 0 serial, 1 signature, 2 issuer, 3 validity, 4 subject,
- * 5 subjectPublicKeyInfo. */
-bool tool_der_cert_field(ng_bytes cert, int field, ng_bytes *out);
-/* The tbsCertificate of a DER certificate (the part its issuer signed), as
- * a full TLV. */
-bool tool_der_tbs(ng_bytes cert, ng_bytes *tbs);
-
 /* A certificate beside the one an overlay entry recorded (ng_entry.cert),
  * both with the entry's issuer and serial. */
 typedef enum {

@@ -289,50 +289,6 @@ tool_nss_shutdown(void)
     NSS_Shutdown();
 }
 
-bool
-tool_der_cert_field(ng_bytes cert, int want, ng_bytes *out)
-{
-    ng_bytes c, tbs, v;
-    unsigned tag;
-    size_t total, left;
-    const unsigned char *p;
-    int field = 0;
-
-    if (!ng_der_read(cert.data, cert.len, &tag, &c, &total) || tag != 0x30)
-        return false;
-    if (!ng_der_read(c.data, c.len, &tag, &tbs, &total) || tag != 0x30)
-        return false;
-    p = tbs.data;
-    left = tbs.len;
-    while (ng_der_read(p, left, &tag, &v, &total)) {
-        if (!(p == tbs.data && tag == 0xa0)) { /* skip the [0] version */
-            if (field == want) {
-                *out = (ng_bytes){p, total};
-                return true;
-            }
-            field++;
-        }
-        p += total;
-        left -= total;
-    }
-    return false;
-}
-
-bool
-tool_der_tbs(ng_bytes cert, ng_bytes *tbs)
-{
-    ng_bytes c, v;
-    unsigned tag;
-    size_t total;
-
-    if (!ng_der_read(cert.data, cert.len, &tag, &c, &total) || tag != 0x30)
-        return false;
-    if (!ng_der_read(c.data, c.len, &tag, &v, &total) || tag != 0x30)
-        return false;
-    *tbs = (ng_bytes){c.data, total};
-    return true;
-}
-
 tool_recorded
 tool_compare_recorded(const ng_entry *e, ng_bytes der)
 {
@@ -342,8 +298,8 @@ tool_compare_recorded(const ng_entry *e, ng_bytes der)
         return TOOL_RECORDED_NONE;
     if (e->cert.len == der.len && memcmp(e->cert.data, der.data, der.len) == 0)
         return TOOL_RECORDED_SAME;
-    if (tool_der_tbs(der, &mine) && tool_der_tbs(e->cert, &theirs) && mine.len == theirs.len &&
-        memcmp(mine.data, theirs.data, mine.len) == 0)
+    if (ng_der_cert_tbs(der, &mine) && ng_der_cert_tbs(e->cert, &theirs) &&
+        mine.len == theirs.len && memcmp(mine.data, theirs.data, mine.len) == 0)
         return TOOL_RECORDED_REENCODED;
     return TOOL_RECORDED_OTHER;
 }
@@ -351,11 +307,12 @@ tool_compare_recorded(const ng_entry *e, ng_bytes der)
 bool
 tool_spki_sha256(const CERTCertificate *cert, unsigned char out[32])
 {
-    ng_bytes spki;
+    ng_cert_parts parts;
 
-    if (!tool_der_cert_field((ng_bytes){cert->derCert.data, cert->derCert.len}, 5, &spki))
+    if (!ng_der_cert_parts((ng_bytes){cert->derCert.data, cert->derCert.len}, &parts))
         return false;
-    return PK11_HashBuf(SEC_OID_SHA256, out, spki.data, (PRInt32)spki.len) == SECSuccess;
+    return PK11_HashBuf(SEC_OID_SHA256, out, parts.spki.data, (PRInt32)parts.spki.len) ==
+           SECSuccess;
 }
 
 /* ---- writing records ---- */
