@@ -29,7 +29,10 @@ usage(FILE *fp)
     for (size_t i = 0; i < NG_N_ELEMENTS(commands); i++)
         fprintf(fp, "  %-15s %s\n", commands[i].name, commands[i].summary);
     fputs("\n`nssguard COMMAND --help` describes one command; nssguard(1) all of them.\n"
-          "`nssguard --version` prints the version.\n",
+          "`nssguard --version` prints the version.\n"
+          "\nInputs the tool reads itself (certificates, OneCRL JSON, certdata.txt,\n"
+          "standard input) are refused past 64 MiB each; overlays, read by the\n"
+          "module's parser, past 512 MiB.\n",
           fp);
 }
 
