@@ -18,3 +18,7 @@ demo: all
 	NSSGUARD_TOOL='$(abs_top_builddir)/nssguard' \
 	$(SHELL) $(top_srcdir)/tools/demo.sh
 .PHONY: demo
+
+# Issue 16: which NSS database Chromium reads (~/.pki/nssdb or the XDG one).
+TESTS += tests/e2e-chromium-nssdb.sh
+dist_noinst_SCRIPTS += tests/e2e-chromium-nssdb.sh

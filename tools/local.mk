@@ -23,4 +23,4 @@ nssguard_CPPFLAGS = $(AM_CPPFLAGS) -DNSSGUARD_PKCS11DIR=\"$(pkcs11dir)\"
 nssguard_LDADD = libnssguard-testable.la $(NSS_LIBS) $(NSPR_LIBS) $(JSON_C_LIBS) -lpthread
 
 # Manual pages, installed by `make install`.
-dist_man_MANS = doc/nssguard.1 doc/nssguard-overlay.5
+dist_man_MANS = doc/nssguard.1 doc/nssguard-overlay.5 doc/nssguard.conf.5
