@@ -92,11 +92,18 @@ typedef struct {
     ng_bytes spki;    /* SubjectPublicKeyInfo */
 } ng_cert_parts;
 bool ng_der_cert_parts(ng_bytes cert, ng_cert_parts *parts);
+/* The tbsCertificate of a certificate (the part its issuer signed), as a
+ * full TLV. */
+bool ng_der_cert_tbs(ng_bytes cert, ng_bytes *tbs);
 /* The issuer Name and serial INTEGER (both as full TLVs) of a certificate. */
 bool ng_der_cert_issuer_serial(ng_bytes cert, ng_bytes *issuer, ng_bytes *serial);
 /* A readable form of a DER Name, most specific RDN first as NSS prints it:
  * "CN=...,O=...,C=...". Always NUL-terminates; truncates with "...". */
 void ng_der_name_text(ng_bytes name, char *buf, size_t size);
+/* Whether two DER Names are equal as RFC 5280 7.1 compares them (string
+ * types ignored, spaces trimmed and collapsed, ASCII case folded), which is
+ * not how NSS finds trust: it compares the bytes. For the tool's warnings. */
+bool ng_der_name_equal_rfc5280(ng_bytes a, ng_bytes b);
 /* Hex of bytes, colon separated, lower case ("6b:49:d2:05"). */
 void ng_hex_text(ng_bytes bytes, char *buf, size_t size);
 
