@@ -5,12 +5,17 @@
  * NUL-terminated strings. Text overlays are built into the same image in
  * memory, so every lookup goes through one piece of code whatever the
  * source; `nssguard compile` writes the image to a file that the module
- * maps read-only.
+ * reads into memory of its own.
  *
  * An image file is refused whole (never half-used) unless its magic,
  * version, byte order, size, checksum and every offset in it check out.
- * Files are replaced by rename (nssguard compile does): a mapped file that
- * is truncated in place would fault in every process that maps it.
+ * The module never maps the file itself: a file mapping faults (SIGBUS,
+ * the host dies) on the first read after the file is truncated or
+ * rewritten in place (`truncate`, `cp` over it), and the last good version
+ * must keep serving then. The file is read into anonymous pages a slice at
+ * a time while it is checked (ng_image_check), so a reload still never
+ * holds a query for long; reading costs no more than faulting a mapping in
+ * (bench/load.sh measures both) but the pages are the process's own.
  */
 #include "config.h"
 
@@ -107,8 +112,12 @@ struct ng_image {
     const record *records;
     const slot *slots;
     const unsigned char *blob;
-    void *mapping;        /* when mapped from a file */
+    void *mapping;        /* anonymous pages a file is read into */
+    size_t map_size;      /* their size (whole pages) */
     size_t unmapped;      /* bytes of the mapping already given back */
+    int fd;               /* the file, while reading (`reading`) */
+    bool reading;         /* fd is open and the file not all read */
+    size_t loaded;        /* bytes read so far (all of them when built) */
     unsigned char *owned; /* when built in memory */
     char *name;           /* for error messages, while checking */
     der_like *der_like;   /* sorted by hash */
@@ -565,6 +574,29 @@ slice_end(uint64_t pos, uint64_t step, uint64_t end)
     return end - pos > step ? pos + step : end;
 }
 
+/* The file is read up to `end` (the image's own bytes need no reading).
+ * Short reads mean the file shrank under us: refused, the previous version
+ * serves. Once all is read the file is closed and the pages made read-only. */
+static const char *
+load_upto(ng_image *img, size_t end)
+{
+    while (img->reading && img->loaded < end) {
+        ssize_t n = pread(img->fd, (unsigned char *)img->mapping + img->loaded, end - img->loaded,
+                          (off_t)img->loaded);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? "read failed" : "truncated while being read";
+        img->loaded += (size_t)n;
+    }
+    if (img->reading && img->loaded == img->size) {
+        close(img->fd);
+        img->reading = false;
+        mprotect(img->mapping, img->map_size, PROT_READ);
+    }
+    return NULL;
+}
+
 /* Checks the header; then sums, then checks the layout. The problem found
  * or NULL; *full when a whole slice was done and more of the stage is left.
  * Only full slices let the clock stop the check: a small image is checked
@@ -574,10 +606,10 @@ check_bytes(ng_image *img, bool *full)
 {
     const header *h = (const header *)img->base;
     uint64_t whole = img->size & ~(size_t)63, end;
+    const char *why;
 
     if (img->stage == CHECK_HEADER) {
-        const char *why = header_problem(h, img->size);
-        if (why)
+        if ((why = load_upto(img, sizeof(header))) || (why = header_problem(h, img->size)))
             return why;
         sum_start(img->lane);
         img->pos = 0;
@@ -585,6 +617,8 @@ check_bytes(ng_image *img, bool *full)
         return NULL;
     }
     end = slice_end(img->pos, SUM_SLICE, whole);
+    if ((why = load_upto(img, end == whole ? img->size : end)))
+        return why;
     sum_blocks(img->lane, img->base, img->pos, end);
     img->pos = end;
     if ((*full = end < whole))
@@ -654,30 +688,37 @@ ng_image_check(ng_image *img, uint64_t deadline_ns, ng_error *err)
     return img->stage == CHECK_DONE ? 1 : -1;
 }
 
+/* Opens the file and sets anonymous pages aside for it: ng_image_check
+ * reads it into them as it checks. */
 ng_image *
 ng_image_map(const char *path, ng_error *err)
 {
     ng_image *img = calloc(1, sizeof(*img));
     struct stat st;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
     void *map = MAP_FAILED;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK); /* never block on a FIFO */
 
     if (fd < 0)
         ng_error_set(err, path, 0, "cannot open: %s", strerror(errno));
-    else if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(header))
+    else if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(header) ||
+             (uint64_t)st.st_size > SIZE_MAX - page)
         ng_error_set(err, path, 0, "not a compiled overlay (too small or not a file)");
     else if (!img || !(img->name = strdup(path)))
         ng_error_set(err, path, 0, "out of memory");
-    /* no MAP_POPULATE: checking touches every page, a slice at a time */
-    else if ((map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED)
-        ng_error_set(err, path, 0, "cannot map: %s", strerror(errno));
-    if (fd >= 0)
-        close(fd); /* the mapping keeps the file */
+    else if ((map = mmap(NULL, ((size_t)st.st_size + page - 1) & ~(page - 1),
+                         PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED)
+        ng_error_set(err, path, 0, "out of memory (%zu bytes)", (size_t)st.st_size);
     if (map == MAP_FAILED) {
+        if (fd >= 0)
+            close(fd);
         ng_image_free(img);
         return NULL;
     }
+    img->fd = fd;
+    img->reading = true;
     img->mapping = map;
+    img->map_size = ((size_t)st.st_size + page - 1) & ~(page - 1);
     img->base = map;
     img->size = (size_t)st.st_size;
     return img;
@@ -788,7 +829,7 @@ out:
     return ok;
 }
 
-/* A mapping is given back a slice at a time: one munmap of a large image
+/* The pages are given back a slice at a time: one munmap of a large image
  * holds the process's memory map for milliseconds. */
 #define RELEASE_SLICE ((size_t)1 << 20)
 
@@ -797,11 +838,16 @@ ng_image_release(ng_image *img, uint64_t deadline_ns)
 {
     if (!img)
         return true;
-    while (img->mapping && img->unmapped < img->size) {
-        size_t n = slice_end(img->unmapped, RELEASE_SLICE, img->size) - img->unmapped;
+    if (img->reading) {
+        close(img->fd);
+        img->reading = false;
+    }
+    while (img->mapping && img->unmapped < img->map_size) {
+        size_t n = slice_end(img->unmapped, RELEASE_SLICE, img->map_size) - img->unmapped;
         munmap((unsigned char *)img->mapping + img->unmapped, n);
         img->unmapped += n;
-        if (img->unmapped < img->size && deadline_ns != UINT64_MAX && ng_clock_ns() >= deadline_ns)
+        if (img->unmapped < img->map_size && deadline_ns != UINT64_MAX &&
+            ng_clock_ns() >= deadline_ns)
             return false;
     }
     free(img->owned);

@@ -252,13 +252,16 @@ typedef struct ng_image ng_image;
 /* Builds an image in memory; source_* stamp the text file it came from. */
 ng_image *ng_image_build(const ng_entries *ents, uint64_t source_size, int64_t source_mtime_ns,
                          ng_error *err);
-/* Maps a compiled file read-only after checking all of it. */
+/* Reads a compiled file into the process's own memory and checks all of it
+ * (never a file mapping: a file truncated or rewritten in place must not
+ * fault, SIGBUS, in the host). */
 ng_image *ng_image_open(const char *path, ng_error *err);
-/* The same in steps, for a reload: ng_image_map maps the file unchecked;
- * ng_image_check checks it until done or until CLOCK_MONOTONIC passes
- * deadline_ns (UINT64_MAX: no deadline): 1 when all of it is good, 0 when
- * there is more to check, -1 when refused (err says why). An image is used
- * only once it returned 1. */
+/* The same in steps, for a reload: ng_image_map opens the file and sets
+ * memory aside for it; ng_image_check reads and checks it until done or
+ * until CLOCK_MONOTONIC passes deadline_ns (UINT64_MAX: no deadline): 1
+ * when all of it is good, 0 when there is more to check, -1 when refused
+ * (err says why; a file that shrinks while read is refused). An image is
+ * used only once it returned 1. */
 ng_image *ng_image_map(const char *path, ng_error *err);
 int ng_image_check(ng_image *img, uint64_t deadline_ns, ng_error *err);
 /* Writes the checksum into an image's header (for tools and fuzzing that
