@@ -33,8 +33,8 @@
 #define MAGIC "NSSGUARD"
 #define INLINE_SERIAL 24
 /* 2: word-wise hash; 3: certificate DER; 4: tagged slots, inline serial;
- * 5: eight-lane checksum */
-#define IMAGE_VERSION 5
+ * 5: eight-lane checksum; 6: the text's SHA-1 in the stamp */
+#define IMAGE_VERSION 6
 #define BYTE_ORDER_MARK 0x01020304U
 
 static const char *const reasons[] = {NSSGUARD_REASONS};
@@ -53,7 +53,11 @@ typedef struct {
     uint64_t blob_size;
     uint64_t source_size; /* the text file it was compiled from, or 0 */
     int64_t source_mtime_ns;
-    uint64_t reserved[4];
+    /* its SHA-1: size and mtime alone let a text swapped for another of one
+     * size and mtime (cp -p, touch -r, a tar) hide behind a stale image */
+    uint8_t source_sha1[NG_SHA1_LEN];
+    uint8_t has_source_sha1;
+    uint8_t reserved[11];
 } header;
 
 typedef struct {
@@ -861,6 +865,36 @@ void
 ng_image_free(ng_image *img)
 {
     ng_image_release(img, UINT64_MAX);
+}
+
+const unsigned char *
+ng_image_source_sha1(const ng_image *img)
+{
+    return img->hdr->has_source_sha1 ? img->hdr->source_sha1 : NULL;
+}
+
+bool
+ng_image_stamp_source(ng_image *img, const char *path, ng_error *err)
+{
+    header *h = (header *)img->owned;
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    bool ok = false;
+
+    if (!h)
+        ng_error_set(err, path, 0, "only an image built here can be stamped");
+    else if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+        ng_error_set(err, path, 0, "cannot read: %s", fd < 0 ? strerror(errno) : "not a file");
+    else if (!(ok = ng_sha1_fd(fd, h->source_sha1)))
+        ng_error_set(err, path, 0, "read failed: %s", strerror(errno));
+    if (ok) {
+        h->source_size = (uint64_t)st.st_size;
+        h->source_mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+        h->has_source_sha1 = 1;
+    }
+    if (fd >= 0)
+        close(fd);
+    return ok;
 }
 
 size_t

@@ -106,6 +106,10 @@ void ng_hex_text(ng_bytes bytes, char *buf, size_t size);
 void ng_sha1(const unsigned char *data, size_t len, unsigned char out[NG_SHA1_LEN]);
 /* The same without the CPU's SHA instructions, for tests to compare. */
 void ng_sha1_portable(const unsigned char *data, size_t len, unsigned char out[NG_SHA1_LEN]);
+/* The SHA-1 of what is left to read from fd; false on a read error. */
+bool ng_sha1_fd(int fd, unsigned char out[NG_SHA1_LEN]);
+/* The SHA-1 of a whole file; false when it cannot be read. */
+bool ng_sha1_file(const char *path, unsigned char out[NG_SHA1_LEN]);
 
 /* ---- parser.c: certdata.txt syntax -> records ---- */
 
@@ -277,6 +281,12 @@ void ng_image_free(ng_image *img);
 bool ng_image_release(ng_image *img, uint64_t deadline_ns);
 size_t ng_image_count(const ng_image *img);
 void ng_image_source(const ng_image *img, uint64_t *size, int64_t *mtime_ns);
+/* The SHA-1 of the text it was compiled from, or NULL when it has none
+ * (compiled from several files, or built in memory). */
+const unsigned char *ng_image_source_sha1(const ng_image *img);
+/* Stamps an image built here with the text file it was compiled from: its
+ * size, mtime and SHA-1 (the module serves the image only beside that text). */
+bool ng_image_stamp_source(ng_image *img, const char *path, ng_error *err);
 /* Fills a view of entry i; its pointers point into the image. */
 void ng_image_entry(const ng_image *img, size_t i, ng_entry *e);
 long ng_image_find(const ng_image *img, ng_bytes issuer, ng_bytes serial_value);

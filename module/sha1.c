@@ -6,7 +6,11 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -122,18 +126,18 @@ blocks(uint32_t h[5], const unsigned char *p, size_t n, bool portable)
         block(h, p);
 }
 
+/* The last (partial) block, the padding and the length; then the digest. */
 static void
-sha1(const unsigned char *data, size_t len, unsigned char out[NG_SHA1_LEN], bool portable)
+sha1_finish(uint32_t h[5], const unsigned char *rest_data, size_t rest, uint64_t len,
+            unsigned char out[NG_SHA1_LEN], bool portable)
 {
-    uint32_t h[5] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0};
     unsigned char tail[128];
-    size_t full = len & ~(size_t)63, rest = len - full, tail_len;
-    uint64_t bits = (uint64_t)len * 8;
+    size_t tail_len;
+    uint64_t bits = len * 8;
 
-    blocks(h, data, full / 64, portable);
     memset(tail, 0, sizeof(tail));
     if (rest)
-        memcpy(tail, data + full, rest);
+        memcpy(tail, rest_data, rest);
     tail[rest] = 0x80;
     tail_len = rest + 1 + 8 <= 64 ? 64 : 128;
     for (int i = 0; i < 8; i++)
@@ -147,6 +151,55 @@ sha1(const unsigned char *data, size_t len, unsigned char out[NG_SHA1_LEN], bool
     }
 }
 
+#define SHA1_INIT                                                                                  \
+    {                                                                                              \
+        0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0                                 \
+    }
+
+static void
+sha1(const unsigned char *data, size_t len, unsigned char out[NG_SHA1_LEN], bool portable)
+{
+    uint32_t h[5] = SHA1_INIT;
+    size_t full = len & ~(size_t)63;
+
+    blocks(h, data, full / 64, portable);
+    sha1_finish(h, data + full, len - full, len, out, portable);
+}
+
+bool
+ng_sha1_fd(int fd, unsigned char out[NG_SHA1_LEN])
+{
+    enum { CHUNK = 1 << 16 };
+    uint32_t h[5] = SHA1_INIT;
+    unsigned char *buf = malloc(CHUNK);
+    size_t have = 0;
+    uint64_t len = 0;
+    bool ok = buf != NULL;
+
+    while (ok) {
+        ssize_t n = read(fd, buf + have, CHUNK - have);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            ok = n == 0;
+            break;
+        }
+        have += (size_t)n;
+        len += (uint64_t)n;
+        if (have == CHUNK) { /* CHUNK is a multiple of 64 */
+            blocks(h, buf, CHUNK / 64, false);
+            have = 0;
+        }
+    }
+    if (ok) {
+        size_t full = have & ~(size_t)63;
+        blocks(h, buf, full / 64, false);
+        sha1_finish(h, buf + full, have - full, len, out, false);
+    }
+    free(buf);
+    return ok;
+}
+
 void
 ng_sha1(const unsigned char *data, size_t len, unsigned char out[NG_SHA1_LEN])
 {
@@ -157,4 +210,15 @@ void
 ng_sha1_portable(const unsigned char *data, size_t len, unsigned char out[NG_SHA1_LEN])
 {
     sha1(data, len, out, true);
+}
+
+bool
+ng_sha1_file(const char *path, unsigned char out[NG_SHA1_LEN])
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK); /* never block on a FIFO */
+    bool ok = fd >= 0 && ng_sha1_fd(fd, out);
+
+    if (fd >= 0)
+        close(fd);
+    return ok;
 }

@@ -89,7 +89,7 @@ compile(const char *in, const char *out)
         ng_image *img =
             ng_image_build(&ents, (uint64_t)st.st_size,
                            (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec, &err);
-        if (img)
+        if (img && ng_image_stamp_source(img, in, &err)) /* as nssguard compile does */
             ng_image_write(img, out, &err);
         ng_image_free(img);
     }
