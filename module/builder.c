@@ -31,44 +31,6 @@ static const CK_ATTRIBUTE_TYPE purposes[] = {
     CKA_TRUST_CODE_SIGNING,
 };
 
-/* A 64-bit hash, eight bytes at a time: NSS asks for every certificate it
- * meets, and issuers are some hundred bytes long. */
-static uint64_t
-hash_bytes(uint64_t h, ng_bytes b)
-{
-    size_t i = 0;
-    uint64_t w;
-
-    for (; i + 8 <= b.len; i += 8) {
-        memcpy(&w, b.data + i, 8);
-        h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
-        h ^= h >> 32;
-    }
-    w = b.len;
-    for (; i < b.len; i++)
-        w = (w << 8) | b.data[i];
-    h = (h ^ w) * 0xc2b2ae3d27d4eb4fULL;
-    return h ^ (h >> 29);
-}
-
-uint64_t
-ng_issuer_hash(ng_bytes issuer)
-{
-    return hash_bytes(0xcbf29ce484222325ULL, issuer);
-}
-
-uint64_t
-ng_serial_hash(uint64_t issuer_hash, ng_bytes serial_value)
-{
-    return hash_bytes(issuer_hash, serial_value);
-}
-
-uint64_t
-ng_entry_hash(ng_bytes issuer, ng_bytes serial_value)
-{
-    return ng_serial_hash(ng_issuer_hash(issuer), serial_value);
-}
-
 bool
 ng_entries_push(ng_entries *ents, const ng_entry *e)
 {

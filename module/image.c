@@ -33,7 +33,8 @@
 #define MAGIC "NSSGUARD"
 #define INLINE_SERIAL 24
 /* 2: word-wise hash; 3: certificate DER; 4: tagged slots, inline serial;
- * 5: eight-lane checksum; 6: the text's SHA-1 in the stamp */
+ * 5: eight-lane checksum; 6: the text's SHA-1 in the stamp, records in
+ * hash order under a directory (index.c) instead of a table of slots */
 #define IMAGE_VERSION 6
 #define BYTE_ORDER_MARK 0x01020304U
 
@@ -46,9 +47,9 @@ typedef struct {
     uint64_t file_size;
     uint64_t checksum; /* over the whole file with this field zero */
     uint64_t n_entries;
-    uint64_t n_slots; /* a power of two, at least twice n_entries */
+    uint64_t n_buckets; /* of the directory: 2^bits, ng_index_bits(n_entries) */
     uint64_t entries_off;
-    uint64_t slots_off;
+    uint64_t dir_off; /* n_buckets + 1 uint32_t */
     uint64_t blob_off;
     uint64_t blob_size;
     uint64_t source_size; /* the text file it was compiled from, or 0 */
@@ -60,13 +61,19 @@ typedef struct {
     uint8_t reserved[11];
 } header;
 
+/* An entry. Records lie in hash order (equal hashes in file order), so the
+ * probe lands on the record itself; what a probe compares comes first. */
 typedef struct {
     uint64_t hash;
     uint32_t issuer_off, issuer_len;
+    /* the serial's DER again, when it fits: a lookup then reads no blob
+     * but the issuer, which entries share */
+    uint8_t serial_inline[INLINE_SERIAL];
     uint32_t serial_off; /* DER INTEGER; its value starts serial_hdr bytes in */
     uint16_t serial_len;
     uint8_t serial_hdr;
     uint8_t flags; /* FLAG_* */
+    uint32_t seq;  /* its place among the entries as compiled (file order) */
     uint32_t label_off, reference_off;
     uint32_t file_off, line;
     uint8_t sha1[NG_SHA1_LEN];
@@ -74,17 +81,8 @@ typedef struct {
     uint8_t pad[3];
     uint32_t nc_off, nc_len;     /* DER NameConstraints, nc_len 0 when none */
     uint32_t cert_off, cert_len; /* the certificate's DER, cert_len 0 when none */
-    /* the serial's DER again, when it fits: a lookup then reads no blob
-     * but the issuer, which entries share */
-    uint8_t serial_inline[INLINE_SERIAL];
+    uint32_t reserved;
 } record;
-
-/* A slot of the issuer+serial table: an entry number + 1 (0 = empty) and
- * the hash's high half, so a probe reads a record only when it may match. */
-typedef struct {
-    uint32_t entry;
-    uint32_t tag;
-} slot;
 
 #define FLAG_SHA1 0x01
 #define FLAG_DISTRUSTED 0x02
@@ -92,8 +90,8 @@ typedef struct {
 _Static_assert(sizeof(header) == 128, "header layout");
 _Static_assert(offsetof(header, checksum) < 64 && offsetof(header, checksum) % 8 == 0,
                "the checksum field sits in the first 64-byte block");
-_Static_assert(sizeof(record) == 104, "record layout");
-_Static_assert(sizeof(slot) == 8, "slot layout");
+_Static_assert(sizeof(record) == 112, "record layout");
+_Static_assert(offsetof(record, hash) == 0, "the probe reads a record's hash first");
 
 /* An entry whose serial value is itself a complete DER INTEGER (value
  * bytes 02 01 07, say): a caller's DER serial can match it as given.
@@ -107,14 +105,16 @@ typedef struct {
 
 /* Where checking an image has got to: a reload checks a file a slice at a
  * time, between queries, so that no query waits for all of it. */
-enum check_stage { CHECK_HEADER, CHECK_SUM, CHECK_ENTRIES, CHECK_SLOTS, CHECK_DONE, CHECK_FAILED };
+enum check_stage { CHECK_HEADER, CHECK_SUM, CHECK_DIR, CHECK_ENTRIES, CHECK_DONE, CHECK_FAILED };
 
 struct ng_image {
     const unsigned char *base;
     size_t size;
     const header *hdr;
     const record *records;
-    const slot *slots;
+    const uint32_t *dir;
+    ng_probe probe;
+    unsigned char *seen; /* while checking: a bit per seq number */
     const unsigned char *blob;
     void *mapping;        /* anonymous pages a file is read into */
     size_t map_size;      /* their size (whole pages) */
@@ -377,6 +377,7 @@ ng_image_build(const ng_entries *ents, uint64_t source_size, int64_t source_mtim
 {
     blob_builder b;
     ng_index idx;
+    ng_probe probe;
     record *recs = NULL;
     ng_image *img = NULL;
     unsigned char *file = NULL;
@@ -394,6 +395,7 @@ ng_image_build(const ng_entries *ents, uint64_t source_size, int64_t source_mtim
         const ng_entry *e = &ents->entries[i];
         record *r = &recs[i];
         r->hash = e->hash;
+        r->seq = (uint32_t)i;
         r->issuer_off = blob_add(&b, e->issuer.data, e->issuer.len, false);
         r->issuer_len = (uint32_t)e->issuer.len;
         r->serial_off = blob_add(&b, e->serial_der.data, e->serial_der.len, false);
@@ -424,10 +426,12 @@ ng_image_build(const ng_entries *ents, uint64_t source_size, int64_t source_mtim
             !r->file_off || e->serial_der.len > UINT16_MAX || e->issuer.len > UINT32_MAX)
             goto oom;
     }
-    /* The file: header | records | slots | blob, each 8-aligned. */
+    /* The file: header | records in hash order | directory | blob, each
+     * 8-aligned. */
+    unsigned bits = idx.probe.bits;
     size_t entries_off = sizeof(header);
-    size_t slots_off = align8(entries_off + n * sizeof(record));
-    size_t blob_off = align8(slots_off + (idx.mask + 1) * sizeof(slot));
+    size_t dir_off = align8(entries_off + n * sizeof(record));
+    size_t blob_off = align8(dir_off + (((size_t)1 << bits) + 1) * sizeof(uint32_t));
     size_t size = align8(blob_off + b.used + 1); /* at least one NUL ends the blob */
     file = calloc(1, size);
     if (!file)
@@ -438,19 +442,19 @@ ng_image_build(const ng_entries *ents, uint64_t source_size, int64_t source_mtim
     h->byte_order = BYTE_ORDER_MARK;
     h->file_size = size;
     h->n_entries = n;
-    h->n_slots = idx.mask + 1;
+    h->n_buckets = (uint64_t)1 << bits;
     h->entries_off = entries_off;
-    h->slots_off = slots_off;
+    h->dir_off = dir_off;
     h->blob_off = blob_off;
     h->blob_size = size - blob_off; /* padding NULs belong to the blob */
     h->source_size = source_size;
     h->source_mtime_ns = source_mtime_ns;
-    memcpy(file + entries_off, recs, n * sizeof(record));
-    slot *slots = (slot *)(file + slots_off);
-    for (size_t i = 0; i <= idx.mask; i++) {
-        slots[i].entry = idx.slots[i];
-        slots[i].tag = idx.slots[i] ? (uint32_t)(recs[idx.slots[i] - 1].hash >> 32) : 0;
-    }
+    const ng_index_key *keys = idx.keys;
+    for (size_t k = 0; k < n; k++)
+        memcpy(file + entries_off + k * sizeof(record), &recs[keys[k].entry], sizeof(record));
+    probe = (ng_probe){NULL, bits, file + entries_off, sizeof(record)};
+    if (!ng_index_directory(&probe, (uint32_t *)(file + dir_off), n))
+        goto oom; /* cannot be: the index sorted them */
     memcpy(file + blob_off, b.data, b.used);
     /* sealed (checksummed) when written to a file: nobody checks it in memory */
 
@@ -515,8 +519,11 @@ point_into(ng_image *img, const unsigned char *base, size_t size)
     img->size = size;
     img->hdr = h;
     img->records = (const record *)(base + h->entries_off);
-    img->slots = (const slot *)(base + h->slots_off);
+    img->dir = (const uint32_t *)(base + h->dir_off);
     img->blob = base + h->blob_off;
+    img->probe = (ng_probe){img->dir, 0, base + h->entries_off, sizeof(record)};
+    while (img->probe.bits < 32 && ((uint64_t)1 << img->probe.bits) < h->n_buckets)
+        img->probe.bits++;
 }
 
 static const char *
@@ -533,18 +540,18 @@ header_problem(const header *h, size_t size)
     return NULL;
 }
 
-/* Entries, slots and blob follow each other inside the file. Offsets are
- * subtracted, never added: a huge offset must not wrap around (fuzz-compiled
- * found slots_off = 2^64 - 40 passing the sum test). */
+/* Entries, directory and blob follow each other inside the file. Offsets
+ * are subtracted, never added: a huge offset must not wrap around
+ * (fuzz-compiled found slots_off = 2^64 - 40 passing the sum test). */
 static bool
 layout_ok(const header *h, size_t size)
 {
-    return h->n_entries < UINT32_MAX && h->n_slots >= 16 && !(h->n_slots & (h->n_slots - 1)) &&
-           h->n_slots >= 2 * h->n_entries && h->entries_off == sizeof(header) &&
-           h->slots_off % 8 == 0 && h->blob_off % 8 == 0 && h->blob_off < size &&
-           h->entries_off <= h->slots_off && h->slots_off <= h->blob_off &&
-           (h->slots_off - h->entries_off) / sizeof(record) >= h->n_entries &&
-           (h->blob_off - h->slots_off) / sizeof(slot) >= h->n_slots &&
+    return h->n_entries < UINT32_MAX && h->n_buckets >= 16 && h->n_buckets <= UINT32_MAX &&
+           !(h->n_buckets & (h->n_buckets - 1)) && h->entries_off == sizeof(header) &&
+           h->dir_off % 8 == 0 && h->blob_off % 8 == 0 && h->blob_off < size &&
+           h->entries_off <= h->dir_off && h->dir_off <= h->blob_off &&
+           (h->dir_off - h->entries_off) / sizeof(record) >= h->n_entries &&
+           (h->blob_off - h->dir_off) / sizeof(uint32_t) > h->n_buckets &&
            h->blob_size == size - h->blob_off;
 }
 
@@ -570,7 +577,7 @@ entry_problem(const ng_image *img, const record *r)
 /* The work done between two looks at the clock: tens of microseconds. */
 #define SUM_SLICE (256 * 1024)
 #define ENTRY_SLICE 256
-#define SLOT_SLICE 32768
+#define DIR_SLICE 32768
 
 static uint64_t
 slice_end(uint64_t pos, uint64_t step, uint64_t end)
@@ -635,41 +642,56 @@ check_bytes(ng_image *img, bool *full)
     if (img->blob[h->blob_size - 1] != 0)
         return "string area not terminated";
     img->pos = 0;
-    img->stage = CHECK_ENTRIES;
+    img->stage = CHECK_DIR;
     return NULL;
 }
 
-/* Checks every entry; then every slot of the index (as check_bytes). */
+/* Checks the directory: rising from 0 to n_entries, so that a probe stays
+ * among the records; then every entry: in hash order, in the bucket the
+ * directory gives its hash, seq numbers each used once (as check_bytes). */
 static const char *
 check_index(ng_image *img, bool *full)
 {
     const header *h = img->hdr;
+    const record *r;
     uint64_t end;
 
-    if (img->stage == CHECK_ENTRIES) {
-        for (end = slice_end(img->pos, ENTRY_SLICE, h->n_entries); img->pos < end; img->pos++) {
-            const char *why = entry_problem(img, &img->records[img->pos]);
-            if (why)
-                return why;
-            if (!note_der_like(img, img->pos))
-                return "out of memory";
+    if (img->stage == CHECK_DIR) {
+        if (img->pos == 0 && img->dir[0] != 0)
+            return "index does not start at the first entry";
+        for (end = slice_end(img->pos, DIR_SLICE, h->n_buckets); img->pos < end; img->pos++) {
+            if (img->dir[img->pos] > img->dir[img->pos + 1])
+                return "index out of order";
         }
-        if (!(*full = img->pos < h->n_entries)) {
-            sort_der_like(img);
-            img->pos = img->used = 0;
-            img->stage = CHECK_SLOTS;
-        }
+        if ((*full = img->pos < h->n_buckets))
+            return NULL;
+        if (img->dir[h->n_buckets] != h->n_entries)
+            return "index does not end at the last entry";
+        if (!(img->seen = calloc(h->n_entries / 8 + 1, 1)))
+            return "out of memory";
+        img->pos = 0;
+        img->stage = CHECK_ENTRIES;
         return NULL;
     }
-    for (end = slice_end(img->pos, SLOT_SLICE, h->n_slots); img->pos < end; img->pos++) {
-        if (img->slots[img->pos].entry > h->n_entries)
-            return "index refers to a missing entry";
-        img->used += img->slots[img->pos].entry != 0;
+    for (end = slice_end(img->pos, ENTRY_SLICE, h->n_entries); img->pos < end; img->pos++) {
+        const char *why = entry_problem(img, r = &img->records[img->pos]);
+        size_t b = (size_t)(r->hash >> (64 - img->probe.bits));
+        if (why)
+            return why;
+        if ((img->pos && r[-1].hash > r->hash) || img->pos < img->dir[b] ||
+            img->pos >= img->dir[b + 1])
+            return "entries out of hash order";
+        if (r->seq >= h->n_entries || (img->seen[r->seq / 8] & (1u << (r->seq % 8))))
+            return "entries numbered twice";
+        img->seen[r->seq / 8] |= (unsigned char)(1u << (r->seq % 8));
+        if (!note_der_like(img, img->pos))
+            return "out of memory";
     }
-    if ((*full = img->pos < h->n_slots))
+    if ((*full = img->pos < h->n_entries))
         return NULL;
-    if (img->used > h->n_entries)
-        return "index has more slots than entries";
+    sort_der_like(img);
+    free(img->seen);
+    img->seen = NULL;
     img->stage = CHECK_DONE;
     return NULL;
 }
@@ -857,6 +879,7 @@ ng_image_release(ng_image *img, uint64_t deadline_ns)
     free(img->owned);
     free(img->name);
     free(img->der_like);
+    free(img->seen);
     free(img);
     return true;
 }
@@ -933,30 +956,39 @@ ng_image_entry(const ng_image *img, size_t i, ng_entry *e)
     e->line = r->line;
 }
 
-static bool
-is_entry(const ng_image *img, const record *r, uint64_t h, ng_bytes issuer, ng_bytes serial_value)
+void
+ng_image_entries(const ng_image *img, ng_entry *out)
 {
+    for (size_t i = 0; i < img->hdr->n_entries; i++)
+        ng_image_entry(img, i, &out[img->records[i].seq]);
+}
+
+typedef struct {
+    const ng_image *img;
+    ng_bytes issuer, serial_value;
+} image_query;
+
+/* The record at pos (its hash already equal) is issuer + serial_value. */
+static bool
+record_matches(const void *ctx, size_t pos)
+{
+    const image_query *q = ctx;
+    const record *r = &q->img->records[pos];
     ng_bytes v;
 
-    if (r->hash != h || r->issuer_len != issuer.len)
+    if (r->issuer_len != q->issuer.len)
         return false;
-    v = serial_value_of(img, r);
-    return v.len == serial_value.len && memcmp(v.data, serial_value.data, v.len) == 0 &&
-           memcmp(img->blob + r->issuer_off, issuer.data, issuer.len) == 0;
+    v = serial_value_of(q->img, r);
+    return v.len == q->serial_value.len && memcmp(v.data, q->serial_value.data, v.len) == 0 &&
+           memcmp(q->img->blob + r->issuer_off, q->issuer.data, q->issuer.len) == 0;
 }
 
 long
 ng_image_find_hashed(const ng_image *img, uint64_t h, ng_bytes issuer, ng_bytes serial_value)
 {
-    uint32_t tag = (uint32_t)(h >> 32);
-    size_t mask = (size_t)img->hdr->n_slots - 1;
+    image_query q = {img, issuer, serial_value};
 
-    for (size_t s = h & mask; img->slots[s].entry; s = (s + 1) & mask) {
-        uint32_t i = img->slots[s].entry - 1;
-        if (img->slots[s].tag == tag && is_entry(img, &img->records[i], h, issuer, serial_value))
-            return (long)i;
-    }
-    return -1;
+    return ng_index_probe(&img->probe, h, record_matches, &q);
 }
 
 long
@@ -979,7 +1011,8 @@ ng_image_find_der_like(const ng_image *img, uint64_t h, ng_bytes issuer, ng_byte
     }
     for (; lo < img->n_der_like && img->der_like[lo].hash == h; lo++) {
         uint64_t i = img->der_like[lo].entry;
-        if (is_entry(img, &img->records[i], h, issuer, serial_value))
+        image_query q = {img, issuer, serial_value};
+        if (record_matches(&q, (size_t)i))
             return (long)i;
     }
     return -1;

@@ -3,7 +3,7 @@
  *
  *   parser.c   overlay text (certdata.txt syntax)  -> records (attribute lists)
  *   builder.c  records -> distrust entries (checked, hashes verified)
- *   index.c    issuer+serial hash index over the entries
+ *   index.c    the issuer+serial hash and the one probe (entries, images)
  *   image.c    entries -> one flat image (in memory, or compiled to a file)
  *   overlay.c  configured paths -> generations of images, live reload
  *   objects.c  entries as PKCS#11 objects: attributes, template matching, find
@@ -179,21 +179,49 @@ bool ng_build_entries(const ng_records *recs, ng_entries *out, ng_error *err);
 void ng_entries_clear(ng_entries *ents);
 /* Appends a copy of e (its pointers still borrowed); false when out of memory. */
 bool ng_entries_push(ng_entries *ents, const ng_entry *e);
+
+/* ---- index.c: the issuer+serial hash, and the one probe ---- */
+
 uint64_t ng_entry_hash(ng_bytes issuer, ng_bytes serial_value);
 /* ng_entry_hash in two steps, for several serials under one issuer. */
 uint64_t ng_issuer_hash(ng_bytes issuer);
 uint64_t ng_serial_hash(uint64_t issuer_hash, ng_bytes serial_value);
 
-/* ---- index.c: issuer+serial -> entry ---- */
+/* Keys sorted by hash, each starting with its 64-bit hash, `stride` bytes
+ * apart; dir (2^bits + 1 positions) the first key of each bucket of hashes
+ * by their top `bits` bits. */
+typedef struct {
+    const uint32_t *dir;
+    unsigned bits;
+    const unsigned char *hashes;
+    size_t stride;
+} ng_probe;
+
+/* Is the key at this position the one sought? */
+typedef bool (*ng_index_match)(const void *ctx, size_t pos);
+
+/* The number of directory bits for n keys. */
+unsigned ng_index_bits(size_t n);
+/* Fills dir for the n sorted keys of p; false when they are not sorted. */
+bool ng_index_directory(const ng_probe *p, uint32_t *dir, size_t n);
+/* The first position with hash h that `match` accepts, or -1. */
+long ng_index_probe(const ng_probe *p, uint64_t h, ng_index_match match, const void *ctx);
+
+/* An index over an array of entries (in any order). */
+typedef struct {
+    uint64_t hash;
+    uint64_t entry;
+} ng_index_key;
 
 typedef struct {
-    uint32_t *slots; /* entry number + 1, 0 = empty */
-    size_t mask;
+    ng_probe probe;
+    ng_index_key *keys; /* sorted by hash, then entry number */
+    uint32_t *dir;
 } ng_index;
 
 bool ng_index_build(ng_index *idx, const ng_entry *entries, size_t n);
 void ng_index_clear(ng_index *idx);
-/* The entry with exactly this issuer and serial value, or -1. */
+/* The first entry with exactly this issuer and serial value, or -1. */
 long ng_index_find(const ng_index *idx, const ng_entry *entries, ng_bytes issuer,
                    ng_bytes serial_value);
 
@@ -287,8 +315,12 @@ const unsigned char *ng_image_source_sha1(const ng_image *img);
 /* Stamps an image built here with the text file it was compiled from: its
  * size, mtime and SHA-1 (the module serves the image only beside that text). */
 bool ng_image_stamp_source(ng_image *img, const char *path, ng_error *err);
-/* Fills a view of entry i; its pointers point into the image. */
+/* Fills a view of entry i; its pointers point into the image. Entries are
+ * numbered in hash order (the order the probe reads them in). */
 void ng_image_entry(const ng_image *img, size_t i, ng_entry *e);
+/* Fills out[0..ng_image_count) with every entry, in the order they were
+ * compiled in (file order), as listings show them. */
+void ng_image_entries(const ng_image *img, ng_entry *out);
 long ng_image_find(const ng_image *img, ng_bytes issuer, ng_bytes serial_value);
 /* The same with the hash given (ng_entry_hash of issuer and serial_value). */
 long ng_image_find_hashed(const ng_image *img, uint64_t hash, ng_bytes issuer,

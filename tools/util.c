@@ -610,8 +610,8 @@ load_image(tool_overlay *ov, const char *path)
         ov->ents.entries = ne;
         ov->ents.cap = ov->ents.n_entries + n;
     }
-    for (size_t i = 0; i < n; i++)
-        ng_image_entry(img, i, &ov->ents.entries[ov->ents.n_entries++]);
+    ng_image_entries(img, &ov->ents.entries[ov->ents.n_entries]); /* in file order */
+    ov->ents.n_entries += n;
     return 1;
 }
 
