@@ -139,6 +139,37 @@ add_certificate(cert_map *map, const ng_records *recs, const ng_record *rec, ng_
     return true;
 }
 
+/* ---- the attributes of schema.h: one check each ---- */
+
+static bool
+check_name_constraints(const ng_entry *e, ng_bytes value, const char **why)
+{
+    (void)e;
+    *why = "is not a DER NameConstraints";
+    return ng_der_is_sequence(value);
+}
+
+/* Reads and checks every schema.h attribute the record carries into e
+ * (which has its certificate by now, when the file holds one). */
+static bool
+schema_attrs(ng_entry *e, const ng_records *recs, const ng_record *rec, ng_error *err)
+{
+    const ng_attr *a;
+    const char *why = "";
+
+#define SCHEMA_READ(field, cka, name, check, listed)                                               \
+    if ((a = ng_record_get(rec, cka))) {                                                           \
+        e->field = attr_bytes(a);                                                                  \
+        if (!check(e, e->field, &why)) {                                                           \
+            ng_error_set(err, recs->file, a->line, "%s %s", name, why);                            \
+            return false;                                                                          \
+        }                                                                                          \
+    }
+    NG_ENTRY_ATTRS(SCHEMA_READ)
+#undef SCHEMA_READ
+    return true;
+}
+
 typedef enum { RECORD_DISTRUST, RECORD_CONSTRAINT, RECORD_SKIP } record_kind;
 
 static record_kind
@@ -179,18 +210,8 @@ add_entry(ng_entries *out, const cert_map *map, const ng_records *recs, const ng
     ng_entry e;
     long cert;
 
-    const ng_attr *nc = ng_record_get(rec, CKA_NSSGUARD_NAME_CONSTRAINTS);
-
     memset(&e, 0, sizeof(e));
     e.distrusted = distrusted;
-    if (nc) {
-        e.name_constraints = attr_bytes(nc);
-        if (!ng_der_is_sequence(e.name_constraints)) {
-            ng_error_set(err, recs->file, nc->line,
-                         "CKA_NSSGUARD_NAME_CONSTRAINTS is not a DER NameConstraints");
-            return false;
-        }
-    }
     if (!issuer || !serial) {
         ng_error_set(err, recs->file, rec->line, "trust object without %s",
                      issuer ? "CKA_SERIAL_NUMBER" : "CKA_ISSUER");
@@ -228,6 +249,8 @@ add_entry(ng_entries *out, const cert_map *map, const ng_records *recs, const ng
         if (!label)
             e.label = c->label;
     }
+    if (!schema_attrs(&e, recs, rec, err))
+        return false;
     if (label)
         e.label = (const char *)label->value;
     if (!e.label)

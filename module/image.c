@@ -58,7 +58,9 @@ typedef struct {
      * size and mtime (cp -p, touch -r, a tar) hide behind a stale image */
     uint8_t source_sha1[NG_SHA1_LEN];
     uint8_t has_source_sha1;
-    uint8_t reserved[11];
+    uint8_t pad[3];
+    uint32_t schema; /* schema_id(): the entry attributes it was compiled with */
+    uint8_t reserved[4];
 } header;
 
 /* An entry. Records lie in hash order (equal hashes in file order), so the
@@ -79,9 +81,10 @@ typedef struct {
     uint8_t sha1[NG_SHA1_LEN];
     uint8_t reason;
     uint8_t pad[3];
-    uint32_t nc_off, nc_len;     /* DER NameConstraints, nc_len 0 when none */
     uint32_t cert_off, cert_len; /* the certificate's DER, cert_len 0 when none */
     uint32_t reserved;
+    /* schema.h's attributes in the blob: offset and length (0 when none) */
+    uint32_t attrs[NG_N_ENTRY_ATTRS][2];
 } record;
 
 #define FLAG_SHA1 0x01
@@ -90,7 +93,7 @@ typedef struct {
 _Static_assert(sizeof(header) == 128, "header layout");
 _Static_assert(offsetof(header, checksum) < 64 && offsetof(header, checksum) % 8 == 0,
                "the checksum field sits in the first 64-byte block");
-_Static_assert(sizeof(record) == 112, "record layout");
+_Static_assert(sizeof(record) == 104 + 8 * NG_N_ENTRY_ATTRS, "record layout");
 _Static_assert(offsetof(record, hash) == 0, "the probe reads a record's hash first");
 
 /* An entry whose serial value is itself a complete DER INTEGER (value
@@ -354,6 +357,64 @@ blob_add(blob_builder *b, const void *data, size_t len, bool string)
     return off;
 }
 
+/* ---- schema.h's attributes: the k-th row is attrs[k] ---- */
+
+static bool
+put_attrs(blob_builder *b, const ng_entry *e, record *r)
+{
+    size_t k = 0;
+
+#define SCHEMA_PUT(field, cka, name, check, listed)                                                \
+    if (e->field.len) {                                                                            \
+        r->attrs[k][0] = blob_add(b, e->field.data, e->field.len, false);                          \
+        r->attrs[k][1] = (uint32_t)e->field.len;                                                   \
+        if (!r->attrs[k][0] || e->field.len > UINT32_MAX)                                          \
+            return false;                                                                          \
+    }                                                                                              \
+    k++;
+    NG_ENTRY_ATTRS(SCHEMA_PUT)
+#undef SCHEMA_PUT
+    return true;
+}
+
+static bool
+in_blob(const header *h, uint64_t off, uint64_t len)
+{
+    return off < h->blob_size && len <= h->blob_size - off;
+}
+
+static bool
+attrs_in_blob(const header *h, const record *r)
+{
+    for (size_t k = 0; k < NG_N_ENTRY_ATTRS; k++) {
+        if (r->attrs[k][1] && !in_blob(h, r->attrs[k][0], r->attrs[k][1]))
+            return false;
+    }
+    return true;
+}
+
+static void
+get_attrs(const ng_image *img, const record *r, ng_entry *e)
+{
+    size_t k = 0;
+
+#define SCHEMA_GET(field, cka, name, check, listed)                                                \
+    e->field = (ng_bytes){img->blob + r->attrs[k][0], r->attrs[k][1]};                             \
+    k++;
+    NG_ENTRY_ATTRS(SCHEMA_GET)
+#undef SCHEMA_GET
+}
+
+/* The list of schema.h's names an image was compiled with, hashed. */
+static uint32_t
+schema_id(void)
+{
+    static const char names[] = NG_ENTRY_ATTR_NAMES;
+
+    return (uint32_t)ng_entry_hash((ng_bytes){(const unsigned char *)names, sizeof(names) - 1},
+                                   (ng_bytes){NULL, 0});
+}
+
 static uint8_t
 reason_index(const char *reason)
 {
@@ -404,12 +465,8 @@ ng_image_build(const ng_entries *ents, uint64_t source_size, int64_t source_mtim
         if (e->serial_der.len <= INLINE_SERIAL)
             memcpy(r->serial_inline, e->serial_der.data, e->serial_der.len);
         r->flags = (e->has_sha1 ? FLAG_SHA1 : 0) | (e->distrusted ? FLAG_DISTRUSTED : 0);
-        if (e->name_constraints.len) {
-            r->nc_off = blob_add(&b, e->name_constraints.data, e->name_constraints.len, false);
-            r->nc_len = (uint32_t)e->name_constraints.len;
-            if (!r->nc_off)
-                goto oom;
-        }
+        if (!put_attrs(&b, e, r))
+            goto oom;
         if (e->cert.len) {
             r->cert_off = blob_append(&b, e->cert.data, e->cert.len);
             r->cert_len = (uint32_t)e->cert.len;
@@ -449,6 +506,7 @@ ng_image_build(const ng_entries *ents, uint64_t source_size, int64_t source_mtim
     h->blob_size = size - blob_off; /* padding NULs belong to the blob */
     h->source_size = source_size;
     h->source_mtime_ns = source_mtime_ns;
+    h->schema = schema_id();
     const ng_index_key *keys = idx.keys;
     for (size_t k = 0; k < n; k++)
         memcpy(file + entries_off + k * sizeof(record), &recs[keys[k].entry], sizeof(record));
@@ -489,12 +547,6 @@ out:
 
 /* ---- checking and using an image ---- */
 
-static bool
-in_blob(const header *h, uint64_t off, uint64_t len)
-{
-    return off < h->blob_size && len <= h->blob_size - off;
-}
-
 /* The certificate (already known to lie in the blob) parses, and carries
  * the entry's own issuer and serial: p11-kit mode serves it. */
 static bool
@@ -533,7 +585,7 @@ header_problem(const header *h, size_t size)
         return "not an nssguard compiled overlay";
     if (h->byte_order != BYTE_ORDER_MARK)
         return "compiled for another byte order";
-    if (h->version != IMAGE_VERSION)
+    if (h->version != IMAGE_VERSION || h->schema != schema_id())
         return "compiled overlay of another version (recompile it with this nssguard)";
     if (h->file_size != size || size % 8)
         return "truncated or extended (size differs from its header)";
@@ -563,7 +615,7 @@ entry_problem(const ng_image *img, const record *r)
 
     if (!in_blob(h, r->issuer_off, r->issuer_len) || !in_blob(h, r->serial_off, r->serial_len) ||
         r->label_off >= h->blob_size || r->reference_off >= h->blob_size ||
-        r->file_off >= h->blob_size || (r->nc_len && !in_blob(h, r->nc_off, r->nc_len)) ||
+        r->file_off >= h->blob_size || !attrs_in_blob(h, r) ||
         (r->cert_len && !in_blob(h, r->cert_off, r->cert_len)) ||
         r->reason >= NG_N_ELEMENTS(reasons) || !ng_der_integer_value(der, &value) ||
         value.data - der.data != r->serial_hdr ||
@@ -946,7 +998,7 @@ ng_image_entry(const ng_image *img, size_t i, ng_entry *e)
     e->hash = r->hash;
     e->has_sha1 = (r->flags & FLAG_SHA1) != 0;
     e->distrusted = (r->flags & FLAG_DISTRUSTED) != 0;
-    e->name_constraints = (ng_bytes){img->blob + r->nc_off, r->nc_len};
+    get_attrs(img, r, e);
     e->cert = (ng_bytes){img->blob + r->cert_off, r->cert_len};
     memcpy(e->sha1, r->sha1, NG_SHA1_LEN);
     e->label = (const char *)img->blob + r->label_off;

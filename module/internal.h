@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "nssguard.h"
+#include "schema.h"
 
 /* p11-kit's trust objects (p11-kit's common/pkcs11i.h and pkcs11x.h; only
  * the second is installed, so the values are repeated here). */
@@ -148,14 +149,14 @@ bool ng_record_ulong(const ng_record *rec, CK_ATTRIBUTE_TYPE type, CK_ULONG *val
 /* ---- builder.c: records -> distrust entries ---- */
 
 typedef struct {
-    ng_bytes issuer;           /* DER Name */
-    ng_bytes serial_der;       /* DER INTEGER */
-    ng_bytes serial;           /* its value bytes (inside serial_der) */
-    uint64_t hash;             /* index hash of issuer + serial value */
-    bool has_sha1;             /* only when verified against the certificate */
-    bool distrusted;           /* the record distrusts; false for a constraint-only entry */
-    ng_bytes name_constraints; /* DER NameConstraints, len 0 when none */
-    ng_bytes cert;             /* the certificate's DER when its file had it, len 0 when none */
+    ng_bytes issuer;     /* DER Name */
+    ng_bytes serial_der; /* DER INTEGER */
+    ng_bytes serial;     /* its value bytes (inside serial_der) */
+    uint64_t hash;       /* index hash of issuer + serial value */
+    bool has_sha1;       /* only when verified against the certificate */
+    bool distrusted;     /* the record distrusts; false for a constraint-only entry */
+    NG_ENTRY_ATTRS(NG_ENTRY_ATTR_FIELD) /* schema.h: name_constraints... */
+    ng_bytes cert; /* the certificate's DER when its file had it, len 0 when none */
     unsigned char sha1[NG_SHA1_LEN];
     const char *label;
     const char *reason;
