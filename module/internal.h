@@ -101,7 +101,7 @@ void ng_der_name_text(ng_bytes name, char *buf, size_t size);
 /* Hex of bytes, colon separated, lower case ("6b:49:d2:05"). */
 void ng_hex_text(ng_bytes bytes, char *buf, size_t size);
 
-/* ---- sha1.c ---- */
+/* ---- sha1.c: SHA-1, and SHA-256 for key hashes ---- */
 
 #define NG_SHA1_LEN 20
 void ng_sha1(const unsigned char *data, size_t len, unsigned char out[NG_SHA1_LEN]);
@@ -111,6 +111,8 @@ void ng_sha1_portable(const unsigned char *data, size_t len, unsigned char out[N
 bool ng_sha1_fd(int fd, unsigned char out[NG_SHA1_LEN]);
 /* The SHA-1 of a whole file; false when it cannot be read. */
 bool ng_sha1_file(const char *path, unsigned char out[NG_SHA1_LEN]);
+#define NG_SHA256_LEN 32
+void ng_sha256(const unsigned char *data, size_t len, unsigned char out[NG_SHA256_LEN]);
 
 /* ---- parser.c: certdata.txt syntax -> records ---- */
 
