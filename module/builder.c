@@ -149,6 +149,25 @@ check_name_constraints(const ng_entry *e, ng_bytes value, const char **why)
     return ng_der_is_sequence(value);
 }
 
+/* 32 bytes, and the certificate's own key hash when the file holds it. */
+static bool
+check_spki_sha256(const ng_entry *e, ng_bytes value, const char **why)
+{
+    ng_cert_parts parts;
+    unsigned char sha256[NG_SHA256_LEN];
+
+    *why = "is not a SHA-256 (32 bytes)";
+    if (value.len != NG_SHA256_LEN)
+        return false;
+    if (!e->cert.len)
+        return true;
+    *why = "does not match the certificate's SubjectPublicKeyInfo";
+    if (!ng_der_cert_parts(e->cert, &parts))
+        return false;
+    ng_sha256(parts.spki.data, parts.spki.len, sha256);
+    return memcmp(sha256, value.data, NG_SHA256_LEN) == 0;
+}
+
 /* Reads and checks every schema.h attribute the record carries into e
  * (which has its certificate by now, when the file holds one). */
 static bool

@@ -22,9 +22,14 @@
 
 #include "nssguard.h"
 
+/* OCTAL: the SHA-256 of the distrusted certificate's SubjectPublicKeyInfo
+ * (issue 13, distrust by key; OneCRL's pubKeyHash). */
+#define CKA_NSSGUARD_SPKI_SHA256 (CKA_NSSGUARD_BASE + 4)
+
 #define NG_ENTRY_ATTRS(X)                                                                          \
     X(name_constraints, CKA_NSSGUARD_NAME_CONSTRAINTS, "CKA_NSSGUARD_NAME_CONSTRAINTS",            \
-      check_name_constraints, false)
+      check_name_constraints, false)                                                               \
+    X(spki_sha256, CKA_NSSGUARD_SPKI_SHA256, "CKA_NSSGUARD_SPKI_SHA256", check_spki_sha256, true)
 
 /* An ng_bytes field of a struct, one per row. */
 #define NG_ENTRY_ATTR_FIELD(field, cka, name, check, listed) ng_bytes field;
