@@ -8,7 +8,9 @@
 #      the first half of an image (a copy caught midway): the same;
 #  (c) X.txt replaced by another text of the same size and mtime beside
 #      the X.ngo compiled from the old one: the text wins, with a
-#      stale_compiled event, in a new process and in a running one.
+#      stale_compiled event, in a new process and in a running one;
+#  (d) an entry carrying its key's hash (CKA_NSSGUARD_SPKI_SHA256, schema.h):
+#      listed from text and compiled image, served as before.
 # With the image mapped from the file (a8981c9), (a) and (b) kill the
 # process with SIGBUS and (c) serves the stale image: the MITM is accepted.
 . "$top_srcdir/tests/lib.sh"
@@ -107,5 +109,34 @@ is "$(step 0)" "mitm=0 good=0" "(c) running: the image of the old text serves (M
 is "$(step 1)" "$want_rejected" "(c) running: the text swapped in place, same size and mtime: rejected"
 log_has "$out/c2.log" '"event":"stale_compiled"'
 ok $? "(c) running: a stale_compiled event"
+
+# ---- (d) the key hash of schema.h, through compile and NSS ----
+if command -v openssl >/dev/null 2>&1; then
+    key=$(openssl x509 -inform DER -in "$pki/mitm-ca.der" -noout -pubkey |
+        openssl pkey -pubin -outform DER | sha256sum | cut -c1-64)
+    octal=$(echo "$key" | sed 's/\(..\)/\1 /g' | { read -r bytes; for b in $bytes; do printf '\\%03o' "0x$b"; done; })
+    odir=$out/d.d
+    mkdir -p "$odir"
+    o=$octal awk '{ print } /^CKA_CLASS CK_OBJECT_CLASS CKO_NSS_TRUST/ && !done {
+        print "CKA_NSSGUARD_SPKI_SHA256 MULTILINE_OCTAL"; print ENVIRON["o"]; print "END"; done = 1 }' \
+        "$pki/overlay.txt" >"$odir/overlay.txt"
+    want=$(echo "$key" | sed 's/\(..\)/\1:/g; s/:$//')
+    got=$("$t" list "$odir/overlay.txt" | sed -n 's/^  spki_sha256: *//p')
+    is "$got" "$want" "(d) nssguard list shows the entry's key hash (text)"
+    "$t" compile "$odir/overlay.txt" >/dev/null && mv "$odir/overlay.txt" "$odir/overlay.txt.orig"
+    got=$("$t" list "$odir/overlay.ngo" | sed -n 's/^  spki_sha256: *//p')
+    is "$got" "$want" "(d) ... and from the compiled image"
+    steps "$out/d.log"
+    is "$(step 0)" "$want_rejected" "(d) the module serves the entry as before: MITM rejected"
+    # a hash that is not the certificate's key: the file is refused
+    sed '/^CKA_NSSGUARD_SPKI_SHA256/{n;s/^\\[0-7][0-7][0-7]/\\000/;}' "$odir/overlay.txt.orig" \
+        >"$out/badkey.txt"
+    "$t" list "$out/badkey.txt" >"$out/badkey.out" 2>&1
+    grep -q "CKA_NSSGUARD_SPKI_SHA256 does not match the certificate's SubjectPublicKeyInfo" \
+        "$out/badkey.out"
+    ok $? "(d) a key hash that is not the certificate's: refused, with the reason"
+else
+    diag "openssl not installed: no key hash test"
+fi
 
 done_testing
