@@ -843,7 +843,10 @@ ng_image_from_bytes(const unsigned char *data, size_t len, ng_error *err)
  * thread that lets go of it last: without this, that is a query thread of
  * some process that mapped it (milliseconds for a 17 MB file); with it,
  * running processes let go of a file that still has a name, and this
- * tool deletes the one before. Best effort: without hard links, nothing. */
+ * tool deletes the one before. Best effort: without hard links, nothing.
+ * (The module now reads images instead of mapping them, and closes the
+ * file once read: this matters for processes that mapped it, and costs a
+ * link.) */
 static void
 keep_previous(const char *path)
 {
