@@ -15,3 +15,15 @@ tests_test_gnutls_SOURCES = tests/test-gnutls.c
 tests_test_gnutls_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS)
 tests_test_gnutls_LDADD = $(GNUTLS_LIBS)
 endif
+
+# Issue 16: GnuTLS's system trust on Debian 12 with the module configured
+# for p11-kit (tests/p11kit-gnutls-system.sh runs tests/test-gnutls-system).
+TESTS += tests/p11kit-gnutls-system.sh
+dist_noinst_SCRIPTS += tests/p11kit-gnutls-system.sh
+EXTRA_DIST += tests/test-gnutls-system.c
+if HAVE_GNUTLS
+check_PROGRAMS += tests/test-gnutls-system
+tests_test_gnutls_system_SOURCES = tests/test-gnutls-system.c
+tests_test_gnutls_system_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS)
+tests_test_gnutls_system_LDADD = $(GNUTLS_LIBS)
+endif

@@ -6,6 +6,7 @@ bin_PROGRAMS += nssguard
 nssguard_SOURCES = \
 	tools/tool.h \
 	tools/util.c \
+	tools/cli.c \
 	tools/names.c \
 	tools/nssguard.c \
 	tools/cmd-add.c \
@@ -17,9 +18,9 @@ nssguard_SOURCES = \
 	tools/cmd-verify.c \
 	tools/cmd-audit.c \
 	tools/cmd-compile.c
-nssguard_CFLAGS = $(AM_CFLAGS) $(NSS_CFLAGS) $(NSPR_CFLAGS)
+nssguard_CFLAGS = $(AM_CFLAGS) $(NSS_CFLAGS) $(NSPR_CFLAGS) $(JSON_C_CFLAGS)
 nssguard_CPPFLAGS = $(AM_CPPFLAGS) -DNSSGUARD_PKCS11DIR=\"$(pkcs11dir)\"
-nssguard_LDADD = libnssguard-testable.la $(NSS_LIBS) $(NSPR_LIBS) -lpthread
+nssguard_LDADD = libnssguard-testable.la $(NSS_LIBS) $(NSPR_LIBS) $(JSON_C_LIBS) -lpthread
 
 # Manual pages, installed by `make install`.
-dist_man_MANS = doc/nssguard.1 doc/nssguard-overlay.5
+dist_man_MANS = doc/nssguard.1 doc/nssguard-overlay.5 doc/nssguard.conf.5
