@@ -66,26 +66,18 @@ ng_index_bits(size_t n)
 {
     unsigned bits = 4;
 
-    /* about two keys a bucket: the directory stays a quarter of the size
-     * of the slot table it replaces */
-    while (bits < 32 && ((size_t)1 << bits) < n / 2)
+    /* about 16 keys a bucket: the directory (a quarter of a byte an
+     * entry) and the fingerprints (four bytes) stay in the cache; a probe
+     * finds its key inside the bucket by interpolation */
+    while (bits < 32 && ((size_t)1 << bits) < n / 16)
         bits++;
     return bits;
 }
 
-static uint64_t
-hash_at(const ng_probe *p, size_t pos)
-{
-    uint64_t h;
-
-    memcpy(&h, p->hashes + pos * p->stride, sizeof(h));
-    return h;
-}
-
 static size_t
-bucket(uint64_t h, unsigned bits)
+bucket(uint32_t frag, unsigned bits)
 {
-    return (size_t)(h >> (64 - bits));
+    return (size_t)(frag >> (32 - bits));
 }
 
 bool
@@ -93,11 +85,11 @@ ng_index_directory(const ng_probe *p, uint32_t *dir, size_t n)
 {
     size_t b = 0, n_buckets = (size_t)1 << p->bits;
 
-    if (n > UINT32_MAX)
+    if (n > UINT32_MAX || p->bits < 1 || p->bits > 32)
         return false;
     for (size_t i = 0; i < n; i++) {
-        size_t bi = bucket(hash_at(p, i), p->bits);
-        if (i && hash_at(p, i - 1) > hash_at(p, i))
+        size_t bi = bucket(p->frag[i], p->bits);
+        if (i && p->frag[i - 1] > p->frag[i])
             return false; /* not sorted */
         while (b <= bi)
             dir[b++] = (uint32_t)i;
@@ -107,16 +99,30 @@ ng_index_directory(const ng_probe *p, uint32_t *dir, size_t n)
     return true;
 }
 
+/* Fingerprints are uniform: inside its bucket, a key lies about where the
+ * rest of its fingerprint says (a few keys off), so the probe starts there
+ * and steps to the first fingerprint not below the one sought. Only an
+ * equal fingerprint reads the key itself (`match`): a miss reads the
+ * directory and the fingerprints, small arrays that stay cached, and a hit
+ * reads one record more. */
 long
 ng_index_probe(const ng_probe *p, uint64_t h, ng_index_match match, const void *ctx)
 {
-    size_t b = bucket(h, p->bits), end = p->dir[b + 1];
+    uint32_t f = NG_FRAG(h);
+    size_t b = bucket(f, p->bits), lo = p->dir[b], hi = p->dir[b + 1], pos;
 
-    for (size_t pos = p->dir[b]; pos < end; pos++) {
-        uint64_t hp = hash_at(p, pos);
-        if (hp > h)
-            break;
-        if (hp == h && match(ctx, pos))
+    if (lo >= hi)
+        return -1;
+    pos = lo + (size_t)((((uint64_t)f << p->bits & 0xffffffffu) * (hi - lo)) >> 32);
+    if (p->frag[pos] < f) {
+        while (++pos < hi && p->frag[pos] < f)
+            ;
+    } else {
+        while (pos > lo && p->frag[pos - 1] >= f)
+            pos--;
+    }
+    for (; pos < hi && p->frag[pos] == f; pos++) {
+        if (match(ctx, pos))
             return (long)pos;
     }
     return -1;
@@ -147,18 +153,19 @@ ng_index_build(ng_index *idx, const ng_entry *entries, size_t n)
     idx->probe.bits = ng_index_bits(n);
     keys = calloc(n ? n : 1, sizeof(*keys));
     idx->dir = calloc(((size_t)1 << idx->probe.bits) + 1, sizeof(*idx->dir));
-    if (!keys || !idx->dir) {
-        free(keys);
+    idx->frag = calloc(n ? n : 1, sizeof(*idx->frag));
+    idx->keys = keys;
+    if (!keys || !idx->dir || !idx->frag) {
         ng_index_clear(idx);
         return false;
     }
     for (size_t i = 0; i < n; i++)
         keys[i] = (key){entries[i].hash, i};
     qsort(keys, n, sizeof(*keys), compare_keys);
-    idx->keys = keys;
+    for (size_t i = 0; i < n; i++)
+        idx->frag[i] = NG_FRAG(keys[i].hash);
     idx->probe.dir = idx->dir;
-    idx->probe.hashes = (const unsigned char *)keys;
-    idx->probe.stride = sizeof(*keys);
+    idx->probe.frag = idx->frag;
     return ng_index_directory(&idx->probe, idx->dir, n);
 }
 
@@ -167,6 +174,7 @@ ng_index_clear(ng_index *idx)
 {
     free(idx->keys);
     free(idx->dir);
+    free(idx->frag);
     memset(idx, 0, sizeof(*idx));
 }
 
@@ -174,6 +182,7 @@ typedef struct {
     const ng_index *idx;
     const ng_entry *entries;
     ng_bytes issuer, serial_value;
+    uint64_t hash;
 } entry_query;
 
 static bool
@@ -182,7 +191,8 @@ entry_matches(const void *ctx, size_t pos)
     const entry_query *q = ctx;
     const ng_entry *e = &q->entries[q->idx->keys[pos].entry];
 
-    return e->serial.len == q->serial_value.len && e->issuer.len == q->issuer.len &&
+    return q->idx->keys[pos].hash == q->hash && e->serial.len == q->serial_value.len &&
+           e->issuer.len == q->issuer.len &&
            memcmp(e->serial.data, q->serial_value.data, q->serial_value.len) == 0 &&
            memcmp(e->issuer.data, q->issuer.data, q->issuer.len) == 0;
 }
@@ -190,11 +200,11 @@ entry_matches(const void *ctx, size_t pos)
 long
 ng_index_find(const ng_index *idx, const ng_entry *entries, ng_bytes issuer, ng_bytes serial_value)
 {
-    entry_query q = {idx, entries, issuer, serial_value};
+    entry_query q = {idx, entries, issuer, serial_value, ng_entry_hash(issuer, serial_value)};
     long pos;
 
     if (!idx->dir)
         return -1;
-    pos = ng_index_probe(&idx->probe, ng_entry_hash(issuer, serial_value), entry_matches, &q);
+    pos = ng_index_probe(&idx->probe, q.hash, entry_matches, &q);
     return pos < 0 ? -1 : (long)idx->keys[pos].entry;
 }

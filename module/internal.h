@@ -197,22 +197,23 @@ uint64_t ng_entry_hash(ng_bytes issuer, ng_bytes serial_value);
 uint64_t ng_issuer_hash(ng_bytes issuer);
 uint64_t ng_serial_hash(uint64_t issuer_hash, ng_bytes serial_value);
 
-/* Keys sorted by hash, each starting with its 64-bit hash, `stride` bytes
- * apart; dir (2^bits + 1 positions) the first key of each bucket of hashes
- * by their top `bits` bits. */
+/* Keys sorted by hash: frag[i] is the top half of key i's hash (its
+ * fingerprint), dir (2^bits + 1 positions) the first key of each bucket of
+ * hashes by their top `bits` bits (bits <= 32). */
 typedef struct {
     const uint32_t *dir;
     unsigned bits;
-    const unsigned char *hashes;
-    size_t stride;
+    const uint32_t *frag;
 } ng_probe;
 
-/* Is the key at this position the one sought? */
+#define NG_FRAG(h) ((uint32_t)((h) >> 32))
+
+/* Is the key at this position (its fingerprint equal) the one sought? */
 typedef bool (*ng_index_match)(const void *ctx, size_t pos);
 
 /* The number of directory bits for n keys. */
 unsigned ng_index_bits(size_t n);
-/* Fills dir for the n sorted keys of p; false when they are not sorted. */
+/* Fills dir for the n sorted fingerprints of p; false when not sorted. */
 bool ng_index_directory(const ng_probe *p, uint32_t *dir, size_t n);
 /* The first position with hash h that `match` accepts, or -1. */
 long ng_index_probe(const ng_probe *p, uint64_t h, ng_index_match match, const void *ctx);
@@ -226,7 +227,7 @@ typedef struct {
 typedef struct {
     ng_probe probe;
     ng_index_key *keys; /* sorted by hash, then entry number */
-    uint32_t *dir;
+    uint32_t *dir, *frag;
 } ng_index;
 
 bool ng_index_build(ng_index *idx, const ng_entry *entries, size_t n);
