@@ -31,44 +31,6 @@ static const CK_ATTRIBUTE_TYPE purposes[] = {
     CKA_TRUST_CODE_SIGNING,
 };
 
-/* A 64-bit hash, eight bytes at a time: NSS asks for every certificate it
- * meets, and issuers are some hundred bytes long. */
-static uint64_t
-hash_bytes(uint64_t h, ng_bytes b)
-{
-    size_t i = 0;
-    uint64_t w;
-
-    for (; i + 8 <= b.len; i += 8) {
-        memcpy(&w, b.data + i, 8);
-        h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
-        h ^= h >> 32;
-    }
-    w = b.len;
-    for (; i < b.len; i++)
-        w = (w << 8) | b.data[i];
-    h = (h ^ w) * 0xc2b2ae3d27d4eb4fULL;
-    return h ^ (h >> 29);
-}
-
-uint64_t
-ng_issuer_hash(ng_bytes issuer)
-{
-    return hash_bytes(0xcbf29ce484222325ULL, issuer);
-}
-
-uint64_t
-ng_serial_hash(uint64_t issuer_hash, ng_bytes serial_value)
-{
-    return hash_bytes(issuer_hash, serial_value);
-}
-
-uint64_t
-ng_entry_hash(ng_bytes issuer, ng_bytes serial_value)
-{
-    return ng_serial_hash(ng_issuer_hash(issuer), serial_value);
-}
-
 bool
 ng_entries_push(ng_entries *ents, const ng_entry *e)
 {
@@ -177,6 +139,56 @@ add_certificate(cert_map *map, const ng_records *recs, const ng_record *rec, ng_
     return true;
 }
 
+/* ---- the attributes of schema.h: one check each ---- */
+
+static bool
+check_name_constraints(const ng_entry *e, ng_bytes value, const char **why)
+{
+    (void)e;
+    *why = "is not a DER NameConstraints";
+    return ng_der_is_sequence(value);
+}
+
+/* 32 bytes, and the certificate's own key hash when the file holds it. */
+static bool
+check_spki_sha256(const ng_entry *e, ng_bytes value, const char **why)
+{
+    ng_cert_parts parts;
+    unsigned char sha256[NG_SHA256_LEN];
+
+    *why = "is not a SHA-256 (32 bytes)";
+    if (value.len != NG_SHA256_LEN)
+        return false;
+    if (!e->cert.len)
+        return true;
+    *why = "does not match the certificate's SubjectPublicKeyInfo";
+    if (!ng_der_cert_parts(e->cert, &parts))
+        return false;
+    ng_sha256(parts.spki.data, parts.spki.len, sha256);
+    return memcmp(sha256, value.data, NG_SHA256_LEN) == 0;
+}
+
+/* Reads and checks every schema.h attribute the record carries into e
+ * (which has its certificate by now, when the file holds one). */
+static bool
+schema_attrs(ng_entry *e, const ng_records *recs, const ng_record *rec, ng_error *err)
+{
+    const ng_attr *a;
+    const char *why = "";
+
+#define SCHEMA_READ(field, cka, name, check, listed)                                               \
+    if ((a = ng_record_get(rec, cka))) {                                                           \
+        e->field = attr_bytes(a);                                                                  \
+        if (!check(e, e->field, &why)) {                                                           \
+            ng_error_set(err, recs->file, a->line, "%s %s", name, why);                            \
+            return false;                                                                          \
+        }                                                                                          \
+    }
+    NG_ENTRY_ATTRS(SCHEMA_READ)
+#undef SCHEMA_READ
+    return true;
+}
+
 typedef enum { RECORD_DISTRUST, RECORD_CONSTRAINT, RECORD_SKIP } record_kind;
 
 static record_kind
@@ -217,18 +229,8 @@ add_entry(ng_entries *out, const cert_map *map, const ng_records *recs, const ng
     ng_entry e;
     long cert;
 
-    const ng_attr *nc = ng_record_get(rec, CKA_NSSGUARD_NAME_CONSTRAINTS);
-
     memset(&e, 0, sizeof(e));
     e.distrusted = distrusted;
-    if (nc) {
-        e.name_constraints = attr_bytes(nc);
-        if (!ng_der_is_sequence(e.name_constraints)) {
-            ng_error_set(err, recs->file, nc->line,
-                         "CKA_NSSGUARD_NAME_CONSTRAINTS is not a DER NameConstraints");
-            return false;
-        }
-    }
     if (!issuer || !serial) {
         ng_error_set(err, recs->file, rec->line, "trust object without %s",
                      issuer ? "CKA_SERIAL_NUMBER" : "CKA_ISSUER");
@@ -266,6 +268,8 @@ add_entry(ng_entries *out, const cert_map *map, const ng_records *recs, const ng
         if (!label)
             e.label = c->label;
     }
+    if (!schema_attrs(&e, recs, rec, err))
+        return false;
     if (label)
         e.label = (const char *)label->value;
     if (!e.label)

@@ -3,7 +3,7 @@
  *
  *   parser.c   overlay text (certdata.txt syntax)  -> records (attribute lists)
  *   builder.c  records -> distrust entries (checked, hashes verified)
- *   index.c    issuer+serial hash index over the entries
+ *   index.c    the issuer+serial hash and the one probe (entries, images)
  *   image.c    entries -> one flat image (in memory, or compiled to a file)
  *   overlay.c  configured paths -> generations of images, live reload
  *   builtins.c mode=builtins: Mozilla's roots (roots=PATH) keyed into images
@@ -51,6 +51,7 @@
 #include <time.h>
 
 #include "nssguard.h"
+#include "schema.h"
 
 /* p11-kit's trust objects (p11-kit's common/pkcs11i.h and pkcs11x.h; only
  * the second is installed, so the values are repeated here). */
@@ -131,12 +132,18 @@ bool ng_der_name_equal_rfc5280(ng_bytes a, ng_bytes b);
 /* Hex of bytes, colon separated, lower case ("6b:49:d2:05"). */
 void ng_hex_text(ng_bytes bytes, char *buf, size_t size);
 
-/* ---- sha1.c ---- */
+/* ---- sha1.c: SHA-1, and SHA-256 for key hashes ---- */
 
 #define NG_SHA1_LEN 20
 void ng_sha1(const unsigned char *data, size_t len, unsigned char out[NG_SHA1_LEN]);
 /* The same without the CPU's SHA instructions, for tests to compare. */
 void ng_sha1_portable(const unsigned char *data, size_t len, unsigned char out[NG_SHA1_LEN]);
+/* The SHA-1 of what is left to read from fd; false on a read error. */
+bool ng_sha1_fd(int fd, unsigned char out[NG_SHA1_LEN]);
+/* The SHA-1 of a whole file; false when it cannot be read. */
+bool ng_sha1_file(const char *path, unsigned char out[NG_SHA1_LEN]);
+#define NG_SHA256_LEN 32
+void ng_sha256(const unsigned char *data, size_t len, unsigned char out[NG_SHA256_LEN]);
 
 /* ---- parser.c: certdata.txt syntax -> records ---- */
 
@@ -175,14 +182,14 @@ bool ng_record_ulong(const ng_record *rec, CK_ATTRIBUTE_TYPE type, CK_ULONG *val
 /* ---- builder.c: records -> distrust entries ---- */
 
 typedef struct {
-    ng_bytes issuer;           /* DER Name */
-    ng_bytes serial_der;       /* DER INTEGER */
-    ng_bytes serial;           /* its value bytes (inside serial_der) */
-    uint64_t hash;             /* index hash of issuer + serial value */
-    bool has_sha1;             /* only when verified against the certificate */
-    bool distrusted;           /* the record distrusts; false for a constraint-only entry */
-    ng_bytes name_constraints; /* DER NameConstraints, len 0 when none */
-    ng_bytes cert;             /* the certificate's DER when its file had it, len 0 when none */
+    ng_bytes issuer;     /* DER Name */
+    ng_bytes serial_der; /* DER INTEGER */
+    ng_bytes serial;     /* its value bytes (inside serial_der) */
+    uint64_t hash;       /* index hash of issuer + serial value */
+    bool has_sha1;       /* only when verified against the certificate */
+    bool distrusted;     /* the record distrusts; false for a constraint-only entry */
+    NG_ENTRY_ATTRS(NG_ENTRY_ATTR_FIELD) /* schema.h: name_constraints... */
+    ng_bytes cert; /* the certificate's DER when its file had it, len 0 when none */
     unsigned char sha1[NG_SHA1_LEN];
     const char *label;
     const char *reason;
@@ -206,21 +213,50 @@ bool ng_build_entries(const ng_records *recs, ng_entries *out, ng_error *err);
 void ng_entries_clear(ng_entries *ents);
 /* Appends a copy of e (its pointers still borrowed); false when out of memory. */
 bool ng_entries_push(ng_entries *ents, const ng_entry *e);
+
+/* ---- index.c: the issuer+serial hash, and the one probe ---- */
+
 uint64_t ng_entry_hash(ng_bytes issuer, ng_bytes serial_value);
 /* ng_entry_hash in two steps, for several serials under one issuer. */
 uint64_t ng_issuer_hash(ng_bytes issuer);
 uint64_t ng_serial_hash(uint64_t issuer_hash, ng_bytes serial_value);
 
-/* ---- index.c: issuer+serial -> entry ---- */
+/* Keys sorted by hash: frag[i] is the top half of key i's hash (its
+ * fingerprint), dir (2^bits + 1 positions) the first key of each bucket of
+ * hashes by their top `bits` bits (bits <= 32). */
+typedef struct {
+    const uint32_t *dir;
+    unsigned bits;
+    const uint32_t *frag;
+} ng_probe;
+
+#define NG_FRAG(h) ((uint32_t)((h) >> 32))
+
+/* Is the key at this position (its fingerprint equal) the one sought? */
+typedef bool (*ng_index_match)(const void *ctx, size_t pos);
+
+/* The number of directory bits for n keys. */
+unsigned ng_index_bits(size_t n);
+/* Fills dir for the n sorted fingerprints of p; false when not sorted. */
+bool ng_index_directory(const ng_probe *p, uint32_t *dir, size_t n);
+/* The first position with hash h that `match` accepts, or -1. */
+long ng_index_probe(const ng_probe *p, uint64_t h, ng_index_match match, const void *ctx);
+
+/* An index over an array of entries (in any order). */
+typedef struct {
+    uint64_t hash;
+    uint64_t entry;
+} ng_index_key;
 
 typedef struct {
-    uint32_t *slots; /* entry number + 1, 0 = empty */
-    size_t mask;
+    ng_probe probe;
+    ng_index_key *keys; /* sorted by hash, then entry number */
+    uint32_t *dir, *frag;
 } ng_index;
 
 bool ng_index_build(ng_index *idx, const ng_entry *entries, size_t n);
 void ng_index_clear(ng_index *idx);
-/* The entry with exactly this issuer and serial value, or -1. */
+/* The first entry with exactly this issuer and serial value, or -1. */
 long ng_index_find(const ng_index *idx, const ng_entry *entries, ng_bytes issuer,
                    ng_bytes serial_value);
 
@@ -343,13 +379,16 @@ typedef struct ng_image ng_image;
 /* Builds an image in memory; source_* stamp the text file it came from. */
 ng_image *ng_image_build(const ng_entries *ents, uint64_t source_size, int64_t source_mtime_ns,
                          ng_error *err);
-/* Maps a compiled file read-only after checking all of it. */
+/* Reads a compiled file into the process's own memory and checks all of it
+ * (never a file mapping: a file truncated or rewritten in place must not
+ * fault, SIGBUS, in the host). */
 ng_image *ng_image_open(const char *path, ng_error *err);
-/* The same in steps, for a reload: ng_image_map maps the file unchecked;
- * ng_image_check checks it until done or until CLOCK_MONOTONIC passes
- * deadline_ns (UINT64_MAX: no deadline): 1 when all of it is good, 0 when
- * there is more to check, -1 when refused (err says why). An image is used
- * only once it returned 1. */
+/* The same in steps, for a reload: ng_image_map opens the file and sets
+ * memory aside for it; ng_image_check reads and checks it until done or
+ * until CLOCK_MONOTONIC passes deadline_ns (UINT64_MAX: no deadline): 1
+ * when all of it is good, 0 when there is more to check, -1 when refused
+ * (err says why; a file that shrinks while read is refused). An image is
+ * used only once it returned 1. */
 ng_image *ng_image_map(const char *path, ng_error *err);
 int ng_image_check(ng_image *img, uint64_t deadline_ns, ng_error *err);
 /* Writes the checksum into an image's header (for tools and fuzzing that
@@ -365,8 +404,18 @@ void ng_image_free(ng_image *img);
 bool ng_image_release(ng_image *img, uint64_t deadline_ns);
 size_t ng_image_count(const ng_image *img);
 void ng_image_source(const ng_image *img, uint64_t *size, int64_t *mtime_ns);
-/* Fills a view of entry i; its pointers point into the image. */
+/* The SHA-1 of the text it was compiled from, or NULL when it has none
+ * (compiled from several files, or built in memory). */
+const unsigned char *ng_image_source_sha1(const ng_image *img);
+/* Stamps an image built here with the text file it was compiled from: its
+ * size, mtime and SHA-1 (the module serves the image only beside that text). */
+bool ng_image_stamp_source(ng_image *img, const char *path, ng_error *err);
+/* Fills a view of entry i; its pointers point into the image. Entries are
+ * numbered in hash order (the order the probe reads them in). */
 void ng_image_entry(const ng_image *img, size_t i, ng_entry *e);
+/* Fills out[0..ng_image_count) with every entry, in the order they were
+ * compiled in (file order), as listings show them. */
+void ng_image_entries(const ng_image *img, ng_entry *out);
 long ng_image_find(const ng_image *img, ng_bytes issuer, ng_bytes serial_value);
 /* The same with the hash given (ng_entry_hash of issuer and serial_value). */
 long ng_image_find_hashed(const ng_image *img, uint64_t hash, ng_bytes issuer,

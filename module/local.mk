@@ -3,6 +3,7 @@
 # them in-process; the end-to-end tests load the real .so through NSS.
 module_sources = \
 	module/internal.h \
+	module/schema.h \
 	module/der.c \
 	module/sha1.c \
 	module/parser.c \

@@ -45,6 +45,9 @@ typedef struct ng_file_stamp {
     ino_t ino;
     uint64_t size;
     int64_t mtime_ns;
+    int64_t ctime_ns; /* any rewrite moves it, even one that restores mtime */
+    bool has_sha1;    /* a text's SHA-1, once take_compiled needed it */
+    unsigned char sha1[NG_SHA1_LEN];
 } file_stamp;
 
 struct ng_source {
@@ -83,6 +86,7 @@ stamp_file(file_stamp *st, const char *path)
         st->ino = sb.st_ino;
         st->size = (uint64_t)sb.st_size;
         st->mtime_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
+        st->ctime_ns = (int64_t)sb.st_ctim.tv_sec * 1000000000 + sb.st_ctim.tv_nsec;
     }
 }
 
@@ -91,7 +95,7 @@ same_stamp(const file_stamp *a, const file_stamp *b)
 {
     return a->exists == b->exists && strcmp(a->path, b->path) == 0 &&
            (!a->exists || (a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
-                           a->mtime_ns == b->mtime_ns));
+                           a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns));
 }
 
 static bool
@@ -539,16 +543,35 @@ unit_done(const ng_source *old)
     return true;
 }
 
+/* The text's SHA-1 into job.src->txt: the last generation's when the text
+ * is the same file unchanged (dev, inode, size, mtime, ctime), else read
+ * now; a poll never re-reads a text that did not change. */
+static bool
+text_sha1(const file_stamp *txt)
+{
+    const ng_source *old = previous_source(ng.current, ng.job.src->unit);
+    file_stamp *mine = &ng.job.src->txt;
+
+    if (old && old->txt.has_sha1 && same_stamp(&old->txt, txt)) {
+        memcpy(mine->sha1, old->txt.sha1, NG_SHA1_LEN);
+        return mine->has_sha1 = true;
+    }
+    return mine->has_sha1 = ng_sha1_file(txt->path, mine->sha1);
+}
+
 /* Takes the checked compiled file when it is the one to serve: no text
- * beside it, or the text it was compiled from. */
+ * beside it, or the text it was compiled from (same size, mtime and
+ * SHA-1: size and mtime alone are easily kept across a swap). */
 static bool
 take_compiled(const file_stamp *txt)
 {
     uint64_t size;
     int64_t mtime;
+    const unsigned char *sha1 = ng_image_source_sha1(ng.job.checking);
 
     ng_image_source(ng.job.checking, &size, &mtime);
-    if (txt->exists && (size != txt->size || mtime != txt->mtime_ns)) {
+    if (txt->exists && (size != txt->size || mtime != txt->mtime_ns || !sha1 || !text_sha1(txt) ||
+                        memcmp(sha1, ng.job.src->txt.sha1, NG_SHA1_LEN) != 0)) {
         ng_log_event(NG_EV_STALE_COMPILED, "file", ng.job.src->ngo.path, "using", txt->path, NULL);
         return false;
     }

@@ -6,7 +6,11 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -122,18 +126,18 @@ blocks(uint32_t h[5], const unsigned char *p, size_t n, bool portable)
         block(h, p);
 }
 
+/* The last (partial) block, the padding and the length; then the digest. */
 static void
-sha1(const unsigned char *data, size_t len, unsigned char out[NG_SHA1_LEN], bool portable)
+sha1_finish(uint32_t h[5], const unsigned char *rest_data, size_t rest, uint64_t len,
+            unsigned char out[NG_SHA1_LEN], bool portable)
 {
-    uint32_t h[5] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0};
     unsigned char tail[128];
-    size_t full = len & ~(size_t)63, rest = len - full, tail_len;
-    uint64_t bits = (uint64_t)len * 8;
+    size_t tail_len;
+    uint64_t bits = len * 8;
 
-    blocks(h, data, full / 64, portable);
     memset(tail, 0, sizeof(tail));
     if (rest)
-        memcpy(tail, data + full, rest);
+        memcpy(tail, rest_data, rest);
     tail[rest] = 0x80;
     tail_len = rest + 1 + 8 <= 64 ? 64 : 128;
     for (int i = 0; i < 8; i++)
@@ -147,6 +151,55 @@ sha1(const unsigned char *data, size_t len, unsigned char out[NG_SHA1_LEN], bool
     }
 }
 
+#define SHA1_INIT                                                                                  \
+    {                                                                                              \
+        0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0                                 \
+    }
+
+static void
+sha1(const unsigned char *data, size_t len, unsigned char out[NG_SHA1_LEN], bool portable)
+{
+    uint32_t h[5] = SHA1_INIT;
+    size_t full = len & ~(size_t)63;
+
+    blocks(h, data, full / 64, portable);
+    sha1_finish(h, data + full, len - full, len, out, portable);
+}
+
+bool
+ng_sha1_fd(int fd, unsigned char out[NG_SHA1_LEN])
+{
+    enum { CHUNK = 1 << 16 };
+    uint32_t h[5] = SHA1_INIT;
+    unsigned char *buf = malloc(CHUNK);
+    size_t have = 0;
+    uint64_t len = 0;
+    bool ok = buf != NULL;
+
+    while (ok) {
+        ssize_t n = read(fd, buf + have, CHUNK - have);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            ok = n == 0;
+            break;
+        }
+        have += (size_t)n;
+        len += (uint64_t)n;
+        if (have == CHUNK) { /* CHUNK is a multiple of 64 */
+            blocks(h, buf, CHUNK / 64, false);
+            have = 0;
+        }
+    }
+    if (ok) {
+        size_t full = have & ~(size_t)63;
+        blocks(h, buf, full / 64, false);
+        sha1_finish(h, buf + full, have - full, len, out, false);
+    }
+    free(buf);
+    return ok;
+}
+
 void
 ng_sha1(const unsigned char *data, size_t len, unsigned char out[NG_SHA1_LEN])
 {
@@ -157,4 +210,88 @@ void
 ng_sha1_portable(const unsigned char *data, size_t len, unsigned char out[NG_SHA1_LEN])
 {
     sha1(data, len, out, true);
+}
+
+bool
+ng_sha1_file(const char *path, unsigned char out[NG_SHA1_LEN])
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK); /* never block on a FIFO */
+    bool ok = fd >= 0 && ng_sha1_fd(fd, out);
+
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+/* ---- SHA-256 (FIPS 180-4): a certificate's key hash, as OneCRL and
+ * Chrome name a distrusted key (issue 13). Portable: it runs once per
+ * entry that carries a key hash, at load. ---- */
+
+#define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
+
+static const uint32_t k256[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+};
+
+static void
+block256(uint32_t h[8], const unsigned char *p)
+{
+    uint32_t w[64], s[8];
+
+    for (int i = 0; i < 16; i++)
+        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
+               (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+    for (int i = 16; i < 64; i++) {
+        uint32_t s0 = ROR(w[i - 15], 7) ^ ROR(w[i - 15], 18) ^ (w[i - 15] >> 3);
+        uint32_t s1 = ROR(w[i - 2], 17) ^ ROR(w[i - 2], 19) ^ (w[i - 2] >> 10);
+        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+    }
+    memcpy(s, h, sizeof(s));
+    for (int i = 0; i < 64; i++) {
+        uint32_t e = s[4], a = s[0];
+        uint32_t t1 = s[7] + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) + ((e & s[5]) ^ (~e & s[6])) +
+                      k256[i] + w[i];
+        uint32_t t2 =
+            (ROR(a, 2) ^ ROR(a, 13) ^ ROR(a, 22)) + ((a & s[1]) ^ (a & s[2]) ^ (s[1] & s[2]));
+        memmove(s + 1, s, 7 * sizeof(s[0]));
+        s[4] += t1;
+        s[0] = t1 + t2;
+    }
+    for (int i = 0; i < 8; i++)
+        h[i] += s[i];
+}
+
+void
+ng_sha256(const unsigned char *data, size_t len, unsigned char out[NG_SHA256_LEN])
+{
+    uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                     0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    unsigned char tail[128];
+    size_t full = len & ~(size_t)63, rest = len - full, tail_len;
+    uint64_t bits = (uint64_t)len * 8;
+
+    for (size_t i = 0; i < full; i += 64)
+        block256(h, data + i);
+    memset(tail, 0, sizeof(tail));
+    if (rest)
+        memcpy(tail, data + full, rest);
+    tail[rest] = 0x80;
+    tail_len = rest + 1 + 8 <= 64 ? 64 : 128;
+    for (int i = 0; i < 8; i++)
+        tail[tail_len - 1 - i] = (unsigned char)(bits >> (8 * i));
+    for (size_t i = 0; i < tail_len; i += 64)
+        block256(h, tail + i);
+    for (int i = 0; i < 8; i++) {
+        out[4 * i] = (unsigned char)(h[i] >> 24);
+        out[4 * i + 1] = (unsigned char)(h[i] >> 16);
+        out[4 * i + 2] = (unsigned char)(h[i] >> 8);
+        out[4 * i + 3] = (unsigned char)h[i];
+    }
 }

@@ -22,6 +22,7 @@ include tests/hardening.mk
 include tests/firefox.mk
 include tests/p11kit.mk
 include tests/faults.mk
+include tests/image.mk
 
 clean-local: clean-test-out
 clean-test-out:

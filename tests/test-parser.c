@@ -352,6 +352,97 @@ test_der(void)
                "SHA-1 of the 56-byte FIPS vector");
 }
 
+/* ---- schema.h's key hash (issue 13): parsed, checked, kept by an image ---- */
+
+/* A self-signed P-256 certificate, CN=A, serial 7 (openssl req -x509). */
+static const unsigned char spki_cert[] =
+    "\x30\x82\x01\x59\x30\x82\x01\x00\xa0\x03\x02\x01\x02\x02\x01\x07\x30\x0a\x06\x08\x2a\x86"
+    "\x48\xce\x3d\x04\x03\x02\x30\x0c\x31\x0a\x30\x08\x06\x03\x55\x04\x03\x0c\x01\x41\x30\x1e"
+    "\x17\x0d\x32\x36\x31\x32\x30\x36\x30\x36\x31\x38\x31\x38\x5a\x17\x0d\x33\x36\x31\x32\x30"
+    "\x33\x30\x36\x31\x38\x31\x38\x5a\x30\x0c\x31\x0a\x30\x08\x06\x03\x55\x04\x03\x0c\x01\x41"
+    "\x30\x59\x30\x13\x06\x07\x2a\x86\x48\xce\x3d\x02\x01\x06\x08\x2a\x86\x48\xce\x3d\x03\x01"
+    "\x07\x03\x42\x00\x04\x6d\x46\xb6\xdc\xee\xc8\x93\x4c\x54\xa5\x2c\xca\xf9\x5b\x9d\x15\x28"
+    "\xf6\x8a\x48\x1b\xdd\x1b\xf9\xd3\x6f\x8e\x2c\x1f\x5f\x48\xd5\x21\x3f\x17\x33\xe7\x9f\x73"
+    "\xe3\xac\x37\xad\x3c\x3f\xf6\x3c\xb5\x2c\x03\x2a\x80\xc7\x09\xa8\x13\x09\xd1\x4c\x27\xeb"
+    "\xfd\x20\xfe\xa3\x53\x30\x51\x30\x1d\x06\x03\x55\x1d\x0e\x04\x16\x04\x14\x2e\xcc\x15\x7c"
+    "\xb0\xfb\x14\x39\x1c\x14\x2d\x7d\x15\x84\xe2\x66\x2f\xda\x70\x9a\x30\x1f\x06\x03\x55\x1d"
+    "\x23\x04\x18\x30\x16\x80\x14\x2e\xcc\x15\x7c\xb0\xfb\x14\x39\x1c\x14\x2d\x7d\x15\x84\xe2"
+    "\x66\x2f\xda\x70\x9a\x30\x0f\x06\x03\x55\x1d\x13\x01\x01\xff\x04\x05\x30\x03\x01\x01\xff"
+    "\x30\x0a\x06\x08\x2a\x86\x48\xce\x3d\x04\x03\x02\x03\x47\x00\x30\x44\x02\x20\x20\x6f\xf4"
+    "\xac\xe0\x4a\x3c\x5c\x5b\x5e\x8d\xd4\xb5\x81\xff\xc4\x73\x71\xb2\xc3\xf3\xe2\x3c\x26\x3b"
+    "\xf8\x2b\x61\xa9\xda\x08\xb1\x02\x20\x39\x69\xf5\x11\x60\x57\xbb\x89\x64\x2d\xae\x69\xba"
+    "\x29\xeb\x10\x4f\xb0\xb0\xa4\xa4\x6c\x23\xd8\x2e\xc9\x3d\xd7\xff\x00\x7a\x3b";
+/* sha256 of its SubjectPublicKeyInfo (openssl pkey -pubin -outform DER | sha256sum) */
+static const char spki_hex[] = "b7813d2802f8b1aede61d00b1751bff5b17b2b86377bb8e2c0f4fc96a5c2f73b";
+
+static void
+put_octal(char **p, const char *attr, const unsigned char *data, size_t len)
+{
+    *p += sprintf(*p, "%s MULTILINE_OCTAL\n", attr);
+    for (size_t i = 0; i < len; i++)
+        *p += sprintf(*p, "\\%03o", data[i]);
+    *p += sprintf(*p, "\nEND\n");
+}
+
+/* The certificate and a trust record for it with key hash `key` (len bytes). */
+static void
+spki_overlay(char *text, const unsigned char *key, size_t len)
+{
+    ng_bytes cert = {spki_cert, sizeof(spki_cert) - 1};
+    ng_cert_parts parts;
+    char *p = text;
+
+    ng_der_cert_parts(cert, &parts);
+    p += sprintf(p, "CKA_CLASS CK_OBJECT_CLASS CKO_CERTIFICATE\n");
+    put_octal(&p, "CKA_VALUE", cert.data, cert.len);
+    p += sprintf(p, TRUST_HEAD);
+    put_octal(&p, "CKA_ISSUER", parts.issuer.data, parts.issuer.len);
+    put_octal(&p, "CKA_SERIAL_NUMBER", parts.serial.data, parts.serial.len);
+    p += sprintf(p, DISTRUST);
+    put_octal(&p, "CKA_NSSGUARD_SPKI_SHA256", key, len);
+}
+
+static void
+test_spki_sha256(void)
+{
+    unsigned char key[NG_SHA256_LEN];
+    char text[8192], hex[128];
+    ng_entries ents;
+    ng_records recs;
+    ng_error err;
+    ng_entry e;
+
+    for (size_t i = 0; i < sizeof(key); i++)
+        sscanf(spki_hex + 2 * i, "%2hhx", &key[i]);
+    spki_overlay(text, key, sizeof(key));
+    tap_is_str(load(text, &ents, &recs), "",
+               "a trust record with the certificate's key hash loads");
+    tap_is_ulong(ents.n_entries ? ents.entries[0].spki_sha256.len : 0, 32, "... and keeps it");
+    if (ents.n_entries == 1) {
+        ng_image *img = ng_image_build(&ents, 0, 0, &err);
+        memset(&e, 0, sizeof(e));
+        if (img)
+            ng_image_entry(img, 0, &e);
+        ng_hex_text(e.spki_sha256, hex, sizeof(hex));
+        tap_is_str(hex,
+                   "b7:81:3d:28:02:f8:b1:ae:de:61:d0:0b:17:51:bf:f5:b1:7b:2b:86:37:7b:b8:e2:c0:f4:"
+                   "fc:96:a5:c2:f7:3b",
+                   "an image keeps the key hash");
+        ng_image_free(img);
+    }
+    ng_entries_clear(&ents);
+    ng_records_clear(&recs);
+
+    key[31] ^= 1;
+    spki_overlay(text, key, sizeof(key));
+    tap_ok(strstr(load_error(text), "CKA_NSSGUARD_SPKI_SHA256 does not match the certificate's "
+                                    "SubjectPublicKeyInfo") != NULL,
+           "a key hash that is not the certificate's is refused");
+    spki_overlay(text, key, 20);
+    tap_ok(strstr(load_error(text), "CKA_NSSGUARD_SPKI_SHA256 is not a SHA-256 (32 bytes)") != NULL,
+           "a key hash of 20 bytes is refused");
+}
+
 int
 main(void)
 {
@@ -359,5 +450,6 @@ main(void)
     test_builder();
     test_der();
     test_mozilla();
+    test_spki_sha256();
     return tap_done();
 }

@@ -106,7 +106,7 @@ compile(const char *in, const char *out)
         ng_image *img =
             ng_image_build(&ents, (uint64_t)st.st_size,
                            (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec, &err);
-        if (img)
+        if (img && ng_image_stamp_source(img, in, &err)) /* as nssguard compile does */
             ng_image_write(img, out, &err);
         ng_image_free(img);
     }
@@ -280,7 +280,9 @@ test_search_across_reload(CK_SESSION_HANDLE s)
     tap_is_ulong(n, 6, "the listing still has the old generation's six objects");
     tap_is_ulong(p11->C_GetAttributeValue(s, h[0], &a, 1), CKR_OK, "its handles still resolve");
     label[a.ulValueLen] = '\0';
-    tap_is_str(label, "A-1", "... to the old generation's objects");
+    /* entries are listed in hash order: any of the old generation's (A-*) */
+    tap_is_str(strncmp(label, "A-", 2) == 0 ? "A-" : label, "A-",
+               "... to the old generation's objects");
     tap_is_str(lookup(s, 1, label, sizeof(label)), "D-1", "its next search sees the new one");
     p11->C_CloseSession(other);
 }

@@ -121,7 +121,8 @@ tool_cmd_compile(int argc, char **argv)
         mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
     }
     img = ng_image_build(&ents, size, mtime, &err);
-    if (!img || !ng_image_write(img, out, &err)) {
+    if (!img || (n == 1 && !ng_image_stamp_source(img, argv[optind], &err)) ||
+        !ng_image_write(img, out, &err)) {
         tool_error("%s", err.msg);
         goto out;
     }

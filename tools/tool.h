@@ -149,8 +149,10 @@ typedef struct {
     unsigned char md5[16];
     const char *reason;
     const char *reference;
-    bool no_distrust;           /* write no purpose NOT_TRUSTED (constraint/date entries) */
-    ng_bytes name_constraints;  /* DER NameConstraints, len 0 when none */
+    bool no_distrust; /* write no purpose NOT_TRUSTED (constraint/date entries) */
+    /* module/schema.h's attributes (name_constraints...), len 0 when none:
+     * tool_write_entry writes each one that is set */
+    NG_ENTRY_ATTRS(NG_ENTRY_ATTR_FIELD)
     const char *distrust_after; /* UTCTime text YYMMDDHHMMSSZ, or NULL */
 } tool_entry;
 

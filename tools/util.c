@@ -403,9 +403,11 @@ tool_write_entry(FILE *out, const tool_entry *e)
         fputs("CKA_TRUST_CODE_SIGNING CK_TRUST CKT_NSS_NOT_TRUSTED\n", out);
     }
     fputs("CKA_TRUST_STEP_UP_APPROVED CK_BBOOL CK_FALSE\n", out);
-    if (e->name_constraints.len)
-        tool_write_octal(out, "CKA_NSSGUARD_NAME_CONSTRAINTS", e->name_constraints.data,
-                         e->name_constraints.len);
+#define SCHEMA_WRITE(field, cka, name, check, listed)                                              \
+    if (e->field.len)                                                                              \
+        tool_write_octal(out, name, e->field.data, e->field.len);
+    NG_ENTRY_ATTRS(SCHEMA_WRITE) /* module/schema.h */
+#undef SCHEMA_WRITE
     if (e->distrust_after) {
         tool_write_octal(out, "CKA_NSS_SERVER_DISTRUST_AFTER",
                          (const unsigned char *)e->distrust_after, strlen(e->distrust_after));
@@ -574,8 +576,8 @@ load_image(tool_overlay *ov, const char *path)
         ov->ents.entries = ne;
         ov->ents.cap = ov->ents.n_entries + n;
     }
-    for (size_t i = 0; i < n; i++)
-        ng_image_entry(img, i, &ov->ents.entries[ov->ents.n_entries++]);
+    ng_image_entries(img, &ov->ents.entries[ov->ents.n_entries]); /* in file order */
+    ov->ents.n_entries += n;
     return 1;
 }
 
@@ -878,6 +880,13 @@ tool_print_entry(FILE *out, const ng_entry *e, const char *indent)
     } else {
         fprintf(out, "%s  sha1:      none (issuer+serial record)\n", indent);
     }
+#define SCHEMA_PRINT(field, cka, name, check, listed)                                              \
+    if (listed && e->field.len) {                                                                  \
+        ng_hex_text(e->field, hex, sizeof(hex));                                                   \
+        fprintf(out, "%s  %-10s %s\n", indent, #field ":", hex);                                   \
+    }
+    NG_ENTRY_ATTRS(SCHEMA_PRINT) /* module/schema.h: the listed ones */
+#undef SCHEMA_PRINT
     fprintf(out, "%s  source:    %s:%u\n", indent, e->file, e->line);
 }
 
@@ -905,6 +914,14 @@ tool_json_entry(FILE *out, const ng_entry *e)
     } else {
         fputs("null", out);
     }
+#define SCHEMA_JSON(field, cka, name, check, listed)                                               \
+    if (listed && e->field.len) {                                                                  \
+        ng_hex_text(e->field, hex, sizeof(hex));                                                   \
+        fputs(",\"" #field "\":", out);                                                            \
+        tool_json_string(out, hex);                                                                \
+    }
+    NG_ENTRY_ATTRS(SCHEMA_JSON) /* module/schema.h: the listed ones */
+#undef SCHEMA_JSON
     fputs(",\"file\":", out);
     tool_json_string(out, e->file);
     fprintf(out, ",\"line\":%u}", e->line);
