@@ -17,9 +17,16 @@ nssguard_SOURCES = \
 	tools/cmd-verify.c \
 	tools/cmd-audit.c \
 	tools/cmd-compile.c
-nssguard_CFLAGS = $(AM_CFLAGS) $(NSS_CFLAGS) $(NSPR_CFLAGS)
+# issue 15: putting the module in place, and whether it enforces there
+nssguard_SOURCES += \
+	tools/cmd-enable.c \
+	tools/cmd-status.c \
+	tools/cmd-watch.c \
+	tools/operate.c \
+	tools/operate.h
+nssguard_CFLAGS = $(AM_CFLAGS) $(NSS_CFLAGS) $(NSPR_CFLAGS) $(JSON_C_CFLAGS)
 nssguard_CPPFLAGS = $(AM_CPPFLAGS) -DNSSGUARD_PKCS11DIR=\"$(pkcs11dir)\"
-nssguard_LDADD = libnssguard-testable.la $(NSS_LIBS) $(NSPR_LIBS) -lpthread
+nssguard_LDADD = libnssguard-testable.la $(NSS_LIBS) $(NSPR_LIBS) $(JSON_C_LIBS) -lpthread
 
 # Manual pages, installed by `make install`.
 dist_man_MANS = doc/nssguard.1 doc/nssguard-overlay.5 doc/nssguard.conf.5
