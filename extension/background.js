@@ -1,23 +1,22 @@
 // background.js: the nssguard trust-refresh extension.
 //
-// Firefox caches certificate trust (its CertVerifier trust cache, and NSS's
-// trust on a certificate it holds), so a distrust that nssguard's module
-// starts serving while Firefox runs never reaches a CA this Firefox has
-// already met. Removing and re-adding the PKCS#11 module is the supported
-// way to make Firefox drop that cache: nsIPKCS11ModuleDB's deleteModule and
-// addModule, reached through browser.pkcs11 (uninstallModule, installModule).
+// Firefox caches certificate trust (its CertVerifier trust cache), so a
+// distrust that nssguard's module starts serving while Firefox runs does not
+// reach a CA this Firefox has already met. Firefox drops that cache whenever
+// a PKCS#11 module is added to or deleted from its module database, which an
+// extension with the "pkcs11" permission may do (browser.pkcs11).
 //
-// When: the native-messaging host "nssguard" (a small wrapper that runs
-// `nssguard watch --native`) sends {"generation": N, ...} once at start and
-// again whenever the configured overlay files change. On every generation
-// after the first, the module is removed and re-added. The module's PKCS#11
-// manifest (pkcs11-modules/nssguard.json) names the same library that the
-// enterprise policy (SecurityDevices) or nssguard enable installed: re-added
-// without parameters, it reads nssguard.conf.
+// When: the native-messaging host "nssguard" (`nssguard watch --native`)
+// sends {"generation": ...} once at start and again whenever the configured
+// overlay files change. On each new generation the extension adds and
+// deletes "nssguard_refresh" (libnssguard-refresh.so, a module with no
+// slots, named by the PKCS#11 manifest pkcs11-modules/nssguard_refresh.json
+// that `nssguard enable --firefox-extension` writes). The next NEW
+// connection is verified afresh against what libnssguard.so serves then.
 "use strict";
 
 const HOST = "nssguard";
-const MODULE = "nssguard";
+const REFRESH = "nssguard_refresh";
 const RETRY_MS = 5000;
 
 let seen = null;
@@ -27,22 +26,25 @@ function log(msg) {
     console.log(`nssguard: ${msg}`);
 }
 
+// Adds and deletes the slot-less refresh module: each of the two calls
+// clears Firefox's trust cache (PKCS11ModuleDB's AddModule and DeleteModule
+// call CertVerifier::ClearTrustCache, success or not), and the profile ends
+// as it was. libnssguard.so itself stays loaded: it reloads the overlay
+// files on its own.
 async function refresh(generation) {
     const t0 = Date.now();
-    try {
-        if (await browser.pkcs11.isModuleInstalled(MODULE))
-            await browser.pkcs11.uninstallModule(MODULE);
-    } catch (e) {
-        log(`uninstallModule: ${e.message}`);
+    const steps = [];
+    for (const step of ["installModule", "uninstallModule"]) {
+        try {
+            await browser.pkcs11[step](REFRESH);
+            steps.push(`${step}: ok`);
+        } catch (e) {
+            steps.push(`${step}: ${e.message}`);
+        }
     }
-    try {
-        await browser.pkcs11.installModule(MODULE);
-        log(`generation ${generation}: module re-added in ${Date.now() - t0} ms`);
-        return { refreshed: generation, ms: Date.now() - t0 };
-    } catch (e) {
-        log(`installModule: ${e.message}`);
-        return { failed: generation, error: String(e.message) };
-    }
+    const ok = steps.every((s) => s.endsWith(": ok"));
+    log(`generation ${generation}: ${steps.join("; ")} in ${Date.now() - t0} ms`);
+    return { [ok ? "refreshed" : "failed"]: generation, ms: Date.now() - t0, steps };
 }
 
 function connect() {

@@ -43,8 +43,8 @@ typedef struct {
 static void
 report(op_run_state *st, const char *where, const char *what)
 {
-    printf("%s: %s%s\n", where, st->t->dry_run && strncmp(what, "unchanged", 9) != 0 ? "would " : "",
-           what);
+    printf("%s: %s%s\n", where,
+           st->t->dry_run && strncmp(what, "unchanged", 9) != 0 ? "would " : "", what);
 }
 
 static bool
@@ -116,8 +116,10 @@ one_nssdb(op_run_state *st, const char *db)
         report(st, db, st->on ? "unchanged (module listed)" : "unchanged (module not listed)");
     } else {
         st->changes++;
-        report(st, db, !st->on ? "remove the module" : listed ? "replace the module's parameters"
-                                                                : "add the module");
+        report(st, db,
+               !st->on  ? "remove the module"
+               : listed ? "replace the module's parameters"
+                        : "add the module");
         bool ok = st->t->dry_run || !listed || modutil(db, "-delete", name, NULL);
         ok = ok && (st->t->dry_run || !st->on || modutil(db, "-add", OP_MODULE_NAME, want));
         if (!ok)
@@ -271,7 +273,8 @@ one_policy(op_run_state *st, const char *path)
         report(st, path, "unchanged");
     } else {
         st->changes++;
-        report(st, path, st->on ? "add SecurityDevices nssguard" : "ask Firefox to delete nssguard");
+        report(st, path,
+               st->on ? "add SecurityDevices nssguard" : "ask Firefox to delete nssguard");
         char *dir = strdup(path), *slash = strrchr(dir, '/');
         if (slash != NULL)
             *slash = '\0';
@@ -285,8 +288,10 @@ one_policy(op_run_state *st, const char *path)
         free(dir);
     }
     if (st->on && st->t->params != NULL)
-        fprintf(stderr, "nssguard: %s: a policy cannot carry --params; the module reads "
-                        "nssguard.conf there\n", path);
+        fprintf(stderr,
+                "nssguard: %s: a policy cannot carry --params; the module reads "
+                "nssguard.conf there\n",
+                path);
     free(before);
     json_object_put(root);
 }
@@ -327,8 +332,10 @@ host_program(op_run_state *st, const char *dir)
 static void
 write_manifest(op_run_state *st, const char *kind, const char *type, const char *path)
 {
+    /* the refresh module's manifest, or the native host's */
+    const char *name = path != NULL ? "nssguard_refresh" : OP_MODULE_NAME;
     char *dir = manifest_dir(st->t, kind), *file = NULL;
-    if (dir == NULL || asprintf(&file, "%s/%s.json", dir, OP_MODULE_NAME) < 0)
+    if (dir == NULL || asprintf(&file, "%s/%s.json", dir, name) < 0)
         return;
     if (!st->on) {
         bool had = access(file, F_OK) == 0;
@@ -342,8 +349,8 @@ write_manifest(op_run_state *st, const char *kind, const char *type, const char 
     } else {
         char *prog = path != NULL ? strdup(path) : (mkdir_p(dir) ? host_program(st, dir) : NULL);
         json_object *m = json_object_new_object();
-        json_object_object_add(m, "name", json_object_new_string(OP_MODULE_NAME));
-        json_object_object_add(m, "description", json_object_new_string(OP_MODULE_NAME));
+        json_object_object_add(m, "name", json_object_new_string(name));
+        json_object_object_add(m, "description", json_object_new_string("nssguard trust refresh"));
         json_object_object_add(m, "path", json_object_new_string(prog ? prog : ""));
         json_object_object_add(m, "type", json_object_new_string(type));
         json_object *ids = json_object_new_array();
@@ -398,7 +405,7 @@ enable_or_disable(int argc, char **argv, bool on)
     for (size_t i = 0; i < t.policies.n; i++)
         one_policy(&st, t.policies.v[i]);
     if (t.xpi != NULL || (!on && t.policies.n > 0)) {
-        write_manifest(&st, "pkcs11-modules", "pkcs11", op_module_path());
+        write_manifest(&st, "pkcs11-modules", "pkcs11", op_refresh_module_path());
         write_manifest(&st, "native-messaging-hosts", "stdio", NULL);
     }
     op_targets_clear(&t);

@@ -128,13 +128,15 @@ firefox_still_there(unsigned ms)
     ssize_t n = read(0, buf, sizeof(buf));
     if (n <= 0)
         return false;
-    /* Firefox frames its messages; skip each 4-byte length, keep the text. */
-    fputs("nssguard watch: from firefox: ", stderr);
-    for (ssize_t i = 0; i < n; i++) {
-        if (buf[i] >= 0x20 && buf[i] < 0x7f)
-            fputc(buf[i], stderr);
+    /* Firefox frames its messages: a 4-byte length, then the JSON */
+    for (ssize_t i = 0; i + 4 <= n;) {
+        uint32_t len;
+        memcpy(&len, buf + i, sizeof(len));
+        i += 4;
+        int shown = len < (uint32_t)(n - i) ? (int)len : (int)(n - i);
+        fprintf(stderr, "nssguard watch: from firefox: %.*s\n", shown, buf + i);
+        i += shown;
     }
-    fputc('\n', stderr);
     return true;
 }
 
@@ -157,6 +159,17 @@ load_config(const watch_opts *o, ng_config *cfg)
     return false;
 }
 
+static uint64_t
+now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* A change is announced once the files held still for one interval, and
+ * no sooner than the module's reload interval (reload=) after it was first
+ * seen: by then every query the module answers looks at the new files. */
 static int
 watch_loop(const watch_opts *o, const ng_config *cfg)
 {
@@ -164,7 +177,7 @@ watch_loop(const watch_opts *o, const ng_config *cfg)
     uint64_t sent = stamp_overlays(cfg, &n_files);
     if (!send_message(o, sent, n_files, cfg))
         return TOOL_EXIT_ERROR;
-    uint64_t last = sent;
+    uint64_t last = sent, seen_at = 0;
     while (!o->once) {
         if (o->native) {
             if (!firefox_still_there(o->interval_ms))
@@ -174,8 +187,9 @@ watch_loop(const watch_opts *o, const ng_config *cfg)
             nanosleep(&ts, NULL);
         }
         uint64_t now = stamp_overlays(cfg, &n_files);
-        /* announced once it held still for one interval */
-        if (now == last && now != sent) {
+        if (now != last)
+            seen_at = now_ms();
+        if (now == last && now != sent && now_ms() - seen_at >= cfg->reload_ms + 100) {
             if (!send_message(o, now, n_files, cfg))
                 return TOOL_EXIT_ERROR;
             sent = now;

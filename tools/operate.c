@@ -39,6 +39,19 @@ op_module_path(void)
     return m != NULL && m[0] != '\0' ? m : NSSGUARD_PKCS11DIR "/libnssguard.so";
 }
 
+const char *
+op_refresh_module_path(void)
+{
+    static char path[4096];
+    const char *m = getenv("NSSGUARD_REFRESH_MODULE");
+    if (m != NULL && m[0] != '\0')
+        return m;
+    const char *main = op_module_path(), *slash = strrchr(main, '/');
+    snprintf(path, sizeof(path), "%.*slibnssguard-refresh.so",
+             slash != NULL ? (int)(slash - main + 1) : 0, main);
+    return path;
+}
+
 bool
 op_list_add(op_list *l, const char *s)
 {

@@ -20,6 +20,9 @@ void op_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* The installed module, or $NSSGUARD_MODULE when set (tests, make check). */
 const char *op_module_path(void);
+/* The slot-less module the Firefox extension adds and deletes: beside
+ * op_module_path(), or $NSSGUARD_REFRESH_MODULE. */
+const char *op_refresh_module_path(void);
 
 /* A growing list of owned strings. */
 typedef struct {
