@@ -24,8 +24,11 @@
 #      resume) still loads: NSS read the MITM sub-CA's trust when it first
 #      met the certificate and keeps it while Firefox holds the certificate
 #      (asserted as the hazard it is, so that a change shows);
-#   4. nssguard added by an enterprise policy (policies.json SecurityDevices)
-#      with NO parameters: the module reads $NSSGUARD_CONFIG.
+#   4. nssguard added by an enterprise policy (policies.json SecurityDevices,
+#      written by `nssguard enable --firefox-policy`) with NO parameters: the
+#      module reads $NSSGUARD_CONFIG;
+#   5. refresh: a distrust added while Firefox runs reaches a CA it already
+#      met within seconds (the extension in extension/, see case 5).
 # Firefox reads policies.json from distribution/ beside its binary (after
 # /etc/firefox/policies/policies.json). So as not to touch system folders,
 # case 4 runs Firefox from a private copy of its install folder: the small
@@ -294,15 +297,15 @@ for f in "$ffdir"/*; do
 done
 # copied, not linked: Firefox finds its folder from its binary's real path
 cp "$ffbin" "$out/policy/app/firefox-esr"
-cat >"$out/policy/app/distribution/policies.json" <<EOF
-{
-  "policies": {
-    "SecurityDevices": {
-      "Add": { "nssguard": "$NSSGUARD_MODULE" }
-    }
-  }
-}
-EOF
+# An administrator's policies.json with other policies in it: `nssguard
+# enable --firefox-policy` merges SecurityDevices into it (issue 15).
+pol=$out/policy/app/distribution/policies.json
+printf '{"policies": {"DisableAppUpdate": true, "DisableTelemetry": true}}\n' >"$pol"
+NSSGUARD_FIREFOX_POLICY=$pol "$NSSGUARD_TOOL" enable --firefox-policy >"$out/policy/enable.out" 2>&1
+ok $? "policy: nssguard enable --firefox-policy"
+python3 -m json.tool "$pol" >/dev/null 2>&1 && grep -q '"DisableAppUpdate": true' "$pol" &&
+    grep -q "\"nssguard\": \"$NSSGUARD_MODULE\"" "$pol"
+ok $? "policy: policies.json merged, valid, the other policies kept"
 printf '# written by tests/e2e-firefox.sh\noverlay = %s\nlog = file:%s\n' \
     "$pki/overlay.txt" "$log3" >"$conf"
 profile "$out/policy/profile" >/dev/null

@@ -95,6 +95,25 @@ ensure_db(op_run_state *st, const char *db)
     return op_run(argv, NULL) == 0;
 }
 
+/* The module line tried in a scratch database first, so that a line the
+ * module refuses never replaces one that works. */
+static bool
+trial_add(const char *params)
+{
+    const char *tmp = getenv("TMPDIR");
+    char *dir = NULL, *db = NULL;
+    if (asprintf(&dir, "%s/nssguard-enable-XXXXXX", tmp && tmp[0] ? tmp : "/tmp") < 0)
+        return false;
+    bool ok = mkdtemp(dir) != NULL && asprintf(&db, "sql:%s", dir) >= 0;
+    char *mk[] = {"certutil", "-N", "-d", db, "--empty-password", NULL};
+    ok = ok && op_run(mk, NULL) == 0 && modutil(db, "-add", OP_MODULE_NAME, params);
+    char *rm[] = {"rm", "-rf", dir, NULL};
+    op_run(rm, NULL);
+    free(db);
+    free(dir);
+    return ok;
+}
+
 static void
 one_nssdb(op_run_state *st, const char *db)
 {
@@ -120,7 +139,10 @@ one_nssdb(op_run_state *st, const char *db)
                !st->on  ? "remove the module"
                : listed ? "replace the module's parameters"
                         : "add the module");
-        bool ok = st->t->dry_run || !listed || modutil(db, "-delete", name, NULL);
+        bool ok = st->t->dry_run || !st->on || trial_add(want);
+        if (!ok)
+            op_error("%s: left as it is: the module does not initialise with this line", db);
+        ok = ok && (st->t->dry_run || !listed || modutil(db, "-delete", name, NULL));
         ok = ok && (st->t->dry_run || !st->on || modutil(db, "-add", OP_MODULE_NAME, want));
         if (!ok)
             st->failures++;
