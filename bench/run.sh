@@ -159,7 +159,9 @@ na()
 
 params()
 {
-    echo "overlay=$1 log=none"
+    # text_max: the text rows parse up to 100k entries (~420 MB) in-process,
+    # over the module's default cap of 16 MiB (issue 12)
+    echo "overlay=$1 log=none text_max=512"
 }
 
 for n in $sizes; do

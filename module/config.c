@@ -12,6 +12,16 @@
  *       ratelimit=SECONDS  reload=SECONDS  constraints=distrust|ignore
  *       mode=nss|p11-kit|chromium  config=FILE (parameter string only: read FILE there)
  *       verbose=yes|no (accepted and ignored: p11-kit's trust tool adds it)
+ *       text_max=MIB (1..512, default 16: the largest text overlay parsed
+ *       in-process; a larger one must be compiled)
+ *
+ * A bad parameter string fails C_Initialize: whoever passes it (modutil,
+ * pkcs11.txt) sees that at once. A configuration FILE is read by clients
+ * that pass none (Firefox's SecurityDevices policy, GnuTLS, p11-kit), and
+ * there a failed C_Initialize makes the client drop the module and serve
+ * no distrust at all: so a bad line in it is skipped, every good line is
+ * taken, and the errors are kept in cfg->errors for config_error events.
+ * An unreadable file counts as one such error: the defaults serve.
  */
 #include "config.h"
 
@@ -81,6 +91,7 @@ ng_config_init_defaults(ng_config *cfg)
     cfg->ratelimit = DEFAULT_RATELIMIT;
     cfg->reload_ms = DEFAULT_RELOAD_MS;
     cfg->serve_constraints = true;
+    cfg->text_max = NG_TEXT_MAX_BYTES;
     cfg->source = strdup("built-in defaults");
 }
 
@@ -91,7 +102,21 @@ ng_config_clear(ng_config *cfg)
     free(cfg->log_file);
     free(cfg->roots);
     free(cfg->source);
+    for (size_t i = 0; i < cfg->n_errors && i < NG_CONFIG_ERRORS_KEPT; i++)
+        free(cfg->errors[i]);
+    free(cfg->errors);
     memset(cfg, 0, sizeof(*cfg));
+}
+
+bool
+ng_config_add_error(ng_config *cfg, const char *msg)
+{
+    if (!cfg->errors && !(cfg->errors = calloc(NG_CONFIG_ERRORS_KEPT, sizeof(*cfg->errors))))
+        return false;
+    if (cfg->n_errors < NG_CONFIG_ERRORS_KEPT && !(cfg->errors[cfg->n_errors] = strdup(msg)))
+        return false;
+    cfg->n_errors++;
+    return true;
 }
 
 static bool
@@ -111,6 +136,10 @@ set_log(ng_config *cfg, const char *value, const char *where, unsigned line, ng_
         } else if (strcmp(tok, "none") == 0) {
             /* nothing */
         } else if (strncmp(tok, "file:", 5) == 0 && tok[5] == '/') {
+            if (strlen(tok + 5) > 1023) { /* never a shorter path than the one asked */
+                ng_error_set(err, where, line, "log: file path longer than 1023 bytes");
+                goto out;
+            }
             sinks |= NG_LOG_FILE;
             free(cfg->log_file);
             cfg->log_file = strdup(tok + 5);
@@ -188,6 +217,17 @@ set_key(ng_config *cfg, const char *key, const char *value, const char *where, u
         cfg->roots = strdup(value);
         return cfg->roots != NULL;
     }
+    if (strcmp(key, "text_max") == 0) {
+        char *end;
+        errno = 0;
+        unsigned long v = strtoul(value, &end, 10);
+        if (errno || end == value || *end || v < 1 || v > 512) {
+            ng_error_set(err, where, line, "text_max: '%.40s' is not 1..512 MiB", value);
+            return false;
+        }
+        cfg->text_max = (size_t)v << 20;
+        return true;
+    }
     if (strcmp(key, "ratelimit") == 0 || strcmp(key, "reload") == 0) {
         char *end;
         errno = 0;
@@ -202,10 +242,10 @@ set_key(ng_config *cfg, const char *key, const char *value, const char *where, u
             cfg->reload_ms = (unsigned)v * 1000;
         return true;
     }
-    ng_error_set(
-        err, where, line,
-        "unknown key '%.40s' (overlay, log, ratelimit, reload, constraints, mode, roots, config)",
-        key);
+    ng_error_set(err, where, line,
+                 "unknown key '%.40s' (overlay, log, ratelimit, reload, constraints, mode, roots, "
+                 "text_max, config)",
+                 key);
     return false;
 }
 
@@ -314,13 +354,20 @@ ng_config_parse_file(ng_config *cfg, const char *path, bool *found, ng_error *er
             memmove(k + 1, v, strlen(v) + 1);
             *k = '=';
         }
-        ok = key_value(s, path, lineno, cfg, err);
+        bool hash = strstr(s, " #") || strstr(s, "\t#");
+        if (!key_value(s, path, lineno, cfg, err)) {
+            /* skipped: the other lines still count (see the top) */
+            char msg[sizeof(err->msg) + 64];
+            snprintf(msg, sizeof(msg), "%s%s", err->msg,
+                     hash ? " ('#' starts a comment only at the start of a line)" : "");
+            ok = ng_config_add_error(cfg, msg);
+        }
     }
+    if (!ok)
+        ng_error_set(err, path, lineno, "out of memory");
     fclose(f);
-    if (ok) {
-        free(cfg->source);
-        cfg->source = strdup(path);
-    }
+    free(cfg->source);
+    cfg->source = strdup(path);
     return ok;
 }
 
@@ -335,5 +382,14 @@ ng_config_load(ng_config *cfg, const char *params, ng_error *err)
         return ng_config_parse_params(cfg, params, err);
     if (!path || !*path)
         path = DEFAULT_CONFIG;
-    return ng_config_parse_file(cfg, path, &found, err);
+    if (!ng_config_parse_file(cfg, path, &found, err)) {
+        /* unreadable: the defaults serve (the default overlay at least) */
+        ng_config_clear(cfg);
+        ng_config_init_defaults(cfg);
+        if (!ng_config_add_error(cfg, err->msg))
+            return false;
+        free(cfg->source);
+        cfg->source = strdup(path);
+    }
+    return true;
 }

@@ -109,6 +109,21 @@ ng_der_cert_parts(ng_bytes cert, ng_cert_parts *parts)
 }
 
 bool
+ng_der_cert_tbs(ng_bytes cert, ng_bytes *tbs)
+{
+    unsigned tag;
+    size_t total;
+    ng_bytes c, v;
+
+    if (!ng_der_read(cert.data, cert.len, &tag, &c, &total) || tag != 0x30)
+        return false;
+    if (!ng_der_read(c.data, c.len, &tag, &v, &total) || tag != 0x30)
+        return false;
+    *tbs = (ng_bytes){c.data, total};
+    return true;
+}
+
+bool
 ng_der_cert_issuer_serial(ng_bytes cert, ng_bytes *issuer, ng_bytes *serial)
 {
     ng_cert_parts parts;
@@ -277,4 +292,139 @@ ng_hex_text(ng_bytes bytes, char *buf, size_t size)
             break;
         used += (size_t)snprintf(buf + used, size - used, i ? ":%02x" : "%02x", bytes.data[i]);
     }
+}
+
+/* ---- RFC 5280 name comparison (for the tool's warnings) ---- */
+
+#define NAME_VALUE_MAX 1024
+
+/* Appends code point u as UTF-8. */
+static bool
+put_utf8(unsigned char *out, size_t *n, unsigned long u)
+{
+    unsigned char b[4];
+    size_t k;
+
+    if (u < 0x80) {
+        b[0] = (unsigned char)u, k = 1;
+    } else if (u < 0x800) {
+        b[0] = (unsigned char)(0xc0 | u >> 6), b[1] = (unsigned char)(0x80 | (u & 0x3f)), k = 2;
+    } else if (u < 0x10000) {
+        b[0] = (unsigned char)(0xe0 | u >> 12);
+        b[1] = (unsigned char)(0x80 | ((u >> 6) & 0x3f));
+        b[2] = (unsigned char)(0x80 | (u & 0x3f)), k = 3;
+    } else if (u < 0x110000) {
+        b[0] = (unsigned char)(0xf0 | u >> 18);
+        b[1] = (unsigned char)(0x80 | ((u >> 12) & 0x3f));
+        b[2] = (unsigned char)(0x80 | ((u >> 6) & 0x3f));
+        b[3] = (unsigned char)(0x80 | (u & 0x3f)), k = 4;
+    } else {
+        return false;
+    }
+    if (*n + k > NAME_VALUE_MAX)
+        return false;
+    memcpy(out + *n, b, k);
+    *n += k;
+    return true;
+}
+
+/* A directory string as RFC 5280 7.1 compares it (simplified to ASCII case
+ * folding): UTF-8 whatever the string type, spaces trimmed at both ends and
+ * runs of spaces inside collapsed to one, A-Z folded to a-z. False for a
+ * type that is not a string, or a malformed or over-long value. */
+static bool
+name_value_fold(unsigned tag, ng_bytes v, unsigned char *out, size_t *n)
+{
+    size_t width = tag == 0x1e ? 2 : tag == 0x1c ? 4 : 1;
+    unsigned long u;
+    bool space = true; /* drops leading spaces */
+
+    if (tag != 0x0c && tag != 0x13 && tag != 0x16 && tag != 0x14 && tag != 0x1e && tag != 0x1c)
+        return false;
+    if (v.len % width)
+        return false;
+    *n = 0;
+    for (size_t i = 0; i < v.len; i += width) {
+        u = 0;
+        for (size_t k = 0; k < width; k++)
+            u = u << 8 | v.data[i + k];
+        if (u == ' ' || u == '\t' || u == '\n' || u == '\r') {
+            if (space)
+                continue;
+            space = true;
+            u = ' ';
+        } else {
+            space = false;
+            if (u >= 'A' && u <= 'Z')
+                u += 'a' - 'A';
+        }
+        if (width == 1) { /* UTF-8 (or ASCII) bytes as they are */
+            if (*n >= NAME_VALUE_MAX)
+                return false;
+            out[(*n)++] = (unsigned char)u;
+        } else if (!put_utf8(out, n, u)) {
+            return false;
+        }
+    }
+    if (*n > 0 && out[*n - 1] == ' ')
+        (*n)--;
+    return true;
+}
+
+static bool
+atv_equal_rfc5280(ng_bytes a, ng_bytes b)
+{
+    unsigned ta, tb, va_tag, vb_tag;
+    size_t totala, totalb;
+    ng_bytes oida, oidb, va, vb;
+    unsigned char fa[NAME_VALUE_MAX], fb[NAME_VALUE_MAX];
+    size_t na, nb;
+
+    if (!ng_der_read(a.data, a.len, &ta, &oida, &totala) || ta != 0x06 ||
+        !ng_der_read(b.data, b.len, &tb, &oidb, &totalb) || tb != 0x06 || oida.len != oidb.len ||
+        memcmp(oida.data, oidb.data, oida.len) != 0)
+        return false;
+    if (!ng_der_read(a.data + totala, a.len - totala, &va_tag, &va, &totala) ||
+        !ng_der_read(b.data + totalb, b.len - totalb, &vb_tag, &vb, &totalb))
+        return false;
+    if (va_tag == vb_tag && va.len == vb.len && memcmp(va.data, vb.data, va.len) == 0)
+        return true;
+    return name_value_fold(va_tag, va, fa, &na) && name_value_fold(vb_tag, vb, fb, &nb) &&
+           na == nb && memcmp(fa, fb, na) == 0;
+}
+
+/* The contents of the SEQUENCE/SET that starts at p, its tag checked. */
+static bool
+next_tlv(ng_bytes *rest, unsigned want, ng_bytes *contents)
+{
+    unsigned tag;
+    size_t total;
+
+    if (!ng_der_read(rest->data, rest->len, &tag, contents, &total) || tag != want)
+        return false;
+    rest->data += total;
+    rest->len -= total;
+    return true;
+}
+
+bool
+ng_der_name_equal_rfc5280(ng_bytes a, ng_bytes b)
+{
+    ng_bytes ra, rb, rdn_a, rdn_b, atv_a, atv_b;
+
+    if (!next_tlv(&a, 0x30, &ra) || !next_tlv(&b, 0x30, &rb))
+        return false;
+    while (ra.len && rb.len) {
+        if (!next_tlv(&ra, 0x31, &rdn_a) || !next_tlv(&rb, 0x31, &rdn_b))
+            return false;
+        /* the attributes of one RDN in the order written (DER sorts them) */
+        while (rdn_a.len && rdn_b.len) {
+            if (!next_tlv(&rdn_a, 0x30, &atv_a) || !next_tlv(&rdn_b, 0x30, &atv_b) ||
+                !atv_equal_rfc5280(atv_a, atv_b))
+                return false;
+        }
+        if (rdn_a.len || rdn_b.len)
+            return false;
+    }
+    return !ra.len && !rb.len;
 }

@@ -92,11 +92,18 @@ typedef struct {
     ng_bytes spki;    /* SubjectPublicKeyInfo */
 } ng_cert_parts;
 bool ng_der_cert_parts(ng_bytes cert, ng_cert_parts *parts);
+/* The tbsCertificate of a certificate (the part its issuer signed), as a
+ * full TLV. */
+bool ng_der_cert_tbs(ng_bytes cert, ng_bytes *tbs);
 /* The issuer Name and serial INTEGER (both as full TLVs) of a certificate. */
 bool ng_der_cert_issuer_serial(ng_bytes cert, ng_bytes *issuer, ng_bytes *serial);
 /* A readable form of a DER Name, most specific RDN first as NSS prints it:
  * "CN=...,O=...,C=...". Always NUL-terminates; truncates with "...". */
 void ng_der_name_text(ng_bytes name, char *buf, size_t size);
+/* Whether two DER Names are equal as RFC 5280 7.1 compares them (string
+ * types ignored, spaces trimmed and collapsed, ASCII case folded), which is
+ * not how NSS finds trust: it compares the bytes. For the tool's warnings. */
+bool ng_der_name_equal_rfc5280(ng_bytes a, ng_bytes b);
 /* Hex of bytes, colon separated, lower case ("6b:49:d2:05"). */
 void ng_hex_text(ng_bytes bytes, char *buf, size_t size);
 
@@ -201,6 +208,12 @@ enum {
     NG_LOG_FILE = 1 << 2,
 };
 
+/* Text overlays the module parses in-process (on a query's thread, about
+ * the file's size in memory at the peak: ~4 KB per entry) are at most this
+ * big by default (text_max=MIB, up to 512); a larger one is refused with a
+ * text_too_large event: compile it (`nssguard compile`). */
+#define NG_TEXT_MAX_BYTES ((size_t)16 << 20)
+
 /* What the module serves besides NSS's trust objects (mode=). */
 typedef enum {
     NG_MODE_NSS = 0,  /* trust objects only: the default, and all NSS needs */
@@ -217,33 +230,87 @@ typedef struct {
     unsigned ratelimit;     /* seconds between two events for one entry */
     unsigned reload_ms;     /* how often a query may look for changed files */
     bool serve_constraints; /* constraints=distrust: constraint entries as distrust */
+    size_t text_max;        /* text_max=MIB: the largest text overlay parsed in-process */
     ng_mode mode;
     char *roots;  /* mode=builtins: the certdata.txt served as the builtins */
     char *source; /* where the configuration came from, for messages */
+    /* Lines of a configuration file that were not taken (each one
+     * "file:line: reason"), or the file that could not be read: the module
+     * serves with the settings that were good, and says so (config_error). */
+    char **errors; /* the first NG_CONFIG_ERRORS_KEPT of them */
+    size_t n_errors;
 } ng_config;
+
+#define NG_CONFIG_ERRORS_KEPT 8
 
 void ng_config_init_defaults(ng_config *cfg);
 void ng_config_clear(ng_config *cfg);
 /* "key=value key=value" (spaces or ';' between pairs, values may be quoted). */
 bool ng_config_parse_params(ng_config *cfg, const char *params, ng_error *err);
 /* "key = value" lines, '#' comments. A missing file is not an error
- * (*found = false); an unreadable or malformed one is. */
+ * (*found = false); an unreadable one is (false, err). A bad line is not:
+ * it is added to cfg->errors and the other lines are taken. */
 bool ng_config_parse_file(ng_config *cfg, const char *path, bool *found, ng_error *err);
 /* The configuration C_Initialize uses: the parameter string when there is
  * one, else $NSSGUARD_CONFIG or the system file, else the defaults. cfg is
- * filled from scratch: it must hold nothing (zeroed, or cleared). */
+ * filled from scratch: it must hold nothing (zeroed, or cleared). False only
+ * for a bad parameter string (the caller sees it at once, e.g. modutil):
+ * a bad or unreadable configuration file leaves its errors in cfg->errors
+ * and the module serving with what was good, the default overlay at least. */
 bool ng_config_load(ng_config *cfg, const char *params, ng_error *err);
+/* Records a configuration error (cfg->errors); false when out of memory. */
+bool ng_config_add_error(ng_config *cfg, const char *msg);
 
 /* ---- log.c: security events ---- */
 
+/* Every event, in log.c's table (name, priority, fields). */
+typedef enum {
+    NG_EV_LOAD,           /* info: the first generation */
+    NG_EV_RELOAD,         /* info: a new generation */
+    NG_EV_LOAD_FAILED,    /* err: a generation with no entry, files refused */
+    NG_EV_LOAD_ERROR,     /* err: one file refused */
+    NG_EV_STALE_COMPILED, /* warning: a .ngo older than its .txt, the text used */
+    NG_EV_CONFIG_ERROR,   /* err: a setting refused */
+    NG_EV_OVERLAY_EMPTY,  /* warning: a configured path gave no entry */
+    NG_EV_TEXT_TOO_LARGE, /* err: a text overlay over the in-process cap */
+    NG_EV_DISTRUST,       /* warning: an entry answered a trust query */
+    NG_EV_VERIFY,         /* info: nssguard verify's verdict */
+    NG_EV_COUNT
+} ng_event;
+
+/* A rate-limit counter (per entry and generation, or per repeated event). */
+typedef struct {
+    uint64_t last; /* monotonic second of the last logged event, 0 = never */
+    uint32_t suppressed;
+} ng_rate;
+
 void ng_log_configure(const ng_config *cfg);
 void ng_log_close(void);
+/* In a fork()ed child: the locks a parent thread may have held, anew. */
+void ng_log_after_fork(void);
 /* False with log=none: callers skip building events nobody reads. */
 bool ng_log_enabled(void);
-/* One event: a name and NULL-terminated key/value string pairs. Values that
- * look like integers are written as JSON numbers when the key is listed in
- * log.c's numeric keys. */
-void ng_log_event(const char *event, ...) __attribute__((sentinel));
+/* One event: its table row and NULL-terminated key/value string pairs.
+ * Values of the keys the table marks numeric are written as JSON numbers. */
+void ng_log_event(ng_event ev, ...) __attribute__((sentinel));
+const char *ng_event_name(ng_event ev);
+int ng_event_priority(ng_event ev);
+/* Rate limiting: true when an event counted by `rate` may be logged now
+ * (at most one a `window` seconds); then *suppressed is the number of
+ * events held back since the last one. */
+bool ng_log_admit(ng_rate *rate, unsigned window, uint32_t *suppressed);
+/* Opens a log or trace file to append: a regular file, no symbolic link,
+ * never blocking. -1 with *why set when refused. */
+int ng_log_open_file(const char *path, const char **why);
+
+/* ---- trace.c: NSSGUARD_DEBUG=area[,area][:file] ---- */
+
+/* The function list C_GetFunctionList hands out: `real` itself unless
+ * NSSGUARD_DEBUG (secure_getenv) asks for tracing, then a list of wrappers
+ * that trace each call and call `real`'s. */
+CK_FUNCTION_LIST *ng_trace_function_list(CK_FUNCTION_LIST *real);
+/* The `load` area: an event as it is logged. */
+void ng_trace_event(const char *name, const char *text);
 
 /* ---- image.c: the compiled overlay (also what text is built into) ---- */
 
@@ -287,11 +354,6 @@ long ng_image_find_der_like(const ng_image *img, uint64_t hash, ng_bytes issuer,
 
 /* ---- overlay.c: generations of the served overlay ---- */
 
-typedef struct {
-    uint64_t last; /* monotonic second of the last logged event, 0 = never */
-    uint32_t suppressed;
-} ng_rate;
-
 typedef struct ng_source ng_source;
 typedef struct ng_overlay ng_overlay;
 
@@ -314,13 +376,40 @@ struct ng_overlay {
     ng_overlay *next_retired;
 };
 
+/* One overlay file as configured: X.txt and its compiled X.ngo. */
+typedef struct {
+    char *unit;  /* the path without .txt / .ngo: the unit's identity */
+    char *given; /* the name as found, for messages */
+    char *txt, *ngo;
+    size_t origin; /* the configured path it came from; n_overlays: kept, vanished */
+} ng_unit_paths;
+
+typedef struct {
+    ng_unit_paths *units; /* in load order, each once */
+    size_t n_units;
+    char *dir_error;     /* the first directory that could not be read */
+    bool dir_error_kept; /* ... whose files keep their last good versions */
+} ng_unit_list;
+
+/* A reload under way (overlay.c, "building the next generation"). */
+typedef struct {
+    ng_overlay *ov; /* being built, unpublished; NULL when no reload is under way */
+    ng_unit_list ul;
+    size_t next;          /* the unit being loaded */
+    ng_source *src;       /* its new source, while it loads */
+    ng_image *checking;   /* its compiled file, until checked */
+    size_t *path_entries; /* entries served per configured path */
+    uint64_t started_ms;
+} ng_reload_job;
+
 /* Loads the first generation; false only when out of memory. */
 bool ng_overlays_start(const ng_config *cfg);
 void ng_overlays_stop(void);
-/* After fork(): drop the parent's state without touching it. */
+/* In a forked child's C_Initialize or C_Finalize: drop the parent's state
+ * without taking its locks (leaked if a parent thread was changing it). */
 void ng_overlays_forget(void);
 /* Looks at the files when the reload interval has passed; reloads when they
- * changed. Never waits for another thread. */
+ * changed. Never waits for another thread; does nothing in a forked child. */
 void ng_overlays_poll(void);
 void ng_overlays_reclaim(void);
 ng_overlay *ng_overlays_current(void);
@@ -337,6 +426,32 @@ long ng_overlay_find(const ng_overlay *ov, ng_bytes issuer, ng_bytes serial_valu
  * one), *as_given the entry whose serial value is the bytes themselves. */
 void ng_overlay_find_serial(const ng_overlay *ov, ng_bytes issuer, ng_bytes serial, long *as_given,
                             long *as_value);
+
+/* ---- module state (module.c, config.c, overlay.c) ----
+ *
+ * All the mutable state of those stages, in one place, so that the one fork
+ * handler (module.c) sees all of it. */
+typedef struct {
+    /* module.c */
+    pthread_mutex_t lock; /* C_Initialize and C_Finalize */
+    bool initialized;     /* __atomic: C_Initialize succeeded in this process */
+    bool forked;          /* a fork()ed child answering from its inherited copy */
+    ng_config config;
+    /* overlay.c */
+    pthread_mutex_t reload_lock;
+    bool reloading;      /* __atomic: a thread holds reload_lock (for a child of fork) */
+    ng_overlay *current; /* __atomic access */
+    ng_overlay *retired; /* under reload_lock */
+    uint64_t epoch;      /* __atomic access */
+    uint64_t next_check_ms;
+    uint64_t next_id;
+    const ng_config *overlay_config;
+    ng_reload_job job; /* under reload_lock */
+    ng_image **dying;  /* replaced images, unmapped a slice at a time */
+    size_t n_dying, dying_cap;
+} ng_state;
+
+extern ng_state ng;
 
 /* ---- objects.c: entries as PKCS#11 objects ---- */
 
@@ -396,6 +511,9 @@ typedef struct {
 } ng_session;
 
 void ng_sessions_init(void);
+/* In a fork()ed child (the fork handler, module.c): the slot locks anew, as
+ * the parent's threads may have held them; the sessions stay. */
+void ng_sessions_after_fork(void);
 void ng_sessions_close_all(void);
 CK_RV ng_session_open(CK_FLAGS flags, CK_SESSION_HANDLE *handle);
 CK_RV ng_session_close(CK_SESSION_HANDLE handle);

@@ -10,6 +10,7 @@ module_sources = \
 	module/index.c \
 	module/config.c \
 	module/log.c \
+	module/trace.c \
 	module/image.c \
 	module/builtins.c \
 	module/overlay.c \

@@ -1,12 +1,26 @@
 /*
- * log.c: security events. One event is one line per sink:
+ * log.c: security events. Every event the module (and the tool) raises is a
+ * row of `events` below: its name, its syslog priority, its fields, and
+ * whether identical repeats are rate-limited. One event is one line per sink:
  *   file:PATH  JSON object per line, appended with one write() (O_APPEND),
  *              so several processes can share the file;
  *   syslog     sent straight to /dev/log as "nssguard[pid]: key=value ...",
  *              facility authpriv, without openlog(): the module must not
  *              change its host process's syslog identity;
  *   stderr     "nssguard: key=value ..." for people running NSS tools.
- * Debug tracing and user messages are not events and do not come here.
+ *
+ * Fail loudly: the log file must be a regular file, opened without following
+ * a symbolic link and without blocking (a FIFO would hang the host). An event
+ * that no configured sink takes goes to a fallback (syslog, else stderr), and
+ * the next event a configured sink takes counts it in "lost". The `load` and
+ * `reload` events name the sinks that work and the fallback in use.
+ *
+ * Rate limiting lives here too: ng_log_admit decides for a per-entry counter
+ * (distrust events, one counter per entry per generation), and repeats of a
+ * rate-limited event with the same text fields inside the window are counted
+ * and reported as "suppressed" by the next one that gets through.
+ *
+ * Debug tracing (trace.c) and user messages are not events.
  */
 #include "config.h"
 
@@ -16,6 +30,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
@@ -25,33 +40,280 @@
 
 #define LINE_MAX_BYTES 8192
 #define VALUE_MAX_BYTES 512 /* per value; at most 12 keys keep a line whole */
+#define MAX_KEYS 16
+#define REPEAT_SLOTS 32 /* distinct rate-limited events remembered */
 
-static unsigned sinks = NG_LOG_SYSLOG;
-static char log_path[1024];
+/* The events. `fields`: the keys each carries, in order; '#' after a key
+ * makes it a JSON number. log.c adds "suppressed" and "lost" (numbers) when
+ * they are not 0, and the sink fields to load, reload and load_failed. */
+static const struct {
+    const char *name;
+    int priority;
+    bool repeats_limited; /* identical repeats inside the window are counted */
+    bool names_sinks;     /* carries "log" (and "fallback") */
+    const char *fields;
+} events[NG_EV_COUNT] = {
+    [NG_EV_LOAD] = {"load", LOG_INFO, false, true,
+                    "entries# files# refused# skipped# generation# compiled config"},
+    [NG_EV_RELOAD] = {"reload", LOG_INFO, false, true,
+                      "entries# files# refused# skipped# generation# compiled config"},
+    [NG_EV_LOAD_FAILED] = {"load_failed", LOG_ERR, true, true,
+                           "entries# files# refused# skipped# generation# compiled config"},
+    [NG_EV_LOAD_ERROR] = {"load_error", LOG_ERR, true, false, "file error serving"},
+    [NG_EV_STALE_COMPILED] = {"stale_compiled", LOG_WARNING, true, false, "file using"},
+    [NG_EV_CONFIG_ERROR] = {"config_error", LOG_ERR, true, false, "error"},
+    [NG_EV_OVERLAY_EMPTY] = {"overlay_empty", LOG_WARNING, true, false, "path"},
+    [NG_EV_TEXT_TOO_LARGE] = {"text_too_large", LOG_ERR, true, false, "file size# limit#"},
+    [NG_EV_DISTRUST] = {"distrust", LOG_WARNING, false, false,
+                        "label reason reference issuer serial sha1 class source suppressed#"},
+    [NG_EV_VERIFY] = {"verify", LOG_INFO, false, false,
+                      "host usage verdict error subject label reason reference"},
+};
 
-static const char *const numeric_keys[] = {"suppressed", "entries", "files",
-                                           "refused",    "skipped", "generation"};
+/* A remembered rate-limited event: its identity (a hash of the name and the
+ * text fields) and its counter. */
+typedef struct {
+    uint64_t id;
+    ng_rate rate;
+} repeat_slot;
+
+static struct {
+    unsigned sinks;     /* configured */
+    unsigned working;   /* configured sinks that took the probe at configure time */
+    unsigned fallback;  /* where events no configured sink takes go */
+    unsigned ratelimit; /* seconds */
+    char path[1024];
+    uint32_t lost; /* __atomic: events no configured sink took since one did */
+    pthread_mutex_t repeats_lock;
+    repeat_slot repeats[REPEAT_SLOTS];
+} state = {.sinks = NG_LOG_SYSLOG, .repeats_lock = PTHREAD_MUTEX_INITIALIZER};
+
+const char *
+ng_event_name(ng_event ev)
+{
+    return (unsigned)ev < NG_EV_COUNT ? events[ev].name : "unknown";
+}
+
+int
+ng_event_priority(ng_event ev)
+{
+    return (unsigned)ev < NG_EV_COUNT ? events[ev].priority : LOG_ERR;
+}
+
+/* ---- the sinks ---- */
+
+int
+ng_log_open_file(const char *path, const char **why)
+{
+    /* O_NONBLOCK: a FIFO without a reader fails at once (ENXIO) instead of
+     * blocking C_Initialize; with a reader, fstat refuses it */
+    int fd = open(
+        path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK, 0640);
+    struct stat sb;
+
+    if (fd < 0) {
+        *why = errno == ELOOP   ? "a symbolic link"
+               : errno == ENXIO ? "not a regular file"
+                                : strerror(errno);
+        return -1;
+    }
+    if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        *why = "not a regular file";
+        return -1;
+    }
+    return fd;
+}
+
+static bool
+write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = write(fd, buf, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return false;
+        buf += w;
+        len -= (size_t)w;
+    }
+    return true;
+}
+
+static bool
+send_file(const char *line, size_t len)
+{
+    const char *why;
+    int fd = ng_log_open_file(state.path, &why);
+    bool ok;
+
+    if (fd < 0)
+        return false;
+    ok = write_all(fd, line, len);
+    close(fd);
+    return ok;
+}
+
+static bool
+send_stderr(const char *text)
+{
+    char line[LINE_MAX_BYTES + 16];
+    int n = snprintf(line, sizeof(line), "nssguard: %s\n", text);
+
+    if (n <= 0)
+        return false;
+    return write_all(STDERR_FILENO, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+/* MSG_DONTWAIT: a syslog daemon that stopped reading must not block the
+ * host; such an event counts as lost. */
+static bool
+send_syslog(int priority, const char *msg)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX, .sun_path = "/dev/log"};
+    char packet[LINE_MAX_BYTES + 64], stamp[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    int fd, n;
+    ssize_t sent;
+
+    localtime_r(&now, &tm);
+    strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
+    n = snprintf(packet, sizeof(packet), "<%d>%s nssguard[%ld]: %s", LOG_AUTHPRIV | priority, stamp,
+                 (long)getpid(), msg);
+    if (n < 0)
+        return false;
+    fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    sent = sendto(fd, packet, (size_t)n < sizeof(packet) ? (size_t)n : sizeof(packet) - 1,
+                  MSG_NOSIGNAL | MSG_DONTWAIT, (struct sockaddr *)&addr, sizeof(addr));
+    close(fd);
+    return sent > 0;
+}
+
+static bool
+syslog_reachable(void)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX, .sun_path = "/dev/log"};
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    bool ok;
+
+    if (fd < 0)
+        return false;
+    ok = connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0;
+    close(fd);
+    return ok;
+}
+
+static const char *
+sinks_text(unsigned sinks, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s%s%s%s", sinks & NG_LOG_FILE ? "file," : "",
+             sinks & NG_LOG_SYSLOG ? "syslog," : "", sinks & NG_LOG_STDERR ? "stderr," : "",
+             sinks ? "" : "none");
+    if (sinks)
+        buf[strlen(buf) - 1] = '\0';
+    return buf;
+}
 
 void
 ng_log_configure(const ng_config *cfg)
 {
-    sinks = cfg->log_sinks;
-    log_path[0] = '\0';
-    if ((sinks & NG_LOG_FILE) && cfg->log_file)
-        snprintf(log_path, sizeof(log_path), "%s", cfg->log_file);
+    const char *why = NULL;
+    char error[1200];
+
+    pthread_mutex_lock(&state.repeats_lock);
+    memset(state.repeats, 0, sizeof(state.repeats));
+    pthread_mutex_unlock(&state.repeats_lock);
+    __atomic_store_n(&state.lost, 0, __ATOMIC_RELAXED);
+    state.sinks = cfg->log_sinks;
+    state.ratelimit = cfg->ratelimit;
+    state.path[0] = '\0';
+    state.working = state.sinks & NG_LOG_STDERR;
+    if (state.sinks & NG_LOG_FILE) {
+        size_t n = cfg->log_file ? strlen(cfg->log_file) : 0;
+        if (n == 0 || n >= sizeof(state.path)) {
+            why = "no path, or one over 1023 bytes";
+        } else {
+            int fd;
+            memcpy(state.path, cfg->log_file, n + 1);
+            fd = ng_log_open_file(state.path, &why);
+            if (fd >= 0) {
+                close(fd);
+                state.working |= NG_LOG_FILE;
+            }
+        }
+    }
+    if ((state.sinks & NG_LOG_SYSLOG) && syslog_reachable())
+        state.working |= NG_LOG_SYSLOG;
+    state.fallback =
+        !(state.sinks & NG_LOG_SYSLOG) && syslog_reachable() ? NG_LOG_SYSLOG : NG_LOG_STDERR;
+    if (why) {
+        snprintf(error, sizeof(error), "log file %.1023s refused: %s",
+                 cfg->log_file ? cfg->log_file : "", why);
+        ng_log_event(NG_EV_CONFIG_ERROR, "error", error, NULL);
+    }
+}
+
+/* In a fork()ed child (module.c's fork handler): a parent thread may have
+ * held the lock of the repeat counters; the child logs on. */
+void
+ng_log_after_fork(void)
+{
+    pthread_mutex_init(&state.repeats_lock, NULL);
 }
 
 bool
 ng_log_enabled(void)
 {
-    return sinks != 0;
+    return state.sinks != 0;
 }
 
 void
 ng_log_close(void)
 {
-    sinks = 0;
+    state.sinks = 0;
 }
+
+/* ---- rate limiting ---- */
+
+static uint64_t
+monotonic_seconds(void)
+{
+    return ng_clock_ns() / 1000000000u + 1; /* never 0: 0 means "never logged" */
+}
+
+bool
+ng_log_admit(ng_rate *rate, unsigned window, uint32_t *suppressed)
+{
+    uint64_t now = monotonic_seconds();
+    uint64_t last = __atomic_load_n(&rate->last, __ATOMIC_ACQUIRE);
+
+    if (last != 0 && now - last < window) {
+        __atomic_add_fetch(&rate->suppressed, 1, __ATOMIC_RELAXED);
+        return false;
+    }
+    if (!__atomic_compare_exchange_n(&rate->last, &last, now, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE)) {
+        __atomic_add_fetch(&rate->suppressed, 1, __ATOMIC_RELAXED); /* another thread logs */
+        return false;
+    }
+    *suppressed = __atomic_exchange_n(&rate->suppressed, 0, __ATOMIC_ACQ_REL);
+    return true;
+}
+
+/* FNV-1a over the event and its text fields: the repeat's identity.
+ * Numbers (generations, counts) do not make an event a new one. */
+static uint64_t
+fnv(uint64_t h, const char *s)
+{
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+    return (h ^ 0xff) * 0x100000001b3ULL;
+}
+
+/* ---- the line ---- */
 
 typedef struct {
     char buf[LINE_MAX_BYTES];
@@ -77,27 +339,64 @@ adds(line_buf *b, const char *s)
     add(b, s, strlen(s));
 }
 
-/* A JSON string body: escapes quotes, backslashes and control bytes. */
-static void
-add_json_string(line_buf *b, const char *s)
+/* The length of the well-formed UTF-8 sequence at s (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF), or 0. */
+static size_t
+utf8_sequence(const unsigned char *s)
 {
+    unsigned char c = s[0];
+    size_t n;
+    unsigned lo = 0x80, hi = 0xbf;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+    else
+        return 0;
+    if (s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++) {
+        if (s[i] < 0x80 || s[i] > 0xbf)
+            return 0;
+    }
+    return n;
+}
+
+/* A JSON string body: escapes quotes, backslashes and control bytes, and
+ * writes each byte that is not part of well-formed UTF-8 as U+FFFD, so that
+ * every line parses with a strict JSON parser. */
+static void
+add_json_string(line_buf *b, const char *str)
+{
+    const unsigned char *s = (const unsigned char *)str;
     char esc[8];
     size_t start = b->used;
 
-    for (; *s && !b->full; s++) {
-        if (b->used - start >= VALUE_MAX_BYTES) {
+    while (*s && !b->full) {
+        size_t n = utf8_sequence(s);
+        if (b->used - start + (n ? n : 6) > VALUE_MAX_BYTES) {
             adds(b, "...");
             break;
         }
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            esc[0] = '\\', esc[1] = (char)c;
+        if (n == 0) {
+            adds(b, "\\ufffd");
+            s++;
+        } else if (*s == '"' || *s == '\\') {
+            esc[0] = '\\', esc[1] = (char)*s;
             add(b, esc, 2);
-        } else if (c < 0x20 || c == 0x7f) {
-            snprintf(esc, sizeof(esc), "\\u%04x", c);
+            s++;
+        } else if (*s < 0x20 || *s == 0x7f) {
+            snprintf(esc, sizeof(esc), "\\u%04x", *s);
             add(b, esc, 6);
+            s++;
         } else {
-            add(b, (const char *)&c, 1);
+            add(b, (const char *)s, n);
+            s += n;
         }
     }
 }
@@ -115,132 +414,158 @@ add_text_value(line_buf *b, const char *s)
         adds(b, "\"");
 }
 
+/* Is key one of the event's fields marked '#', or a count log.c adds? */
 static bool
-is_numeric_key(const char *key)
+is_numeric_key(ng_event ev, const char *key)
 {
-    for (size_t i = 0; i < NG_N_ELEMENTS(numeric_keys); i++) {
-        if (strcmp(key, numeric_keys[i]) == 0)
+    const char *f = events[ev].fields;
+    size_t n = strlen(key);
+
+    if (strcmp(key, "suppressed") == 0 || strcmp(key, "lost") == 0)
+        return true;
+    while ((f = strstr(f, key)) != NULL) {
+        if ((f == events[ev].fields || f[-1] == ' ') && f[n] == '#')
             return true;
+        f += n;
     }
     return false;
 }
 
 static void
-write_all(int fd, const char *buf, size_t len)
+add_field(line_buf *json, line_buf *text, ng_event ev, const char *key, const char *value)
 {
-    while (len > 0) {
-        ssize_t w = write(fd, buf, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return;
-        buf += w;
-        len -= (size_t)w;
+    adds(json, ",\"");
+    adds(json, key);
+    adds(json, "\":");
+    if (is_numeric_key(ev, key) && *value && strspn(value, "0123456789") == strlen(value)) {
+        adds(json, value);
+    } else {
+        adds(json, "\"");
+        add_json_string(json, value);
+        adds(json, "\"");
     }
+    adds(text, " ");
+    adds(text, key);
+    adds(text, "=");
+    add_text_value(text, value);
 }
 
-static void
-send_syslog(int priority, const char *msg)
+/* For a rate-limited event: false when it repeats one inside the window
+ * (it is counted); else true, with the count of the repeats it ends. */
+static bool
+admit_repeat(ng_event ev, uint64_t id, uint32_t *suppressed)
 {
-    struct sockaddr_un addr = {.sun_family = AF_UNIX, .sun_path = "/dev/log"};
-    char packet[LINE_MAX_BYTES + 64], stamp[32];
-    time_t now = time(NULL);
-    struct tm tm;
-    int fd, n;
+    repeat_slot *slot = NULL, *oldest = &state.repeats[0];
+    bool pass;
 
-    localtime_r(&now, &tm);
-    strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
-    n = snprintf(packet, sizeof(packet), "<%d>%s nssguard[%ld]: %s", LOG_AUTHPRIV | priority, stamp,
-                 (long)getpid(), msg);
-    if (n < 0)
-        return;
-    fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return;
-    sendto(fd, packet, (size_t)n < sizeof(packet) ? (size_t)n : sizeof(packet) - 1, MSG_NOSIGNAL,
-           (struct sockaddr *)&addr, sizeof(addr));
-    close(fd);
+    pthread_mutex_lock(&state.repeats_lock);
+    for (size_t i = 0; i < REPEAT_SLOTS && !slot; i++) {
+        if (state.repeats[i].id == id)
+            slot = &state.repeats[i];
+        else if (state.repeats[i].rate.last < oldest->rate.last)
+            oldest = &state.repeats[i];
+    }
+    if (!slot) {
+        slot = oldest;
+        memset(slot, 0, sizeof(*slot));
+        slot->id = id;
+    }
+    pass = ng_log_admit(&slot->rate, state.ratelimit, suppressed);
+    pthread_mutex_unlock(&state.repeats_lock);
+    (void)ev;
+    return pass;
 }
 
-static int
-priority_of(const char *event)
+static bool
+deliver(unsigned sinks, ng_event ev, const line_buf *json, const line_buf *text)
 {
-    if (strcmp(event, "distrust") == 0)
-        return LOG_WARNING;
-    if (strstr(event, "error") || strstr(event, "fail"))
-        return LOG_ERR;
-    return LOG_INFO;
+    bool took = false;
+
+    if ((sinks & NG_LOG_FILE) && state.path[0])
+        took |= send_file(json->buf, json->used);
+    if (sinks & NG_LOG_STDERR)
+        took |= send_stderr(text->buf);
+    if (sinks & NG_LOG_SYSLOG)
+        took |= send_syslog(events[ev].priority, text->buf);
+    return took;
 }
 
 void
-ng_log_event(const char *event, ...)
+ng_log_event(ng_event ev, ...)
 {
     line_buf json = {.used = 0}, text = {.used = 0};
-    char stamp[32], pid[24];
+    const char *keys[MAX_KEYS], *values[MAX_KEYS];
+    char stamp[32], pid[24], count[16], lost_text[16], sinks[32];
+    size_t n_keys = 0;
+    uint32_t suppressed = 0, lost;
+    uint64_t id;
     time_t now = time(NULL);
     struct tm tm;
     va_list ap;
 
-    if (!sinks)
+    if (!state.sinks || (unsigned)ev >= NG_EV_COUNT)
         return;
-    gmtime_r(&now, &tm);
-    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    snprintf(pid, sizeof(pid), "%ld", (long)getpid());
-
-    adds(&json, "{\"time\":\"");
-    adds(&json, stamp);
-    adds(&json, "\",\"event\":\"");
-    add_json_string(&json, event);
-    adds(&json, "\",\"pid\":");
-    adds(&json, pid);
-    adds(&json, ",\"process\":\"");
-    add_json_string(&json, program_invocation_short_name);
-    adds(&json, "\"");
-
-    adds(&text, "event=");
-    add_text_value(&text, event);
-    adds(&text, " process=");
-    add_text_value(&text, program_invocation_short_name);
-
-    va_start(ap, event);
+    id = fnv(0xcbf29ce484222325ULL, events[ev].name);
+    va_start(ap, ev);
     for (;;) {
         const char *key = va_arg(ap, const char *);
         if (!key)
             break;
         const char *value = va_arg(ap, const char *);
-        if (!value)
-            value = "";
-        adds(&json, ",\"");
-        adds(&json, key);
-        adds(&json, "\":");
-        if (is_numeric_key(key)) {
-            adds(&json, value);
-        } else {
-            adds(&json, "\"");
-            add_json_string(&json, value);
-            adds(&json, "\"");
-        }
-        adds(&text, " ");
-        adds(&text, key);
-        adds(&text, "=");
-        add_text_value(&text, value);
+        if (n_keys == MAX_KEYS)
+            continue;
+        keys[n_keys] = key;
+        values[n_keys] = value ? value : "";
+        if (!is_numeric_key(ev, key))
+            id = fnv(fnv(id, key), values[n_keys]);
+        n_keys++;
     }
     va_end(ap);
+    if (events[ev].repeats_limited && state.ratelimit && !admit_repeat(ev, id, &suppressed))
+        return;
+
+    gmtime_r(&now, &tm);
+    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+    adds(&json, "{\"time\":\"");
+    adds(&json, stamp);
+    adds(&json, "\",\"event\":\"");
+    adds(&json, events[ev].name);
+    adds(&json, "\",\"pid\":");
+    adds(&json, pid);
+    adds(&json, ",\"process\":\"");
+    add_json_string(&json, program_invocation_short_name);
+    adds(&json, "\"");
+    adds(&text, "event=");
+    adds(&text, events[ev].name);
+    adds(&text, " process=");
+    add_text_value(&text, program_invocation_short_name);
+
+    for (size_t i = 0; i < n_keys; i++)
+        add_field(&json, &text, ev, keys[i], values[i]);
+    if (suppressed) {
+        snprintf(count, sizeof(count), "%u", suppressed);
+        add_field(&json, &text, ev, "suppressed", count);
+    }
+    if (events[ev].names_sinks) {
+        add_field(&json, &text, ev, "log", sinks_text(state.working, sinks, sizeof(sinks)));
+        if (!state.working) /* no configured sink takes events: say where they go */
+            add_field(&json, &text, ev, "fallback",
+                      sinks_text(state.fallback, sinks, sizeof(sinks)));
+    }
+    lost = __atomic_load_n(&state.lost, __ATOMIC_RELAXED);
+    if (lost) {
+        snprintf(lost_text, sizeof(lost_text), "%u", lost);
+        add_field(&json, &text, ev, "lost", lost_text);
+    }
     adds(&json, "}\n");
 
-    if ((sinks & NG_LOG_FILE) && log_path[0]) {
-        int fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
-        if (fd >= 0) {
-            write_all(fd, json.buf, json.used);
-            close(fd);
-        }
+    ng_trace_event(events[ev].name, text.buf);
+    if (deliver(state.sinks, ev, &json, &text)) {
+        __atomic_sub_fetch(&state.lost, lost, __ATOMIC_RELAXED);
+    } else {
+        __atomic_add_fetch(&state.lost, 1, __ATOMIC_RELAXED);
+        if (!deliver(state.fallback, ev, &json, &text) && state.fallback != NG_LOG_STDERR)
+            deliver(NG_LOG_STDERR, ev, &json, &text);
     }
-    if (sinks & NG_LOG_STDERR) {
-        char line[LINE_MAX_BYTES + 16];
-        int n = snprintf(line, sizeof(line), "nssguard: %s\n", text.buf);
-        if (n > 0)
-            write_all(STDERR_FILENO, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
-    }
-    if (sinks & NG_LOG_SYSLOG)
-        send_syslog(priority_of(event), text.buf);
 }

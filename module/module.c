@@ -20,11 +20,14 @@
 #define SLOT_ID 1
 #define NG_VISIBLE __attribute__((visibility("default")))
 
-static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER;
-static bool initialized; /* __atomic: C_Initialize succeeded in this process */
-static bool inherited;   /* a forked child holds a copy of its parent's state */
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
-static ng_config config;
+/* The mutable state of module.c, config.c and overlay.c (internal.h). */
+ng_state ng = {
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .reload_lock = PTHREAD_MUTEX_INITIALIZER,
+    .epoch = 1,
+    .next_id = 1,
+};
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT; /* set once, never reset */
 
 static CK_FUNCTION_LIST function_list;
 
@@ -63,25 +66,36 @@ allowed(CK_RV rv)
     return CKR_GENERAL_ERROR;
 }
 
-/* Initialised in this process? After fork() the child is not, until it calls
- * mod_C_Initialize itself, as PKCS#11 requires. A fork handler says so, not
- * getpid() on every call: that is a system call (glibc no longer caches the
- * pid), and it took a third of a trust lookup's time. */
+/* Initialised in this process? A fork()ed child of an initialised parent
+ * is too: it answers from the generation it inherited (see forked_child).
+ * An atomic flag, not getpid() on every call: that is a system call (glibc
+ * no longer caches the pid), and it took a third of a trust lookup's time. */
 static bool
 is_initialized(void)
 {
-    return __atomic_load_n(&initialized, __ATOMIC_ACQUIRE);
+    return __atomic_load_n(&ng.initialized, __ATOMIC_ACQUIRE);
 }
 
-/* In the child of a fork(), which runs one thread: the parent's threads may
- * have held the state lock, and its state is to be forgotten. */
+/*
+ * The one fork handler, in the child (one thread). PKCS#11 says the child
+ * must call C_Initialize before using the module; NSS's own database keeps
+ * working without it, so a module that answered CKR_CRYPTOKI_NOT_INITIALIZED
+ * would let the child accept the chains it distrusts, silently. Instead the
+ * child keeps answering from the generation it inherited (its own
+ * copy-on-write copy, immutable once published) and never reloads: the
+ * reload lock and the reload under way are the parent's, whose threads do
+ * not exist here. Its C_Initialize (or C_Finalize) forgets that state
+ * without taking the parent's locks, and starts afresh. The locks a child
+ * takes to answer (the state lock, each session's, log.c's) are made anew.
+ */
 static void
 forked_child(void)
 {
-    pthread_mutex_init(&state_lock, NULL);
-    if (__atomic_load_n(&initialized, __ATOMIC_RELAXED)) {
-        __atomic_store_n(&initialized, false, __ATOMIC_RELAXED);
-        inherited = true;
+    pthread_mutex_init(&ng.lock, NULL);
+    ng_log_after_fork();
+    if (__atomic_load_n(&ng.initialized, __ATOMIC_RELAXED)) {
+        __atomic_store_n(&ng.forked, true, __ATOMIC_RELAXED);
+        ng_sessions_after_fork();
     }
 }
 
@@ -89,6 +103,19 @@ static void
 register_fork_handler(void)
 {
     pthread_atfork(NULL, NULL, forked_child);
+}
+
+/* In a forked child, at its C_Initialize or C_Finalize: drop what it
+ * inherited (this process's copies) without the parent's locks. */
+static void
+forget_parent(void)
+{
+    ng_sessions_init();
+    ng_overlays_forget();
+    ng_builtins_free();
+    ng_config_clear(&ng.config);
+    __atomic_store_n(&ng.forked, false, __ATOMIC_RELAXED);
+    __atomic_store_n(&ng.initialized, false, __ATOMIC_RELEASE);
 }
 
 static void
@@ -123,14 +150,39 @@ load_builtins(const char *params)
 {
     ng_error err;
 
-    if (!config.roots) {
-        ng_error_set(&err, params ? "parameters" : config.source, 0,
+    if (!ng.config.roots) {
+        ng_error_set(&err, params ? "parameters" : ng.config.source, 0,
                      "mode=builtins needs roots=PATH (a certdata.txt)");
-    } else if (ng_builtins_load(config.roots, &err)) {
+    } else if (ng_builtins_load(ng.config.roots, &err)) {
         return true;
     }
-    ng_log_event("config_error", "error", err.msg, NULL);
+    ng_log_event(NG_EV_CONFIG_ERROR, "error", err.msg, NULL);
     return false;
+}
+
+/* A configuration file's bad lines (or the file that could not be read):
+ * the module serves with the rest, and says so at err priority to syslog
+ * as well as to the configured sinks, the log file among them. */
+static void
+report_config_errors(void)
+{
+    ng_config loud = ng.config; /* a shallow copy, for its sinks */
+    char more[64];
+
+    if (!ng.config.n_errors)
+        return;
+    loud.log_sinks |= NG_LOG_SYSLOG;
+    ng_log_configure(&loud);
+    for (size_t i = 0; i < ng.config.n_errors && ng.config.errors[i]; i++)
+        ng_log_event(NG_EV_CONFIG_ERROR, "error", ng.config.errors[i], "config", ng.config.source,
+                     "using", "the other settings", NULL);
+    if (ng.config.n_errors > NG_CONFIG_ERRORS_KEPT) {
+        snprintf(more, sizeof(more), "%zu more bad lines",
+                 ng.config.n_errors - NG_CONFIG_ERRORS_KEPT);
+        ng_log_event(NG_EV_CONFIG_ERROR, "error", more, "config", ng.config.source, "using",
+                     "the other settings", NULL);
+    }
+    ng_log_configure(&ng.config);
 }
 
 static CK_RV
@@ -140,41 +192,40 @@ initialize(const CK_C_INITIALIZE_ARGS *args)
      * pReserved, which NSS's header calls LibraryParameters (its header adds
      * a sixth field that other callers do not have: never read it). */
     const char *params = args ? (const char *)args->LibraryParameters : NULL;
+    bool forked = __atomic_load_n(&ng.forked, __ATOMIC_RELAXED);
     ng_error err;
     CK_RV rv;
 
-    if (is_initialized())
+    if (is_initialized() && !forked)
         return CKR_CRYPTOKI_ALREADY_INITIALIZED;
     rv = check_init_args(args);
     if (rv != CKR_OK)
         return rv;
-    if (inherited) { /* a forked child: forget the parent's state */
-        ng_sessions_init();
-        ng_overlays_forget();
-        ng_config_clear(&config);
-        inherited = false;
+    if (forked) /* a forked child: forget the parent's state, start afresh */
+        forget_parent();
+    if (!ng_config_load(&ng.config, params, &err)) {
+        /* a bad parameter string: refused, where the caller sees it at once */
+        ng_config_clear(&ng.config);
+        ng_config_init_defaults(&ng.config);
+        ng.config.log_sinks |= NG_LOG_STDERR;
+        ng_log_configure(&ng.config);
+        ng_log_event(NG_EV_CONFIG_ERROR, "error", err.msg, NULL);
+        ng_config_clear(&ng.config);
+        return CKR_ARGUMENTS_BAD;
     }
-    if (!ng_config_load(&config, params, &err)) {
-        ng_config_clear(&config);
-        ng_config_init_defaults(&config);
-        config.log_sinks |= NG_LOG_STDERR;
-        ng_log_configure(&config);
-        ng_log_event("config_error", "error", err.msg, NULL);
-        ng_config_clear(&config);
+    ng_log_configure(&ng.config);
+    report_config_errors();
+    if (ng.config.mode == NG_MODE_BUILTINS && !load_builtins(params)) {
+        ng_config_clear(&ng.config);
         return params ? CKR_ARGUMENTS_BAD : CKR_GENERAL_ERROR;
     }
-    ng_log_configure(&config);
-    if (config.mode == NG_MODE_BUILTINS && !load_builtins(params)) {
-        ng_config_clear(&config);
-        return params ? CKR_ARGUMENTS_BAD : CKR_GENERAL_ERROR;
-    }
-    if (!ng_overlays_start(&config)) {
+    if (!ng_overlays_start(&ng.config)) {
         ng_builtins_free();
-        ng_config_clear(&config);
+        ng_config_clear(&ng.config);
         return CKR_HOST_MEMORY;
     }
     pthread_once(&atfork_once, register_fork_handler);
-    __atomic_store_n(&initialized, true, __ATOMIC_RELEASE);
+    __atomic_store_n(&ng.initialized, true, __ATOMIC_RELEASE);
     return CKR_OK;
 }
 
@@ -183,9 +234,9 @@ mod_C_Initialize(CK_VOID_PTR pInitArgs)
 {
     CK_RV rv;
 
-    pthread_mutex_lock(&state_lock);
+    pthread_mutex_lock(&ng.lock);
     rv = initialize(pInitArgs);
-    pthread_mutex_unlock(&state_lock);
+    pthread_mutex_unlock(&ng.lock);
     return allowed(rv);
 }
 
@@ -194,20 +245,23 @@ mod_C_Finalize(CK_VOID_PTR pReserved)
 {
     CK_RV rv = CKR_OK;
 
-    pthread_mutex_lock(&state_lock);
+    pthread_mutex_lock(&ng.lock);
     if (pReserved)
         rv = CKR_ARGUMENTS_BAD;
     else if (!is_initialized())
         rv = CKR_CRYPTOKI_NOT_INITIALIZED;
-    else {
+    else if (__atomic_load_n(&ng.forked, __ATOMIC_RELAXED)) {
+        forget_parent(); /* the parent's locks are not this process's to take */
+        ng_log_close();
+    } else {
         ng_sessions_free();
         ng_overlays_stop();
         ng_builtins_free();
-        ng_config_clear(&config);
+        ng_config_clear(&ng.config);
         ng_log_close();
-        __atomic_store_n(&initialized, false, __ATOMIC_RELEASE);
+        __atomic_store_n(&ng.initialized, false, __ATOMIC_RELEASE);
     }
-    pthread_mutex_unlock(&state_lock);
+    pthread_mutex_unlock(&ng.lock);
     return allowed(rv);
 }
 
@@ -224,7 +278,7 @@ mod_C_GetInfo(CK_INFO_PTR pInfo)
     /* GnuTLS believes CKA_X_DISTRUSTED only from a library whose
      * manufacturer starts "PKCS#11 Kit" (lib/pkcs11.c, find_cert_cb) */
     pad(pInfo->manufacturerID, sizeof(pInfo->manufacturerID),
-        config.mode == NG_MODE_P11KIT ? "PKCS#11 Kit (nssguard)" : "nssguard");
+        ng.config.mode == NG_MODE_P11KIT ? "PKCS#11 Kit (nssguard)" : "nssguard");
     pad(pInfo->libraryDescription, sizeof(pInfo->libraryDescription), "nssguard distrust overlay");
     pInfo->libraryVersion.major = 0;
     pInfo->libraryVersion.minor = 1;
@@ -653,6 +707,6 @@ C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR ppFunctionList)
 {
     if (!ppFunctionList)
         return CKR_ARGUMENTS_BAD;
-    *ppFunctionList = &function_list;
+    *ppFunctionList = ng_trace_function_list(&function_list); /* itself unless NSSGUARD_DEBUG */
     return CKR_OK;
 }

@@ -448,45 +448,25 @@ ng_fill_attribute(CK_ATTRIBUTE *t, const void *data, CK_ULONG len, bool present,
     return rv;
 }
 
-static uint64_t
-monotonic_seconds(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec + 1; /* never 0: 0 means "never logged" */
-}
-
 void
 ng_objects_report(ng_overlay *ov, CK_OBJECT_HANDLE handle)
 {
     ng_entry e;
     size_t global;
     int kind;
-    ng_rate *rate;
-    uint64_t now = monotonic_seconds(), last;
+    uint32_t held;
     char issuer[512], serial[256], sha1[64], source[600], suppressed[16];
 
     if (!ng_log_enabled() || !decode_handle(ov, handle, &global, &e, &kind))
         return; /* log=none: no event to build, no rate to count */
-    rate = &ov->rates[global];
-    last = __atomic_load_n(&rate->last, __ATOMIC_ACQUIRE);
-    if (last != 0 && now - last < ov->ratelimit) {
-        __atomic_add_fetch(&rate->suppressed, 1, __ATOMIC_RELAXED);
+    if (!ng_log_admit(&ov->rates[global], ov->ratelimit, &held))
         return;
-    }
-    if (!__atomic_compare_exchange_n(&rate->last, &last, now, false, __ATOMIC_ACQ_REL,
-                                     __ATOMIC_ACQUIRE)) {
-        __atomic_add_fetch(&rate->suppressed, 1, __ATOMIC_RELAXED); /* another thread logs */
-        return;
-    }
-    snprintf(suppressed, sizeof(suppressed), "%u",
-             __atomic_exchange_n(&rate->suppressed, 0, __ATOMIC_ACQ_REL));
+    snprintf(suppressed, sizeof(suppressed), "%u", held);
     ng_der_name_text(e.issuer, issuer, sizeof(issuer));
     ng_hex_text(e.serial, serial, sizeof(serial));
     ng_hex_text((ng_bytes){e.sha1, e.has_sha1 ? NG_SHA1_LEN : 0}, sha1, sizeof(sha1));
     snprintf(source, sizeof(source), "%s:%u", e.file, e.line);
-    ng_log_event("distrust", "label", e.label, "reason", e.reason, "reference", e.reference,
+    ng_log_event(NG_EV_DISTRUST, "label", e.label, "reason", e.reason, "reference", e.reference,
                  "issuer", issuer, "serial", serial, "sha1", sha1, "class", class_name(kind),
                  "source", source, "suppressed", suppressed, NULL);
 }

@@ -15,6 +15,15 @@
  * unit that fails to load keeps its previous version in service; either way
  * a load_error event says why. How the work is spread over queries: see
  * "building the next generation" below.
+ *
+ * Fail closed (issue 12): a unit whose files vanish or turn unreadable (a
+ * folder moved away and copied back, rm -rf + cp -r, a file deleted), or
+ * whose text is empty (a copy just begun), keeps its last good version
+ * until its files are back, or until C_Initialize; a file that no longer
+ * holds an entry withdraws it at the next reload. A text over text_max is
+ * not parsed here (text_too_large): compile it. A configured path that
+ * gives no entry is an overlay_empty event; a start that serves nothing
+ * is load_failed. A forked child never reloads (module.c).
  */
 #include "config.h"
 
@@ -46,13 +55,9 @@ struct ng_source {
     bool compiled;
 };
 
-static pthread_mutex_t reload_lock = PTHREAD_MUTEX_INITIALIZER;
-static ng_overlay *current; /* __atomic access */
-static ng_overlay *retired; /* under reload_lock */
-static uint64_t epoch = 1;  /* __atomic access */
-static uint64_t next_check_ms;
-static uint64_t next_id = 1;
-static const ng_config *config;
+/* The state (reload_lock, the current and retired generations, the reload
+ * under way, the images being unmapped) is in `ng` (internal.h), with the
+ * rest of the module's: one fork handler sees all of it (module.c). */
 
 static uint64_t
 now_ms(void)
@@ -97,25 +102,15 @@ has_suffix(const char *name, const char *suffix)
     return n > m && strcmp(name + n - m, suffix) == 0;
 }
 
-/* One overlay file as configured: X.txt and its compiled X.ngo. */
-typedef struct {
-    char *unit;  /* the path without .txt / .ngo: the unit's identity */
-    char *given; /* the name as found, for messages */
-    char *txt, *ngo;
-} unit_paths;
-
-typedef struct {
-    unit_paths *units; /* in load order, each once */
-    size_t n_units;
-    char *dir_error; /* the first directory that could not be read */
-} unit_list;
+typedef ng_unit_paths unit_paths;
+typedef ng_unit_list unit_list;
 
 static void
-add_unit(unit_list *ul, const char *path)
+add_unit(unit_list *ul, const char *path, size_t origin)
 {
     bool suffixed = has_suffix(path, ".txt") || has_suffix(path, ".ngo");
     size_t n = strlen(path) - (suffixed ? 4 : 0);
-    unit_paths u = {strndup(path, n), strdup(path), NULL, NULL};
+    unit_paths u = {strndup(path, n), strdup(path), NULL, NULL, origin};
 
     for (size_t i = 0; u.unit && i < ul->n_units; i++) {
         if (strcmp(ul->units[i].unit, u.unit) == 0)
@@ -204,21 +199,42 @@ oom:
     return false;
 }
 
+/* Does the generation in service serve a file from folder `path`? */
+static bool
+served_under(const char *path)
+{
+    const ng_overlay *ov = ng.current;
+    size_t n = strlen(path);
+
+    for (size_t i = 0; ov && i < ov->n_sources; i++) {
+        if (strncmp(ov->sources[i]->unit, path, n) == 0 && ov->sources[i]->unit[n] == '/')
+            return true;
+    }
+    return false;
+}
+
 /* The units of one configured path (see ng_overlay_expand_path). */
 static void
-list_units(unit_list *ul, const char *path)
+list_units(unit_list *ul, const char *path, size_t origin)
 {
     char **files = NULL;
     size_t n = 0;
     ng_error err;
+    struct stat sb;
 
+    /* a folder that vanished (moved away to be redeployed): its files keep
+     * their last good versions (scan), each with its load_error */
+    if (stat(path, &sb) != 0 && errno == ENOENT && served_under(path))
+        return;
     if (!ng_overlay_expand_path(path, &files, &n, &err)) {
-        if (!ul->dir_error)
+        if (!ul->dir_error) {
             ul->dir_error = strdup(err.msg);
+            ul->dir_error_kept = served_under(path);
+        }
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        add_unit(ul, files[i]);
+        add_unit(ul, files[i], origin);
         free(files[i]);
     }
     free(files);
@@ -237,6 +253,23 @@ free_units(unit_list *ul)
     free(ul->dir_error);
 }
 
+/* The configured path a unit came from (n_overlays: none of them now). */
+static size_t
+origin_of(const ng_config *cfg, const char *unit)
+{
+    for (size_t i = 0; i < cfg->n_overlays; i++) {
+        const char *p = cfg->overlays[i];
+        size_t n = strlen(p);
+        if (strncmp(unit, p, n) == 0 && (unit[n] == '/' || unit[n] == '\0'))
+            return i;
+        if (has_suffix(p, ".txt") || has_suffix(p, ".ngo")) {
+            if (strlen(unit) == n - 4 && strncmp(unit, p, n - 4) == 0)
+                return i;
+        }
+    }
+    return cfg->n_overlays;
+}
+
 /* What the configured paths look like now: each unit's .txt and .ngo. */
 static file_stamp *
 scan(const ng_config *cfg, size_t *n_out, unit_list *ul)
@@ -245,7 +278,14 @@ scan(const ng_config *cfg, size_t *n_out, unit_list *ul)
 
     memset(ul, 0, sizeof(*ul));
     for (size_t i = 0; i < cfg->n_overlays; i++)
-        list_units(ul, cfg->overlays[i]);
+        list_units(ul, cfg->overlays[i], i);
+    /* A file served now that the paths no longer list (deleted, its folder
+     * moved away or unreadable: a redeployment half done) stays a unit: its
+     * last good version stays in service until it is back (see unit_step) */
+    for (size_t i = 0; ng.current && i < ng.current->n_sources; i++) {
+        const ng_source *src = ng.current->sources[i];
+        add_unit(ul, src->txt.exists ? src->txt.path : src->ngo.path, origin_of(cfg, src->unit));
+    }
     st = calloc(ul->n_units * 2 + 1, sizeof(*st));
     if (!st)
         return NULL;
@@ -281,52 +321,37 @@ free_stamps(file_stamp *st, size_t n)
 #define RELOAD_SLICE_NS 250000
 #define RELOAD_PATIENCE_MS 1000
 
-typedef struct {
-    ng_overlay *ov; /* being built, unpublished; NULL when no reload is under way */
-    unit_list ul;
-    size_t next;        /* the unit being loaded */
-    ng_source *src;     /* its new source, while it loads */
-    ng_image *checking; /* its compiled file, until checked */
-    uint64_t started_ms;
-} reload_job;
-
-static reload_job job; /* under reload_lock */
-
-/* Replaced images, unmapped a slice at a time (under reload_lock). */
-static ng_image **dying;
-static size_t n_dying, dying_cap;
-
 static void
 bury(ng_image *img)
 {
     if (!img)
         return;
-    if (n_dying == dying_cap) {
-        size_t cap = dying_cap ? 2 * dying_cap : 8;
-        ng_image **nd = realloc(dying, cap * sizeof(*nd));
+    if (ng.n_dying == ng.dying_cap) {
+        size_t cap = ng.dying_cap ? 2 * ng.dying_cap : 8;
+        ng_image **nd = realloc(ng.dying, cap * sizeof(*nd));
         if (!nd) {
             ng_image_free(img); /* at once, then */
             return;
         }
-        dying = nd;
-        dying_cap = cap;
+        ng.dying = nd;
+        ng.dying_cap = cap;
     }
-    dying[n_dying++] = img;
+    ng.dying[ng.n_dying++] = img;
 }
 
 /* Frees buried images until deadline_ns passes. */
 static void
 release_buried(uint64_t deadline_ns)
 {
-    while (n_dying && (deadline_ns == UINT64_MAX || ng_clock_ns() < deadline_ns)) {
-        if (!ng_image_release(dying[n_dying - 1], deadline_ns))
+    while (ng.n_dying && (deadline_ns == UINT64_MAX || ng_clock_ns() < deadline_ns)) {
+        if (!ng_image_release(ng.dying[ng.n_dying - 1], deadline_ns))
             return;
-        n_dying--;
+        ng.n_dying--;
     }
-    if (!n_dying) {
-        free(dying);
-        dying = NULL;
-        dying_cap = 0;
+    if (!ng.n_dying) {
+        free(ng.dying);
+        ng.dying = NULL;
+        ng.dying_cap = 0;
     }
 }
 
@@ -372,7 +397,7 @@ load_text(const char *path, const file_stamp *st, size_t *skipped, ng_error *err
 static void
 load_error(const char *file, const char *error, const char *serving)
 {
-    ng_log_event("load_error", "file", file, "error", error, "serving", serving, NULL);
+    ng_log_event(NG_EV_LOAD_ERROR, "file", file, "error", error, "serving", serving, NULL);
 }
 
 /* The rate-limit counters: a mapping of zero pages, touched only by
@@ -440,11 +465,12 @@ add_source(ng_overlay *ov, ng_source *src)
 static void
 job_drop(void)
 {
-    bury(job.checking);
-    source_unref(job.src);
-    overlay_free(job.ov);
-    free_units(&job.ul);
-    memset(&job, 0, sizeof(job));
+    bury(ng.job.checking);
+    source_unref(ng.job.src);
+    overlay_free(ng.job.ov);
+    free_units(&ng.job.ul);
+    free(ng.job.path_entries);
+    memset(&ng.job, 0, sizeof(ng.job));
 }
 
 /* Starts building the generation that the scan describes; takes the scan
@@ -459,7 +485,7 @@ job_start(const ng_config *cfg, file_stamp *st, size_t n_st, unit_list *ul)
         free_units(ul);
         return false;
     }
-    ov->id = next_id++;
+    ov->id = ng.next_id++;
     ov->scan = st;
     ov->n_scan = n_st;
     ov->ratelimit = cfg->ratelimit;
@@ -467,12 +493,19 @@ job_start(const ng_config *cfg, file_stamp *st, size_t n_st, unit_list *ul)
     ov->mode = cfg->mode;
     if (ul->dir_error) {
         ov->n_refused++;
-        load_error(ul->dir_error, ul->dir_error, "nothing");
+        load_error(ul->dir_error, ul->dir_error,
+                   ul->dir_error_kept ? "previous version of its files" : "nothing");
     }
-    memset(&job, 0, sizeof(job));
-    job.ov = ov;
-    job.ul = *ul;
-    job.started_ms = now_ms();
+    memset(&ng.job, 0, sizeof(ng.job));
+    ng.job.path_entries = calloc(cfg->n_overlays + 1, sizeof(*ng.job.path_entries));
+    if (!ng.job.path_entries) {
+        overlay_free(ov); /* and the scan it holds */
+        free_units(ul);
+        return false;
+    }
+    ng.job.ov = ov;
+    ng.job.ul = *ul;
+    ng.job.started_ms = now_ms();
     return true;
 }
 
@@ -481,20 +514,23 @@ job_start(const ng_config *cfg, file_stamp *st, size_t n_st, unit_list *ul)
 static bool
 unit_done(const ng_source *old)
 {
-    ng_source *src = job.src;
+    ng_source *src = ng.job.src;
+    size_t origin = ng.job.ul.units[ng.job.next].origin;
 
-    job.src = NULL;
+    ng.job.src = NULL;
     if (!src || !src->image) {
         source_unref(src);
-        job.ov->n_refused++;
+        ng.job.ov->n_refused++;
         src = (ng_source *)old; /* keep the last good version */
         if (src)
             src->refs++;
     }
-    if (src && !add_source(job.ov, src)) {
+    if (src && !add_source(ng.job.ov, src)) {
         source_unref(src);
         return false;
     }
+    if (src)
+        ng.job.path_entries[origin] += ng_image_count(src->image);
     return true;
 }
 
@@ -506,71 +542,106 @@ take_compiled(const file_stamp *txt)
     uint64_t size;
     int64_t mtime;
 
-    ng_image_source(job.checking, &size, &mtime);
+    ng_image_source(ng.job.checking, &size, &mtime);
     if (txt->exists && (size != txt->size || mtime != txt->mtime_ns)) {
-        ng_log_event("stale_compiled", "file", job.src->ngo.path, "using", txt->path, NULL);
+        ng_log_event(NG_EV_STALE_COMPILED, "file", ng.job.src->ngo.path, "using", txt->path, NULL);
         return false;
     }
-    job.src->image = job.checking;
-    job.src->compiled = true;
-    job.checking = NULL;
+    ng.job.src->image = ng.job.checking;
+    ng.job.src->compiled = true;
+    ng.job.checking = NULL;
     return true;
 }
 
-/* Loads unit job.next until done (1), until deadline_ns passes while its
+/* Parses the unit's text file into ng.job.src->image, unless it is not to
+ * be: then the unit's last good version (`old`, if any) stays in service. */
+static void
+unit_text(const unit_paths *u, const file_stamp *txt, const file_stamp *ngo, const ng_source *old)
+{
+    /* neither file: parse the name as given, for its error message */
+    const char *path = txt->exists ? txt->path : u->given;
+    const char *failed = old ? "previous version" : "nothing";
+    const ng_config *cfg = ng.overlay_config;
+    size_t max = cfg && cfg->text_max ? cfg->text_max : NG_TEXT_MAX_BYTES;
+    char size[24], limit[24];
+    ng_error err;
+
+    if (old && !txt->exists && !ngo->exists) {
+        load_error(path,
+                   "vanished or unreadable: its last good version stays in service until it is "
+                   "back (to withdraw entries, replace the file by one without them)",
+                   failed);
+        return;
+    }
+    if (old && txt->exists && txt->size == 0) { /* a copy that has only begun */
+        load_error(path,
+                   "empty (still being written?): its last good version stays in service "
+                   "(to withdraw every entry, leave a comment line in it)",
+                   failed);
+        return;
+    }
+    if (txt->exists && txt->size > max) {
+        snprintf(size, sizeof(size), "%llu", (unsigned long long)txt->size);
+        snprintf(limit, sizeof(limit), "%zu", max);
+        ng_log_event(NG_EV_TEXT_TOO_LARGE, "file", path, "size", size, "limit", limit, "fix",
+                     "compile it: nssguard compile (the module maps the X.ngo beside X.txt)",
+                     "serving", failed, NULL);
+        return;
+    }
+    ng.job.src->image = load_text(path, txt, &ng.job.ov->skipped, &err);
+    if (!ng.job.src->image)
+        load_error(path, err.msg, failed);
+}
+
+/* Loads unit ng.job.next until done (1), until deadline_ns passes while its
  * compiled file is being checked (0), or out of memory (-1). */
 static int
 unit_step(uint64_t deadline_ns)
 {
-    const unit_paths *u = &job.ul.units[job.next];
-    const file_stamp *txt = &job.ov->scan[2 * job.next], *ngo = txt + 1;
-    const ng_source *old = previous_source(current, u->unit);
+    const unit_paths *u = &ng.job.ul.units[ng.job.next];
+    const file_stamp *txt = &ng.job.ov->scan[2 * ng.job.next], *ngo = txt + 1;
+    const ng_source *old = previous_source(ng.current, u->unit);
     const char *failed = old ? "previous version" : "nothing";
     ng_error err;
 
-    if (!job.src) {
+    if (!ng.job.src) {
         if (old && same_stamp(&old->txt, txt) && same_stamp(&old->ngo, ngo)) {
-            job.src = (ng_source *)old; /* unchanged: the same source again */
-            job.src->refs++;
+            ng.job.src = (ng_source *)old; /* unchanged: the same source again */
+            ng.job.src->refs++;
             return unit_done(old) ? 1 : -1;
         }
-        job.src = calloc(1, sizeof(*job.src));
-        if (!job.src)
+        ng.job.src = calloc(1, sizeof(*ng.job.src));
+        if (!ng.job.src)
             return unit_done(old) ? 1 : -1;
-        job.src->refs = 1;
-        job.src->unit = strdup(u->unit);
-        copy_stamp(&job.src->txt, txt);
-        copy_stamp(&job.src->ngo, ngo);
-        if (ngo->exists && !(job.checking = ng_image_map(ngo->path, &err)))
+        ng.job.src->refs = 1;
+        ng.job.src->unit = strdup(u->unit);
+        copy_stamp(&ng.job.src->txt, txt);
+        copy_stamp(&ng.job.src->ngo, ngo);
+        if (ngo->exists && !(ng.job.checking = ng_image_map(ngo->path, &err)))
             load_error(ngo->path, err.msg, txt->exists ? "the text file" : failed);
     }
-    if (job.checking) {
-        int r = ng_image_check(job.checking, deadline_ns, &err);
+    if (ng.job.checking) {
+        int r = ng_image_check(ng.job.checking, deadline_ns, &err);
         if (r == 0)
             return 0;
         if (r < 0)
             load_error(ngo->path, err.msg, txt->exists ? "the text file" : failed);
         if (r < 0 || !take_compiled(txt)) {
-            bury(job.checking);
-            job.checking = NULL;
+            bury(ng.job.checking);
+            ng.job.checking = NULL;
         }
     }
-    if (!job.src->image && (txt->exists || !ngo->exists)) {
-        /* neither file: parse the name as given, for its error message */
-        const char *path = txt->exists ? txt->path : u->given;
-        job.src->image = load_text(path, txt, &job.ov->skipped, &err);
-        if (!job.src->image)
-            load_error(path, err.msg, failed);
-    }
+    if (!ng.job.src->image && (txt->exists || !ngo->exists))
+        unit_text(u, txt, ngo, old);
     return unit_done(old) ? 1 : -1;
 }
 
-/* Works on the reload until it is done (1: job.ov is ready to publish),
+/* Works on the reload until it is done (1: ng.job.ov is ready to publish),
  * until deadline_ns passes (0), or out of memory (-1: dropped). */
 static int
 job_step(uint64_t deadline_ns)
 {
-    while (job.next < job.ul.n_units) {
+    while (ng.job.next < ng.job.ul.n_units) {
         int r = unit_step(deadline_ns);
         if (r < 0) {
             job_drop();
@@ -578,9 +649,9 @@ job_step(uint64_t deadline_ns)
         }
         if (r == 0)
             return 0;
-        job.next++;
+        ng.job.next++;
     }
-    if (!rates_alloc(job.ov)) {
+    if (!rates_alloc(ng.job.ov)) {
         job_drop();
         return -1;
     }
@@ -589,8 +660,33 @@ job_step(uint64_t deadline_ns)
 
 /* ---- generations ---- */
 
+/* reload_lock, and ng.reloading while it is held: a child of fork() must
+ * know whether a thread of its parent was changing the state it copied. */
 static void
-log_generation(const char *event, const ng_overlay *ov, const ng_config *cfg)
+reload_lock(void)
+{
+    pthread_mutex_lock(&ng.reload_lock);
+    __atomic_store_n(&ng.reloading, true, __ATOMIC_SEQ_CST);
+}
+
+static bool
+reload_trylock(void)
+{
+    if (pthread_mutex_trylock(&ng.reload_lock) != 0)
+        return false;
+    __atomic_store_n(&ng.reloading, true, __ATOMIC_SEQ_CST);
+    return true;
+}
+
+static void
+reload_unlock(void)
+{
+    __atomic_store_n(&ng.reloading, false, __ATOMIC_SEQ_CST);
+    pthread_mutex_unlock(&ng.reload_lock);
+}
+
+static void
+log_generation(ng_event event, const ng_overlay *ov, const ng_config *cfg)
 {
     char n[5][24];
     size_t compiled = 0;
@@ -602,9 +698,34 @@ log_generation(const char *event, const ng_overlay *ov, const ng_config *cfg)
     snprintf(n[2], sizeof(n[2]), "%zu", ov->n_refused);
     snprintf(n[3], sizeof(n[3]), "%zu", ov->skipped);
     snprintf(n[4], sizeof(n[4]), "%llu", (unsigned long long)ov->id);
+    /* a configuration file's bad lines are named here too (config_error) */
     ng_log_event(event, "entries", n[0], "files", n[1], "refused", n[2], "skipped", n[3],
                  "generation", n[4], "compiled", compiled ? "yes" : "no", "config", cfg->source,
+                 cfg->n_errors ? "config_error" : NULL, cfg->n_errors ? cfg->errors[0] : NULL,
                  NULL);
+}
+
+/* Each configured path that gives no entry: an overlay_empty event (an
+ * empty folder, one of *.certdata or *.TXT files only, overlay='' ...). */
+static void
+log_empty_paths(const ng_config *cfg)
+{
+    if (cfg->n_overlays == 0) {
+        ng_log_event(NG_EV_OVERLAY_EMPTY, "path", "", "reason",
+                     "overlay= names no path: nothing is distrusted", NULL);
+        return;
+    }
+    for (size_t i = 0; i < cfg->n_overlays; i++) {
+        size_t units = 0;
+        if (ng.job.path_entries[i])
+            continue;
+        for (size_t j = 0; j < ng.job.ul.n_units; j++)
+            units += ng.job.ul.units[j].origin == i;
+        ng_log_event(NG_EV_OVERLAY_EMPTY, "path", cfg->overlays[i], "reason",
+                     units ? "no distrust entry in its files"
+                           : "no *.txt or *.ngo file (a folder reads only those names)",
+                     NULL);
+    }
 }
 
 /* Frees the replaced generations that no session can still be reading:
@@ -613,7 +734,7 @@ log_generation(const char *event, const ng_overlay *ov, const ng_config *cfg)
 static void
 reclaim_locked(void)
 {
-    ng_overlay **link = &retired;
+    ng_overlay **link = &ng.retired;
 
     while (*link) {
         ng_overlay *ov = *link;
@@ -629,23 +750,24 @@ reclaim_locked(void)
 static void
 publish_locked(ng_overlay *ov)
 {
-    ng_overlay *old = __atomic_exchange_n(&current, ov, __ATOMIC_SEQ_CST);
+    ng_overlay *old = __atomic_exchange_n(&ng.current, ov, __ATOMIC_SEQ_CST);
 
     if (old) {
-        old->retired_at = __atomic_add_fetch(&epoch, 1, __ATOMIC_SEQ_CST);
-        old->next_retired = retired;
-        retired = old;
+        old->retired_at = __atomic_add_fetch(&ng.epoch, 1, __ATOMIC_SEQ_CST);
+        old->next_retired = ng.retired;
+        ng.retired = old;
     }
     reclaim_locked();
 }
 
 /* Publishes the reload that job_step finished. */
 static void
-job_publish(const char *event)
+job_publish(ng_event event)
 {
-    log_generation(event, job.ov, config);
-    publish_locked(job.ov);
-    job.ov = NULL;
+    log_empty_paths(ng.overlay_config);
+    log_generation(event, ng.job.ov, ng.overlay_config);
+    publish_locked(ng.job.ov);
+    ng.job.ov = NULL;
     job_drop();
 }
 
@@ -653,14 +775,14 @@ static void
 drop_all(void)
 {
     job_drop();
-    overlay_free(__atomic_exchange_n(&current, NULL, __ATOMIC_SEQ_CST));
-    while (retired) {
-        ng_overlay *next = retired->next_retired;
-        overlay_free(retired);
-        retired = next;
+    overlay_free(__atomic_exchange_n(&ng.current, NULL, __ATOMIC_SEQ_CST));
+    while (ng.retired) {
+        ng_overlay *next = ng.retired->next_retired;
+        overlay_free(ng.retired);
+        ng.retired = next;
     }
     release_buried(UINT64_MAX);
-    config = NULL;
+    ng.overlay_config = NULL;
 }
 
 bool
@@ -671,48 +793,48 @@ ng_overlays_start(const ng_config *cfg)
     file_stamp *st;
     bool ok;
 
-    pthread_mutex_lock(&reload_lock);
-    config = cfg;
+    reload_lock();
+    ng.overlay_config = cfg;
     st = scan(cfg, &n_st, &ul);
     if (!st)
         free_units(&ul);
     /* the first load is done whole: C_Initialize returns with it served */
     ok = st && job_start(cfg, st, n_st, &ul) && job_step(UINT64_MAX) == 1;
     if (ok) {
-        /* nothing at all could be loaded: say so loudly, never silently */
-        job_publish(job.ov->n_entries == 0 && job.ov->n_refused > 0 ? "load_failed" : "load");
-        __atomic_store_n(&next_check_ms, now_ms() + cfg->reload_ms, __ATOMIC_RELAXED);
+        /* nothing at all is served: say so loudly (err), never silently */
+        job_publish(ng.job.ov->n_entries == 0 ? NG_EV_LOAD_FAILED : NG_EV_LOAD);
+        __atomic_store_n(&ng.next_check_ms, now_ms() + cfg->reload_ms, __ATOMIC_RELAXED);
     }
-    pthread_mutex_unlock(&reload_lock);
+    reload_unlock();
     return ok;
 }
 
 void
 ng_overlays_stop(void)
 {
-    pthread_mutex_lock(&reload_lock);
+    reload_lock();
     drop_all();
-    pthread_mutex_unlock(&reload_lock);
+    reload_unlock();
 }
 
 void
 ng_overlays_forget(void)
 {
     /* In a forked child, which runs one thread: the parent's generations
-     * are this process's copies. Free them, unless a parent thread held
-     * the lock at the fork (it may have been halfway through changing
-     * them): then leave them be. */
-    if (pthread_mutex_trylock(&reload_lock) == 0) {
-        pthread_mutex_unlock(&reload_lock);
+     * are this process's copies. Free them, unless a parent thread was
+     * changing them at the fork (ng.reloading): then leave them be. The
+     * parent's reload lock is never taken here, only made anew. */
+    if (!__atomic_load_n(&ng.reloading, __ATOMIC_SEQ_CST)) {
         drop_all();
-        return;
+    } else {
+        memset(&ng.job, 0, sizeof(ng.job));
+        ng.current = ng.retired = NULL;
+        ng.dying = NULL;
+        ng.n_dying = ng.dying_cap = 0;
+        ng.overlay_config = NULL;
     }
-    pthread_mutex_init(&reload_lock, NULL); /* held by a thread not in this process */
-    memset(&job, 0, sizeof(job));
-    current = retired = NULL;
-    dying = NULL;
-    n_dying = dying_cap = 0;
-    config = NULL;
+    pthread_mutex_init(&ng.reload_lock, NULL);
+    __atomic_store_n(&ng.reloading, false, __ATOMIC_SEQ_CST);
 }
 
 static bool
@@ -735,62 +857,63 @@ ng_overlays_poll(void)
     size_t n_st = 0;
     file_stamp *st;
 
-    if (now < __atomic_load_n(&next_check_ms, __ATOMIC_RELAXED) ||
-        pthread_mutex_trylock(&reload_lock) != 0)
+    if (__atomic_load_n(&ng.forked, __ATOMIC_RELAXED))
+        return; /* a forked child serves what it inherited (module.c) */
+    if (now < __atomic_load_n(&ng.next_check_ms, __ATOMIC_RELAXED) || !reload_trylock())
         return; /* not due, or another thread is at it: never wait */
     deadline = ng_clock_ns() + RELOAD_SLICE_NS;
-    if (!config || !current)
+    if (!ng.overlay_config || !ng.current)
         goto out;
-    if (!job.ov) {
-        st = scan(config, &n_st, &ul);
-        if (!st || !scan_changed(current, st, n_st)) {
+    if (!ng.job.ov) {
+        st = scan(ng.overlay_config, &n_st, &ul);
+        if (!st || !scan_changed(ng.current, st, n_st)) {
             free_stamps(st, n_st);
             free_units(&ul);
             reclaim_locked();
             goto idle;
         }
-        if (!job_start(config, st, n_st, &ul))
+        if (!job_start(ng.overlay_config, st, n_st, &ul))
             goto idle;
     }
-    if (now >= job.started_ms + RELOAD_PATIENCE_MS)
+    if (now >= ng.job.started_ms + RELOAD_PATIENCE_MS)
         deadline = UINT64_MAX; /* it has waited long enough: finish it now */
     switch (job_step(deadline)) {
     case 0: /* more to do: the next query goes on with it */
-        __atomic_store_n(&next_check_ms, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&ng.next_check_ms, 0, __ATOMIC_RELAXED);
         goto release;
     case 1:
-        job_publish("reload");
+        job_publish(NG_EV_RELOAD);
         break;
     default: /* out of memory: dropped, try again later */
         break;
     }
 idle:
-    __atomic_store_n(&next_check_ms, now + config->reload_ms, __ATOMIC_RELAXED);
+    __atomic_store_n(&ng.next_check_ms, now + ng.overlay_config->reload_ms, __ATOMIC_RELAXED);
 release:
     release_buried(deadline);
 out:
-    pthread_mutex_unlock(&reload_lock);
+    reload_unlock();
 }
 
 void
 ng_overlays_reclaim(void)
 {
-    if (pthread_mutex_trylock(&reload_lock) != 0)
+    if (__atomic_load_n(&ng.forked, __ATOMIC_RELAXED) || !reload_trylock())
         return;
     reclaim_locked();
-    pthread_mutex_unlock(&reload_lock);
+    reload_unlock();
 }
 
 ng_overlay *
 ng_overlays_current(void)
 {
-    return __atomic_load_n(&current, __ATOMIC_SEQ_CST);
+    return __atomic_load_n(&ng.current, __ATOMIC_SEQ_CST);
 }
 
 uint64_t
 ng_overlays_epoch(void)
 {
-    return __atomic_load_n(&epoch, __ATOMIC_SEQ_CST);
+    return __atomic_load_n(&ng.epoch, __ATOMIC_SEQ_CST);
 }
 
 /* ---- reading a generation ---- */

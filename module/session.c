@@ -64,6 +64,18 @@ ng_sessions_init(void)
     n_open = 0;
 }
 
+void
+ng_sessions_after_fork(void)
+{
+    /* in the child of fork() (one thread): its sessions go on answering
+     * from its copy of the table, whose locks a parent thread may have held */
+    pthread_mutex_init(&open_lock, NULL);
+    for (size_t c = 0; c < MAX_CHUNKS; c++) {
+        for (size_t i = 0; chunks[c] && i < CHUNK_SLOTS; i++)
+            pthread_mutex_init(&chunks[c][i].lock, NULL);
+    }
+}
+
 static void
 unpublish(slot *sl)
 {

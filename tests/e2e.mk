@@ -5,7 +5,9 @@ E2E_TESTS = \
 	tests/e2e-tls.sh \
 	tests/e2e-hazards.sh \
 	tests/e2e-chromium.sh \
-	tests/e2e-reencode.sh
+	tests/e2e-reencode.sh \
+	tests/log-sinks.sh \
+	tests/e2e-trace.sh
 
 TESTS += $(E2E_TESTS)
 dist_noinst_SCRIPTS += $(E2E_TESTS) tools/demo.sh

@@ -21,6 +21,7 @@ include tests/tool.mk
 include tests/hardening.mk
 include tests/firefox.mk
 include tests/p11kit.mk
+include tests/faults.mk
 
 clean-local: clean-test-out
 clean-test-out:

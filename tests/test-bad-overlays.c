@@ -436,8 +436,22 @@ test_made_here(void)
     {
         int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         if (fd >= 0 && ftruncate(fd, 600L * 1024 * 1024) == 0) {
+            ng_records recs;
+            ng_error err;
             close(fd);
-            check_file("huge-file", path, "FILE: file larger than 512 MiB");
+            /* the parser's own limit (the tool parses such files) */
+            snprintf(want, sizeof(want), "%s: file larger than 512 MiB", path);
+            tap_ok(!ng_parse_file(path, &recs, &err), "huge-file: the parser refuses it");
+            tap_is_str(err.msg, want, "huge-file: ... saying so");
+            /* the module refuses it before that: over its in-process text
+             * cap (text_max, 16 MiB by default), with text_too_large */
+            tap_is_ulong(init_with(path), CKR_OK, "huge-file: C_Initialize succeeds");
+            tap_ok(log_count("\"event\":\"text_too_large\"") == 1 &&
+                       log_count("\"size\":629145600") == 1 && log_count("nssguard compile") == 1,
+                   "huge-file: a text_too_large event that says to compile it");
+            tap_ok(log_count("\"event\":\"load_failed\"") == 1 && log_count("\"refused\":1,") == 1,
+                   "huge-file: the load event (load_failed: nothing served) counts it refused");
+            p11->C_Finalize(NULL);
         } else {
             if (fd >= 0)
                 close(fd);

@@ -10,7 +10,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -362,8 +364,23 @@ test_config_file(void)
     tap_is_ulong(count_in_file(log_path, text), 1, "... and its log, naming the config file");
     p11->C_Finalize(NULL);
 
-    write_file(conf, "overlay = /x\nfrobnicate = 1\n");
-    tap_is_ulong(init_with(NULL), CKR_GENERAL_ERROR, "a broken config file fails C_Initialize");
+    /* issue 12: a client that passes no parameters (Firefox's policy,
+     * GnuTLS) drops a module whose C_Initialize fails, and serves no
+     * distrust at all: a bad line is skipped and said, the rest serves */
+    snprintf(text, sizeof(text), "overlay = %s\nfrobnicate = 1\nlog = file:%s\nreload = 1s\n",
+             overlay_path, log_path);
+    write_file(conf, text);
+    unlink(log_path);
+    tap_is_ulong(init_with(NULL), CKR_OK, "a config file with bad lines: C_Initialize succeeds");
+    s = open_session();
+    tap_is_ulong(trust_query(s, CKO_NSS_TRUST, serial_der, sizeof(serial_der), NULL), 1,
+                 "... its good lines serve (overlay)");
+    tap_is_ulong(count_in_file(log_path, "\"event\":\"config_error\""), 2,
+                 "... (log) and each bad line is a config_error event");
+    snprintf(text, sizeof(text), "error\":\"%s:2: unknown key 'frobnicate'", conf);
+    tap_is_ulong(count_in_file(log_path, text), 2,
+                 "... naming file and line, also in the load event");
+    p11->C_Finalize(NULL);
     unsetenv("NSSGUARD_CONFIG");
 }
 
@@ -514,7 +531,9 @@ test_p11kit_mode(void)
     snprintf(p, sizeof(p), "overlay = %s\nlog = none\nconfig = /x\n", path);
     write_file(conf, p);
     snprintf(p, sizeof(p), "config=%s", conf);
-    tap_is_ulong(init_with(p), CKR_ARGUMENTS_BAD, "config= inside a config file is refused");
+    /* the file's bad line is skipped (a config_error), as any file's */
+    tap_is_ulong(init_with(p), CKR_OK, "config= inside a config file is a bad line, skipped");
+    p11->C_Finalize(NULL);
     snprintf(p, sizeof(p), "overlay = %s\nlog = none\n", path);
     write_file(conf, p);
     snprintf(p, sizeof(p), "config=%s mode=p11-kit", conf);
@@ -613,20 +632,108 @@ test_fork(void)
     int status = -1;
 
     tap_is_ulong(init_with(params), CKR_OK, "initialised before fork");
+    CK_SESSION_HANDLE ps = open_session();
     pid = fork();
     if (pid == 0) {
+        /* issue 12: the child keeps the distrust it inherited (a child
+         * told CKR_CRYPTOKI_NOT_INITIALIZED by this module would verify
+         * with NSS's own database alone, and accept), in the parent's
+         * session and in a new one, until its own C_Initialize */
         CK_INFO info;
-        int ok = p11->C_GetInfo(&info) == CKR_CRYPTOKI_NOT_INITIALIZED;
-        ok = ok && init_with(params) == CKR_OK;
+        int ok = p11->C_GetInfo(&info) == CKR_OK;
+        ok = ok && trust_query(ps, CKO_NSS_TRUST, serial_der, sizeof(serial_der), NULL) == 1;
         CK_SESSION_HANDLE s = open_session();
+        ok = ok && trust_query(s, CKO_NSS_TRUST, serial_der, sizeof(serial_der), NULL) == 1;
+        ok = ok && init_with(params) == CKR_OK;
+        ok = ok && init_with(params) == CKR_CRYPTOKI_ALREADY_INITIALIZED;
+        s = open_session();
         ok = ok && trust_query(s, CKO_NSS_TRUST, serial_der, sizeof(serial_der), NULL) == 1;
         ok = ok && p11->C_Finalize(NULL) == CKR_OK;
         _exit(ok ? 0 : 1);
     }
     waitpid(pid, &status, 0);
     tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-           "after fork the child is uninitialised, then C_Initialize and a lookup work");
+           "after fork the child still answers, then C_Initialize and a lookup work");
+    pid = fork();
+    if (pid == 0) /* C_Finalize without C_Initialize in the child */
+        _exit(p11->C_Finalize(NULL) == CKR_OK && init_with(params) == CKR_OK &&
+                      p11->C_Finalize(NULL) == CKR_OK
+                  ? 0
+                  : 1);
+    waitpid(pid, &status, 0);
+    tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+           "after fork the child may C_Finalize first (NSS's SECMOD_RestartModules does)");
+    tap_ok(trust_query(ps, CKO_NSS_TRUST, serial_der, sizeof(serial_der), NULL) == 1,
+           "the parent still answers in its session");
     tap_is_ulong(p11->C_Finalize(NULL), CKR_OK, "parent still finalises");
+}
+
+/* log.c's table: every event's name and syslog priority (the syslog packets
+ * themselves are read in tests/log-sinks.sh). */
+static void
+test_event_table(void)
+{
+    static const struct {
+        ng_event ev;
+        const char *name;
+        int priority;
+    } want[] = {
+        {NG_EV_LOAD, "load", LOG_INFO},
+        {NG_EV_RELOAD, "reload", LOG_INFO},
+        {NG_EV_LOAD_FAILED, "load_failed", LOG_ERR},
+        {NG_EV_LOAD_ERROR, "load_error", LOG_ERR},
+        {NG_EV_STALE_COMPILED, "stale_compiled", LOG_WARNING},
+        {NG_EV_CONFIG_ERROR, "config_error", LOG_ERR},
+        {NG_EV_OVERLAY_EMPTY, "overlay_empty", LOG_WARNING},
+        {NG_EV_TEXT_TOO_LARGE, "text_too_large", LOG_ERR},
+        {NG_EV_DISTRUST, "distrust", LOG_WARNING},
+        {NG_EV_VERIFY, "verify", LOG_INFO},
+    };
+    char what[96];
+
+    tap_is_ulong(NG_N_ELEMENTS(want), NG_EV_COUNT, "every event of the table is checked here");
+    for (size_t i = 0; i < NG_N_ELEMENTS(want); i++) {
+        snprintf(what, sizeof(what), "%s: name and priority %d", want[i].name, want[i].priority);
+        tap_ok(strcmp(ng_event_name(want[i].ev), want[i].name) == 0 &&
+                   ng_event_priority(want[i].ev) == want[i].priority,
+               what);
+    }
+}
+
+/* A log file in a folder that appears later: the events before it are
+ * counted as lost in the first line it takes; a load_error repeated inside
+ * the window is held back, and counted in the next one let through. */
+static void
+test_log_lost_and_repeats(void)
+{
+    ng_config cfg;
+    char later[600], file[700];
+
+    snprintf(later, sizeof(later), "%s/later", dir);
+    snprintf(file, sizeof(file), "%s/events.json", later);
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.log_sinks = NG_LOG_FILE;
+    cfg.log_file = file;
+    cfg.ratelimit = 1;
+    ng_log_configure(&cfg); /* its config_error is the first lost event */
+    ng_log_event(NG_EV_LOAD_ERROR, "file", "/x.txt", "error", "bad", "serving", "nothing", NULL);
+    tap_ok(mkdir(later, 0700) == 0, "the log folder appears");
+    ng_log_event(NG_EV_LOAD_ERROR, "file", "/x.txt", "error", "bad", "serving", "nothing", NULL);
+    ng_log_event(NG_EV_LOAD_ERROR, "file", "/x.txt", "error", "bad", "serving", "nothing", NULL);
+    ng_log_event(NG_EV_LOAD_ERROR, "file", "/y.txt", "error", "bad", "serving", "nothing", NULL);
+    tap_is_ulong(count_in_file(file, "\"event\":\"load_error\""), 1,
+                 "a repeated load_error inside the window is held back");
+    tap_is_ulong(count_in_file(file,
+                               "\"file\":\"/y.txt\",\"error\":\"bad\",\"serving\":\"nothing\","
+                               "\"lost\":2}"),
+                 1, "the first line the file takes counts the 2 events lost before it");
+    sleep(2); /* the window (ratelimit=1) passes */
+    ng_log_event(NG_EV_LOAD_ERROR, "file", "/x.txt", "error", "bad", "serving", "nothing", NULL);
+    tap_is_ulong(count_in_file(file,
+                               "\"file\":\"/x.txt\",\"error\":\"bad\",\"serving\":\"nothing\","
+                               "\"suppressed\":2}"),
+                 1, "after the window the repeat is logged, counting the 2 held back");
+    ng_log_close();
 }
 
 int
@@ -657,6 +764,8 @@ main(void)
     test_p11kit_mode();
     test_shipped_overlay();
     test_fork();
+    test_event_table();
+    test_log_lost_and_repeats();
 
     char cmd[600];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);

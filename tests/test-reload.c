@@ -75,6 +75,23 @@ write_overlay(const char *path, const char *tag, int first, int last, long mtime
     rename(tmp, path);
 }
 
+/* Replaces an overlay by one without entries (a comment): how distrust is
+ * withdrawn, as a deleted file keeps its last good version (issue 12). */
+static void
+withdraw(const char *path)
+{
+    char tmp[800];
+    FILE *f;
+
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    f = fopen(tmp, "w");
+    if (!f)
+        return;
+    fputs("# every entry withdrawn\n", f);
+    fclose(f);
+    rename(tmp, path);
+}
+
 static void
 compile(const char *in, const char *out)
 {
@@ -204,6 +221,9 @@ test_compiled_and_reload(CK_SESSION_HANDLE s)
     lookup(s, 1, label, sizeof(label));
     snprintf(want, sizeof(want), "%s: compiled overlay of another version", bad);
     tap_is_ulong(count_in_file(log_path, want), 1, "a compiled file of another version is refused");
+    withdraw(bad); /* a compiled file without entries, then none: nothing kept */
+    compile(bad, bad);
+    lookup(s, 1, label, sizeof(label));
     unlink(bad);
 
     /* a broken edit keeps the last good version */
@@ -225,10 +245,18 @@ test_compiled_and_reload(CK_SESSION_HANDLE s)
     snprintf(other, sizeof(other), "%s/z.txt", odir);
     write_overlay(other, "Z", 9, 9, 0);
     tap_is_str(lookup(s, 9, label, sizeof(label)), "Z-9", "a file added to the directory");
+    /* issue 12: a file that vanishes (a redeployment half done) keeps its
+     * last good version; a file without the entry withdraws it */
     unlink(other);
-    tap_is_str(lookup(s, 9, label, sizeof(label)), "", "... and removed");
+    tap_is_str(lookup(s, 9, label, sizeof(label)), "Z-9",
+               "... deleted: its last good version stays in service");
+    tap_ok(count_in_file(log_path, "vanished or unreadable") >= 1, "... with a load_error");
+    withdraw(other);
+    tap_is_str(lookup(s, 9, label, sizeof(label)), "", "... replaced by one without it: withdrawn");
+    unlink(other);
     unlink(txt);
-    tap_is_str(lookup(s, 1, label, sizeof(label)), "", "every file removed: nothing served");
+    tap_is_str(lookup(s, 1, label, sizeof(label)), "C-1",
+               "every file deleted: the last good versions stay in service");
     write_overlay(txt, "A", 1, 3, t += 10);
     tap_is_str(lookup(s, 1, label, sizeof(label)), "A-1", "and back");
 }
@@ -361,7 +389,7 @@ test_sliced_reload(void)
     const int n = 60000;
 
     p11->C_OpenSession(1, CKF_SERIAL_SESSION, NULL, NULL, &s);
-    unlink(txt);
+    withdraw(txt);
     tap_is_str(lookup(s, 1, label, sizeof(label)), "", "small files: a change is seen at once");
 
     /* one slice per call: more calls than 256 KiB pieces in the file */
@@ -417,10 +445,17 @@ test_sliced_reload(void)
     snprintf(want, sizeof(want), "%s.old", old_ngo);
     tap_ok(stat(want, &kept) == 0 && kept.st_ino == g.st_ino,
            "writing a compiled file keeps the one it replaced as X.ngo.old");
-    unlink(old_ngo);
     unlink(want);
+    unlink(old_ngo);
+    tap_is_str(lookup(s, 1, label, sizeof(label)), "H-1",
+               "the large file deleted: its last good version stays in service");
+    withdraw(big_txt);
+    compile(big_txt, old_ngo);
     unlink(big_txt);
-    tap_is_str(lookup(s, 1, label, sizeof(label)), "", "the large file removed: nothing served");
+    tap_is_str(lookup(s, 1, label, sizeof(label)), "",
+               "the large file replaced by an empty one: nothing served");
+    unlink(old_ngo);
+    tap_is_str(lookup(s, 1, label, sizeof(label)), "", "... and deleted then: still nothing");
     p11->C_CloseSession(s);
 }
 

@@ -5,7 +5,9 @@ TOOL_TESTS = \
 	tests/tool-import.sh \
 	tests/tool-verify.sh \
 	tests/tool-audit.sh \
-	tests/tool-constraints.sh
+	tests/tool-constraints.sh \
+	tests/tool-faults.sh \
+	tests/tool-cli.sh
 
 TESTS += $(TOOL_TESTS)
 dist_noinst_SCRIPTS += $(TOOL_TESTS)

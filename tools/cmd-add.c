@@ -214,10 +214,155 @@ selected(const SECItem *der, const tool_subject_key *sks, size_t n_sks)
     return hit;
 }
 
+/* add's options and what they decode to. */
+typedef struct {
+    tool_add_options opt;
+    unsigned char *nc_der;
+    char after[14];
+    tool_subject_key *sks;
+    size_t n_sks;
+    const char *output, *db;
+} add_ctx;
+
+static int
+add_subject_key(add_ctx *a, char *arg)
+{
+    tool_subject_key *nsk = realloc(a->sks, (a->n_sks + 1) * sizeof(*nsk));
+    char *colon = strchr(arg, ':');
+
+    if (!nsk)
+        return TOOL_EXIT_ERROR;
+    a->sks = nsk;
+    if (colon)
+        *colon = '\0';
+    if (!colon || !tool_subject_key_decode(&a->sks[a->n_sks], arg, colon + 1)) {
+        tool_error("--subject-key wants SUBJECT:KEYHASH, both base64 (a DER Name "
+                   "and a SHA-256)");
+        return TOOL_EXIT_ERROR;
+    }
+    a->n_sks++;
+    return -1;
+}
+
+static int
+add_option(void *ctx, int opt, char *arg)
+{
+    add_ctx *a = ctx;
+    char why[256];
+    size_t nc_len = 0;
+
+    switch (opt) {
+    case 'r':
+        a->opt.reason = arg;
+        return -1;
+    case 'R':
+        a->opt.ref = arg;
+        return -1;
+    case 'l':
+        a->opt.label = arg;
+        return -1;
+    case 'i':
+        a->opt.issuer_serial = true;
+        return -1;
+    case 'k':
+        return add_subject_key(a, arg);
+    case 'N':
+        free(a->nc_der);
+        a->nc_der = NULL;
+        if (!tool_name_constraints_encode(arg, &a->nc_der, &nc_len, why, sizeof(why))) {
+            tool_error("--name-constraints: %s", why);
+            return TOOL_EXIT_ERROR;
+        }
+        a->opt.name_constraints = (ng_bytes){a->nc_der, nc_len};
+        return -1;
+    case 'A':
+        if (!tool_distrust_after_text(arg, a->after)) {
+            tool_error("--distrust-after '%s': not a date YYYY-MM-DD of the calendar (1950 "
+                       "to 2049)",
+                       arg);
+            return TOOL_EXIT_ERROR;
+        }
+        a->opt.distrust_after = a->after;
+        return -1;
+    case 'd':
+        a->db = arg;
+        return -1;
+    case 'o':
+        a->output = arg;
+        return -1;
+    default:
+        return TOOL_EXIT_ERROR;
+    }
+}
+
+static bool
+add_args_ok(const add_ctx *a, int argc)
+{
+    if (!a->opt.reason || !tool_valid_reason(a->opt.reason)) {
+        tool_error("--reason must be mitm, revoked, compromised or misissued");
+        usage(stderr);
+        return false;
+    }
+    if (!a->opt.ref || !*a->opt.ref) {
+        tool_error("--ref URL is required");
+        usage(stderr);
+        return false;
+    }
+    if (optind >= argc && !(a->db && a->n_sks)) {
+        tool_error("no certificate given");
+        usage(stderr);
+        return false;
+    }
+    if (a->db && !a->n_sks) {
+        tool_error("--db is only searched for --subject-key");
+        return false;
+    }
+    return true;
+}
+
+/* The records of every selected certificate, written only when all are. */
+static int
+add_write(const add_ctx *a, const tool_certs *certs)
+{
+    char *buf = NULL;
+    size_t buf_len = 0, written = 0;
+    const char *why = NULL;
+    FILE *mem = open_memstream(&buf, &buf_len);
+    int rc = TOOL_EXIT_ERROR;
+
+    if (!mem) {
+        tool_error("%s", strerror(errno));
+        return rc;
+    }
+    for (size_t i = 0; i < certs->n; i++) {
+        if (!selected(&certs->items[i], a->sks, a->n_sks))
+            continue;
+        if (!tool_add_cert(mem, &certs->items[i], &a->opt, &why)) {
+            tool_error("%s: %s", certs->origins[i], why);
+            fclose(mem);
+            goto out;
+        }
+        written++;
+    }
+    if (fclose(mem) != 0) {
+        tool_error("%s", strerror(errno));
+        goto out;
+    }
+    if (written == 0) {
+        tool_error("no certificate matches --subject-key: nothing written");
+        rc = TOOL_EXIT_FOUND;
+    } else if (tool_write_output(a->output, buf, buf_len)) {
+        rc = TOOL_EXIT_OK;
+    }
+out:
+    free(buf);
+    return rc;
+}
+
 int
 tool_cmd_add(int argc, char **argv)
 {
-    static const struct option longopts[] = {
+    static const struct option options[] = {
         {"reason", required_argument, NULL, 'r'},
         {"ref", required_argument, NULL, 'R'},
         {"label", required_argument, NULL, 'l'},
@@ -227,150 +372,42 @@ tool_cmd_add(int argc, char **argv)
         {"distrust-after", required_argument, NULL, 'A'},
         {"db", required_argument, NULL, 'd'},
         {"output", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    tool_add_options opt = {NULL, NULL, NULL, false, {NULL, 0}, NULL};
-    unsigned char *nc_der = NULL;
-    size_t nc_len = 0;
-    char after[14], nc_why[256];
-    tool_subject_key *sks = NULL, *nsk;
-    size_t n_sks = 0, written = 0;
+    add_ctx a;
+    tool_common common = {.name = "add",
+                          .usage = usage,
+                          .options = options,
+                          .shortopts = "o:",
+                          .option = add_option,
+                          .ctx = &a};
     tool_certs certs = {0};
-    const char *output = NULL, *db = NULL, *why = NULL;
-    char *buf = NULL, *colon;
-    size_t buf_len = 0;
-    FILE *mem = NULL;
     bool nss_up = false;
-    int c, rc = TOOL_EXIT_ERROR;
+    int rc;
 
-    while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'r':
-            opt.reason = optarg;
-            break;
-        case 'R':
-            opt.ref = optarg;
-            break;
-        case 'l':
-            opt.label = optarg;
-            break;
-        case 'i':
-            opt.issuer_serial = true;
-            break;
-        case 'k':
-            nsk = realloc(sks, (n_sks + 1) * sizeof(*nsk));
-            if (!nsk)
-                goto out;
-            sks = nsk;
-            colon = strchr(optarg, ':');
-            if (colon)
-                *colon = '\0';
-            if (!colon || !tool_subject_key_decode(&sks[n_sks], optarg, colon + 1)) {
-                tool_error("--subject-key wants SUBJECT:KEYHASH, both base64 (a DER Name "
-                           "and a SHA-256)");
-                goto out;
-            }
-            n_sks++;
-            break;
-        case 'N':
-            free(nc_der);
-            nc_der = NULL;
-            if (!tool_name_constraints_encode(optarg, &nc_der, &nc_len, nc_why, sizeof(nc_why))) {
-                tool_error("--name-constraints: %s", nc_why);
-                goto out;
-            }
-            opt.name_constraints = (ng_bytes){nc_der, nc_len};
-            break;
-        case 'A':
-            if (!tool_distrust_after_text(optarg, after)) {
-                tool_error("--distrust-after wants a date YYYY-MM-DD (1950 to 2049)");
-                goto out;
-            }
-            opt.distrust_after = after;
-            break;
-        case 'd':
-            db = optarg;
-            break;
-        case 'o':
-            output = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            rc = TOOL_EXIT_OK;
-            goto out;
-        default:
-            usage(stderr);
-            goto out;
-        }
-    }
-    if (!opt.reason || !tool_valid_reason(opt.reason)) {
-        tool_error("--reason must be mitm, revoked, compromised or misissued");
-        usage(stderr);
+    memset(&a, 0, sizeof(a));
+    rc = tool_parse_args(&common, argc, argv);
+    if (rc >= 0)
         goto out;
-    }
-    if (!opt.ref || !*opt.ref) {
-        tool_error("--ref URL is required");
-        usage(stderr);
-        goto out;
-    }
-    if (optind >= argc && !(db && n_sks)) {
-        tool_error("no certificate given");
-        usage(stderr);
-        goto out;
-    }
-    if (db && !n_sks) {
-        tool_error("--db is only searched for --subject-key");
-        goto out;
-    }
-
-    if (!tool_nss_init(db))
+    rc = TOOL_EXIT_ERROR;
+    if (!add_args_ok(&a, argc) || !tool_nss_init(a.db))
         goto out;
     nss_up = true;
     if (!tool_certs_read_args(&certs, argc, argv, optind))
         goto out;
-    if (db && !tool_certs_read_nssdb(&certs, db)) {
-        tool_error("%s: out of memory", db);
+    if (a.db && !tool_certs_read_nssdb(&certs, a.db)) {
+        tool_error("%s: out of memory", a.db);
         goto out;
     }
-
-    mem = open_memstream(&buf, &buf_len);
-    if (!mem) {
-        tool_error("%s", strerror(errno));
-        goto out;
-    }
-    for (size_t i = 0; i < certs.n; i++) {
-        if (!selected(&certs.items[i], sks, n_sks))
-            continue;
-        if (!tool_add_cert(mem, &certs.items[i], &opt, &why)) {
-            tool_error("%s: %s", certs.origins[i], why);
-            goto out;
-        }
-        written++;
-    }
-    if (fclose(mem) != 0) {
-        mem = NULL;
-        tool_error("%s", strerror(errno));
-        goto out;
-    }
-    mem = NULL;
-    if (written == 0) {
-        tool_error("no certificate matches --subject-key: nothing written");
-        rc = TOOL_EXIT_FOUND;
-        goto out;
-    }
-    if (tool_write_output(output, buf, buf_len))
-        rc = TOOL_EXIT_OK;
+    rc = add_write(&a, &certs);
 out:
-    if (mem)
-        fclose(mem);
-    free(buf);
-    free(nc_der);
-    for (size_t i = 0; i < n_sks; i++)
-        tool_subject_key_clear(&sks[i]);
-    free(sks);
+    free(a.nc_der);
+    for (size_t i = 0; i < a.n_sks; i++)
+        tool_subject_key_clear(&a.sks[i]);
+    free(a.sks);
     tool_certs_clear(&certs);
     if (nss_up)
         tool_nss_shutdown();
+    tool_common_clear(&common);
     return rc;
 }

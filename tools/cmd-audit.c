@@ -430,146 +430,156 @@ usage(FILE *fp)
           fp);
 }
 
-int
-tool_cmd_audit(int argc, char **argv)
-{
-    static const struct option longopts[] = {
-        {"overlay", required_argument, NULL, 'O'},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    char **overlays = NULL;
-    size_t n_overlays = 0, n_rows = 0, counts[3] = {0, 0, 0}, n_roots = 0, n_open = 0;
-    const char *db = NULL, *why;
-    tool_certs certs = {0};
-    tool_overlay ov;
-    audit_row *rows = NULL;
-    bool json = false, loaded = false, nss_up = false;
-    int c, rc = TOOL_EXIT_ERROR;
+/* What audit found. */
+typedef struct {
+    audit_row *rows;
+    size_t n_rows, counts[3], n_roots, n_open;
+} audit_result;
 
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'O':
-            if (!tool_strv_push(&overlays, &n_overlays, optarg))
-                goto out;
-            break;
-        case 'j':
-            json = true;
-            break;
-        case 'h':
-            usage(stdout);
-            rc = TOOL_EXIT_OK;
-            goto out;
-        default:
-            usage(stderr);
-            goto out;
-        }
-    }
-    if (optind >= argc) {
-        tool_error("audit wants a CERT-DIR, a BUNDLE or an sql:DB");
-        usage(stderr);
-        goto out;
-    }
+/* Every certificate of the arguments: CERT-DIRs, BUNDLEs, one sql:DB. */
+static bool
+read_inputs(tool_certs *certs, int argc, char **argv, bool *nss_up)
+{
+    const char *db = NULL, *why;
+    struct stat st;
+
     for (int i = optind; i < argc; i++) {
         if (strncmp(argv[i], "sql:", 4) == 0 || strncmp(argv[i], "dbm:", 4) == 0) {
             if (db) {
                 tool_error("audit reads one NSS database at a time");
-                goto out;
+                return false;
             }
             db = argv[i];
         }
     }
     if (!tool_nss_init(db))
-        goto out;
-    nss_up = true;
+        return false;
+    *nss_up = true;
     for (int i = optind; i < argc; i++) {
-        struct stat st;
         if (argv[i] == db) {
-            if (!tool_certs_read_nssdb(&certs, db)) {
+            if (!tool_certs_read_nssdb(certs, db)) {
                 tool_error("%s: out of memory", db);
-                goto out;
+                return false;
             }
         } else if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)) {
-            if (!read_dir(&certs, argv[i]))
-                goto out;
-        } else if (!tool_certs_read_file(&certs, argv[i], &why)) {
+            if (!read_dir(certs, argv[i]))
+                return false;
+        } else if (!tool_certs_read_file(certs, argv[i], &why)) {
             tool_error("%s: %s", argv[i], why);
-            goto out;
+            return false;
         }
     }
-    loaded = tool_overlay_load(&ov, overlays, n_overlays);
-    if (!loaded)
-        goto out;
+    return true;
+}
 
-    rows = calloc(certs.n ? certs.n : 1, sizeof(*rows));
-    if (!rows)
-        goto out;
-    for (size_t i = 0; i < certs.n; i++) {
+/* One row per distinct CA certificate, classified, with its entry. */
+static bool
+audit_certs(audit_result *res, const tool_certs *certs, const tool_overlay *ov)
+{
+    res->rows = calloc(certs->n ? certs->n : 1, sizeof(*res->rows));
+    if (!res->rows)
+        return false;
+    for (size_t i = 0; i < certs->n; i++) {
         CERTCertificate *cert;
         CERTBasicConstraints bc;
         bool dup = false;
-        audit_row *r = &rows[n_rows];
+        audit_row *r = &res->rows[res->n_rows];
 
         for (size_t j = 0; j < i && !dup; j++)
-            dup = SECITEM_ItemsAreEqual(&certs.items[i], &certs.items[j]);
+            dup = SECITEM_ItemsAreEqual(&certs->items[i], &certs->items[j]);
         if (dup)
             continue;
-        cert = CERT_DecodeCertFromPackage((char *)certs.items[i].data, (int)certs.items[i].len);
+        cert = CERT_DecodeCertFromPackage((char *)certs->items[i].data, (int)certs->items[i].len);
         if (!cert) {
-            tool_error("%s: cannot decode the certificate", certs.origins[i]);
-            goto out;
+            tool_error("%s: cannot decode the certificate", certs->origins[i]);
+            return false;
         }
         if (!basic_ca(cert, &bc)) {
             CERT_DestroyCertificate(cert);
             continue;
         }
-        r->der = &certs.items[i];
-        r->origin = certs.origins[i];
+        r->der = &certs->items[i];
+        r->origin = certs->origins[i];
         tool_name_text((ng_bytes){cert->derSubject.data, cert->derSubject.len}, r->subject,
                        sizeof(r->subject));
         tool_hex(cert->serialNumber.data, cert->serialNumber.len, r->serial, sizeof(r->serial));
         r->root = SECITEM_ItemsAreEqual(&cert->derSubject, &cert->derIssuer);
         classify(cert, r);
-        r->entry = tool_overlay_find(&ov, cert);
+        r->entry = tool_overlay_find(ov, cert);
         CERT_DestroyCertificate(cert);
-        counts[r->cls]++;
-        n_roots += r->root;
-        n_open += !r->root && r->cls == CLASS_UNCONSTRAINED && !r->entry;
-        n_rows++;
+        res->counts[r->cls]++;
+        res->n_roots += r->root;
+        res->n_open += !r->root && r->cls == CLASS_UNCONSTRAINED && !r->entry;
+        res->n_rows++;
     }
-    qsort(rows, n_rows, sizeof(*rows), compare_rows);
+    qsort(res->rows, res->n_rows, sizeof(*res->rows), compare_rows);
+    return true;
+}
+
+static void
+print_audit(const audit_result *res, size_t n_certs, bool json)
+{
+    const size_t *counts = res->counts;
 
     if (json) {
-        printf("{\"certificates\":%zu,\"cas\":[", certs.n);
-        for (size_t i = 0; i < n_rows; i++) {
+        printf("{\"certificates\":%zu,\"cas\":[", n_certs);
+        for (size_t i = 0; i < res->n_rows; i++) {
             if (i)
                 putchar(',');
-            json_row(&rows[i]);
+            json_row(&res->rows[i]);
         }
         printf("],\"constrained\":%zu,\"unconstrained\":%zu,\"not_for_tls\":%zu,\"roots\":%zu,"
                "\"uncovered\":%zu}\n",
                counts[CLASS_CONSTRAINED], counts[CLASS_UNCONSTRAINED], counts[CLASS_NOT_FOR_TLS],
-               n_roots, n_open);
-    } else {
-        if (n_rows)
-            printf("%-13s  %-6s  %-11s  %s\n", "CLASS", "ROLE", "OVERLAY", "SUBJECT");
-        for (size_t i = 0; i < n_rows; i++)
-            print_row(&rows[i]);
-        printf("%zu CA certificate%s (%zu root%s) among %zu: %zu constrained, %zu unconstrained, "
-               "%zu not for TLS; %zu unconstrained sub-CA%s not covered by the overlay\n",
-               n_rows, n_rows == 1 ? "" : "s", n_roots, n_roots == 1 ? "" : "s", certs.n,
-               counts[CLASS_CONSTRAINED], counts[CLASS_UNCONSTRAINED], counts[CLASS_NOT_FOR_TLS],
-               n_open, n_open == 1 ? "" : "s");
+               res->n_roots, res->n_open);
+        return;
     }
-    rc = n_open ? TOOL_EXIT_FOUND : TOOL_EXIT_OK;
+    if (res->n_rows)
+        printf("%-13s  %-6s  %-11s  %s\n", "CLASS", "ROLE", "OVERLAY", "SUBJECT");
+    for (size_t i = 0; i < res->n_rows; i++)
+        print_row(&res->rows[i]);
+    printf("%zu CA certificate%s (%zu root%s) among %zu: %zu constrained, %zu unconstrained, "
+           "%zu not for TLS; %zu unconstrained sub-CA%s not covered by the overlay\n",
+           res->n_rows, res->n_rows == 1 ? "" : "s", res->n_roots, res->n_roots == 1 ? "" : "s",
+           n_certs, counts[CLASS_CONSTRAINED], counts[CLASS_UNCONSTRAINED],
+           counts[CLASS_NOT_FOR_TLS], res->n_open, res->n_open == 1 ? "" : "s");
+}
+
+int
+tool_cmd_audit(int argc, char **argv)
+{
+    tool_common common = {
+        .name = "audit", .usage = usage, .flags = TOOL_OPT_JSON | TOOL_OPT_OVERLAY};
+    tool_certs certs = {0};
+    tool_overlay ov;
+    audit_result res;
+    bool loaded = false, nss_up = false;
+    int rc;
+
+    memset(&res, 0, sizeof(res));
+    rc = tool_parse_args(&common, argc, argv);
+    if (rc >= 0)
+        goto out;
+    rc = TOOL_EXIT_ERROR;
+    if (optind >= argc) {
+        tool_error("audit wants a CERT-DIR, a BUNDLE or an sql:DB");
+        usage(stderr);
+        goto out;
+    }
+    if (!read_inputs(&certs, argc, argv, &nss_up))
+        goto out;
+    loaded = tool_common_load(&common, &ov);
+    if (!loaded || !audit_certs(&res, &certs, &ov))
+        goto out;
+    print_audit(&res, certs.n, common.json);
+    rc = res.n_open ? TOOL_EXIT_FOUND : TOOL_EXIT_OK;
 out:
-    free(rows);
+    free(res.rows);
     if (loaded)
         tool_overlay_clear(&ov);
     tool_certs_clear(&certs);
     if (nss_up)
         tool_nss_shutdown();
-    free(overlays);
+    tool_common_clear(&common);
     return rc;
 }

@@ -98,8 +98,16 @@ typedef struct {
     size_t n_errors;
     seen_record *seen;
     size_t n_seen;
+    tool_hmap seen_map;                /* seen by hash: linear in the records, not quadratic */
+    const tool_cert_index *certs_here; /* the current file's certificate records */
     size_t n_files;
     size_t n_entries;
+    /* --certs: certificates whose issuer an entry may name in other bytes */
+    tool_certs certs;
+    ng_cert_parts *parts; /* parallel to certs.items; serial.len 0 when unreadable */
+    ng_bytes *serials;    /* the INTEGER values */
+    char *db;             /* the sql: database given, NSS initialised with it */
+    bool nss_up;
 } checker;
 
 static void add_finding(checker *ck, const char *file, unsigned line, const char *kind,
@@ -180,9 +188,10 @@ check_duplicates(checker *ck, const ng_records *recs, const ng_record *rec, bool
         return; /* the builder reports it */
     me = (seen_record){issuer,    serial,   ng_entry_hash(issuer, serial), recs->file,
                        rec->line, distrust, reason ? reason : "distrusted"};
-    for (size_t i = 0; i < ck->n_seen; i++) {
+    size_t cursor = SIZE_MAX, i;
+    while ((i = tool_hmap_next(&ck->seen_map, me.hash, &cursor)) != SIZE_MAX) {
         const seen_record *s = &ck->seen[i];
-        if (s->hash != me.hash || !same(s->issuer, issuer) || !same(s->serial, serial))
+        if (!same(s->issuer, issuer) || !same(s->serial, serial))
             continue;
         if (s->distrust != distrust)
             add_finding(ck, recs->file, rec->line, "conflict",
@@ -202,6 +211,8 @@ check_duplicates(checker *ck, const ng_records *recs, const ng_record *rec, bool
     if (!ns)
         return;
     ck->seen = ns;
+    if (!tool_hmap_add(&ck->seen_map, me.hash))
+        return;
     ns[ck->n_seen++] = me;
 }
 
@@ -266,8 +277,8 @@ check_trust_record(checker *ck, const ng_records *recs, const ng_record *rec)
     hash = ng_record_get(rec, CKA_CERT_SHA1_HASH);
     if (hash) {
         const ng_record *cert =
-            tool_records_find_cert(recs, attr_bytes(ng_record_get(rec, CKA_ISSUER)),
-                                   attr_bytes(ng_record_get(rec, CKA_SERIAL_NUMBER)));
+            tool_cert_index_find(ck->certs_here, attr_bytes(ng_record_get(rec, CKA_ISSUER)),
+                                 attr_bytes(ng_record_get(rec, CKA_SERIAL_NUMBER)));
         const ng_attr *value = cert ? ng_record_get(cert, CKA_VALUE) : NULL;
         unsigned char sha1[NG_SHA1_LEN];
         if (value) {
@@ -289,13 +300,49 @@ error_reason(const ng_error *err)
     return err->reason_off < sizeof(err->msg) ? err->msg + err->reason_off : err->msg;
 }
 
+/* --certs: entries naming a certificate's issuer in other bytes than the
+ * certificate does (equal under RFC 5280 comparison): NSS never matches them. */
+static void
+check_name_bytes(checker *ck, const ng_entries *ents)
+{
+    tool_serial_index si;
+    const ng_entry *miss[16];
+    char want[512], have[512];
+
+    if (!ck->certs.n || !tool_serial_index_build(&si, ents->entries, ents->n_entries))
+        return;
+    for (size_t c = 0; c < ck->certs.n; c++) {
+        size_t n;
+        if (!ck->serials[c].len)
+            continue;
+        n = tool_name_misses(&si, ck->parts[c].issuer, ck->serials[c], miss, NG_N_ELEMENTS(miss));
+        for (size_t i = 0; i < n && i < NG_N_ELEMENTS(miss); i++) {
+            ng_der_name_text(ck->parts[c].issuer, want, sizeof(want));
+            ng_der_name_text(miss[i]->issuer, have, sizeof(have));
+            add_finding(ck, miss[i]->file, miss[i]->line, "name-bytes",
+                        "the entry's issuer (%s) equals the issuer of %s (%s) only under RFC "
+                        "5280 comparison: NSS compares the bytes, so this entry will never "
+                        "match that certificate; write the issuer as the certificate carries it",
+                        have, ck->certs.origins[c], want);
+        }
+    }
+    tool_serial_index_clear(&si);
+}
+
 static void
 check_file(checker *ck, const char *path, ng_records *recs)
 {
     ng_entries ents;
     ng_error err;
     CK_ULONG cls;
+    tool_cert_index ix;
 
+    if (!tool_cert_index_build(&ix, recs)) {
+        add_error(ck, path, 0, "out of memory");
+        tool_cert_index_clear(&ix);
+        return;
+    }
+    ck->certs_here = &ix;
     for (size_t i = 0; i < recs->n_records; i++) {
         const ng_record *rec = &recs->records[i];
         const ng_attr *policy = ng_record_get(rec, CKA_NSS_MOZILLA_CA_POLICY);
@@ -311,11 +358,15 @@ check_file(checker *ck, const char *path, ng_records *recs)
         else if (cls == CKO_NSS_TRUST)
             check_trust_record(ck, recs, rec);
     }
+    ck->certs_here = NULL;
+    tool_cert_index_clear(&ix);
     memset(&ents, 0, sizeof(ents));
     if (!ng_build_entries(recs, &ents, &err)) {
         if (!err.line || !reported(ck, path, err.line))
             add_finding(ck, path, err.line, "refused",
                         "%s (the module loads nothing from this file)", error_reason(&err));
+    } else {
+        check_name_bytes(ck, &ents);
     }
     ck->n_entries += ents.n_entries;
     ng_entries_clear(&ents);
@@ -388,6 +439,43 @@ hash_attributes_served(ng_overlay *ov, const ng_entry *e, unsigned attrs[])
     }
 }
 
+/* A hash-served finding for one entry: which hash attributes, on which
+ * trust classes, in which modes. */
+static void
+report_hash_served(checker *ck, const served_hash *sh)
+{
+    char what[512] = "", modes[128] = "";
+    const char *sep;
+    size_t w = 0, n = 0;
+
+    if (!sh->modes || !sh->file)
+        return;
+    for (size_t c = 0; c < NG_N_ELEMENTS(trust_classes); c++) {
+        if (!sh->attrs[c])
+            continue;
+        sep = w ? "; " : "";
+        for (size_t a = 0; a < NG_N_ELEMENTS(hash_attrs); a++) {
+            if (!(sh->attrs[c] & (1u << a)))
+                continue;
+            w += (size_t)snprintf(what + w, w < sizeof(what) ? sizeof(what) - w : 0, "%s%s", sep,
+                                  hash_attrs[a].name);
+            sep = ", ";
+        }
+        if (w < sizeof(what))
+            w += (size_t)snprintf(what + w, sizeof(what) - w, " on %s", trust_classes[c].name);
+    }
+    for (size_t m = 0; m < NG_N_ELEMENTS(served_modes); m++) {
+        if (sh->modes & (1u << m))
+            n += (size_t)snprintf(modes + n, n < sizeof(modes) ? sizeof(modes) - n : 0, "%s%s",
+                                  n ? ", " : "", served_modes[m].name);
+    }
+    add_finding(ck, sh->file, sh->line, "hash-served",
+                "the module would serve %s for this entry (mode%s %s): NSS drops a distrust "
+                "record whose hash is not that of the certificate bytes it received, and "
+                "a re-encoded copy of the certificate (no key needed) passes",
+                what, strchr(modes, ',') ? "s" : "", modes);
+}
+
 /* Loads the files as the module does (ng_overlays_start) once per mode and
  * reports every entry whose trust objects would carry a certificate hash:
  * NSS drops a record whose hash is not that of the bytes it received, and
@@ -442,37 +530,8 @@ check_hash_served(checker *ck, char **paths, size_t n_paths)
         ng_overlays_stop();
         ng_log_close();
     }
-    for (size_t i = 0; i < n_seen; i++) {
-        char what[512] = "", modes[128] = "";
-        const char *sep;
-        size_t w = 0, n = 0;
-        if (!seen[i].modes || !seen[i].file)
-            continue;
-        for (size_t c = 0; c < NG_N_ELEMENTS(trust_classes); c++) {
-            if (!seen[i].attrs[c])
-                continue;
-            sep = w ? "; " : "";
-            for (size_t a = 0; a < NG_N_ELEMENTS(hash_attrs); a++) {
-                if (!(seen[i].attrs[c] & (1u << a)))
-                    continue;
-                w += (size_t)snprintf(what + w, w < sizeof(what) ? sizeof(what) - w : 0, "%s%s",
-                                      sep, hash_attrs[a].name);
-                sep = ", ";
-            }
-            if (w < sizeof(what))
-                w += (size_t)snprintf(what + w, sizeof(what) - w, " on %s", trust_classes[c].name);
-        }
-        for (size_t m = 0; m < NG_N_ELEMENTS(served_modes); m++) {
-            if (seen[i].modes & (1u << m))
-                n += (size_t)snprintf(modes + n, n < sizeof(modes) ? sizeof(modes) - n : 0, "%s%s",
-                                      n ? ", " : "", served_modes[m].name);
-        }
-        add_finding(ck, seen[i].file, seen[i].line, "hash-served",
-                    "the module would serve %s for this entry (mode%s %s): NSS drops a distrust "
-                    "record whose hash is not that of the certificate bytes it received, and "
-                    "a re-encoded copy of the certificate (no key needed) passes",
-                    what, strchr(modes, ',') ? "s" : "", modes);
-    }
+    for (size_t i = 0; i < n_seen; i++)
+        report_hash_served(ck, &seen[i]);
     for (size_t i = 0; i < n_seen; i++)
         free(seen[i].file);
     free(seen);
@@ -481,7 +540,7 @@ check_hash_served(checker *ck, char **paths, size_t n_paths)
 static void
 usage(FILE *fp)
 {
-    fputs("usage: nssguard check [--json] FILE|DIR...\n"
+    fputs("usage: nssguard check [--json] [--certs FILE|sql:DIR]... FILE|DIR...\n"
           "\n"
           "Parses overlay files as the module does and reports defects as\n"
           "file:line: kind: message. Exit status 0 clean, 1 findings, 2 unreadable.\n"
@@ -489,6 +548,9 @@ usage(FILE *fp)
           "X.ngo beside its X.txt is left out: the text is checked).\n"
           "\n"
           "  --json       one JSON object instead of text\n"
+          "  --certs FILE|sql:DIR\n"
+          "               also report entries that name the issuer of one of these\n"
+          "               certificates in other bytes (name-bytes): NSS never matches them\n"
           "  -h, --help   show this help\n",
           fp);
 }
@@ -544,69 +606,144 @@ print_json(const checker *ck)
     printf("]}\n");
 }
 
+static int
+check_option(void *ctx, int opt, char *arg)
+{
+    checker *ck = ctx;
+    const char *why;
+
+    if (opt != 'c')
+        return TOOL_EXIT_ERROR;
+    if (strncmp(arg, "sql:", 4) == 0) {
+        if (ck->db) {
+            tool_error("check reads one NSS database (--certs %s and --certs %s)", ck->db, arg);
+            return TOOL_EXIT_ERROR;
+        }
+        ck->db = arg;
+        if (!tool_nss_init(arg))
+            return TOOL_EXIT_ERROR;
+        ck->nss_up = true;
+        return tool_certs_read_nssdb(&ck->certs, arg) ? -1 : TOOL_EXIT_ERROR;
+    }
+    if (!ck->nss_up) {
+        if (!tool_nss_init(NULL))
+            return TOOL_EXIT_ERROR;
+        ck->nss_up = true;
+    }
+    if (!tool_certs_read_file(&ck->certs, arg, &why)) {
+        tool_error("%s: %s", arg, why);
+        return TOOL_EXIT_ERROR;
+    }
+    return -1;
+}
+
+/* The issuer and serial of each --certs certificate. */
+static bool
+parse_certs(checker *ck)
+{
+    ck->parts = calloc(ck->certs.n + 1, sizeof(*ck->parts));
+    ck->serials = calloc(ck->certs.n + 1, sizeof(*ck->serials));
+    if (!ck->parts || !ck->serials)
+        return false;
+    for (size_t i = 0; i < ck->certs.n; i++) {
+        ng_bytes der = {ck->certs.items[i].data, ck->certs.items[i].len};
+        if (!ng_der_cert_parts(der, &ck->parts[i]) ||
+            !ng_der_integer_value(ck->parts[i].serial, &ck->serials[i])) {
+            tool_error("%s: not an X.509 certificate", ck->certs.origins[i]);
+            ck->serials[i] = (ng_bytes){NULL, 0};
+        }
+    }
+    return true;
+}
+
+/* One path: a compiled image (the module's own checks: checksum, version,
+ * size; no records to lint) or a text file, parsed then linted. */
+static void
+check_path(checker *ck, const char *path, ng_records *recs)
+{
+    ng_error err;
+    size_t len = strlen(path);
+
+    ck->n_files++;
+    if (len > 4 && strcmp(path + len - 4, ".ngo") == 0) {
+        ng_image *img = ng_image_open(path, &err);
+        if (!img) {
+            add_error(ck, path, err.line, error_reason(&err));
+            return;
+        }
+        ck->n_entries += ng_image_count(img);
+        ng_image_free(img);
+        return;
+    }
+    if (!ng_parse_file(path, recs, &err)) {
+        add_error(ck, path, err.line, error_reason(&err));
+        return;
+    }
+    check_file(ck, path, recs);
+}
+
+static void
+checker_clear(checker *ck)
+{
+    for (size_t i = 0; i < ck->n_findings; i++) {
+        free(ck->findings[i].file);
+        free(ck->findings[i].message);
+    }
+    free(ck->findings);
+    for (size_t i = 0; i < ck->n_errors; i++) {
+        free(ck->errors[i].file);
+        free(ck->errors[i].message);
+    }
+    free(ck->errors);
+    free(ck->seen);
+    tool_hmap_clear(&ck->seen_map);
+    tool_certs_clear(&ck->certs);
+    free(ck->parts);
+    free(ck->serials);
+    if (ck->nss_up)
+        tool_nss_shutdown();
+}
+
 int
 tool_cmd_check(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
+    static const struct option options[] = {
+        {"certs", required_argument, NULL, 'c'},
         {NULL, 0, NULL, 0},
     };
     checker ck;
+    tool_common common = {.name = "check",
+                          .usage = usage,
+                          .flags = TOOL_OPT_JSON,
+                          .options = options,
+                          .option = check_option,
+                          .ctx = &ck};
     ng_records *files = NULL;
     size_t n_files = 0;
     char **paths = NULL;
-    int c, rc = TOOL_EXIT_ERROR;
+    int rc;
 
     memset(&ck, 0, sizeof(ck));
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'j':
-            ck.json = true;
-            break;
-        case 'h':
-            usage(stdout);
-            return TOOL_EXIT_OK;
-        default:
-            usage(stderr);
-            return TOOL_EXIT_ERROR;
-        }
-    }
+    rc = tool_parse_args(&common, argc, argv);
+    if (rc >= 0)
+        goto out;
+    rc = TOOL_EXIT_ERROR;
+    ck.json = common.json;
     if (optind >= argc) {
         tool_error("no overlay file given");
         usage(stderr);
-        return TOOL_EXIT_ERROR;
+        goto out;
     }
     paths = tool_overlay_paths(argv + optind, (size_t)(argc - optind));
-    if (!paths)
+    if (!paths || !parse_certs(&ck))
         goto out;
     for (size_t i = 0; paths[i]; i++)
         n_files++;
     files = calloc(n_files ? n_files : 1, sizeof(*files));
     if (!files)
         goto out;
-    for (size_t i = 0; i < n_files; i++) {
-        ng_error err;
-        ck.n_files++;
-        size_t len = strlen(paths[i]);
-        if (len > 4 && strcmp(paths[i] + len - 4, ".ngo") == 0) {
-            /* A compiled overlay: the module's own checks (checksum, version,
-             * size); there are no records to lint. */
-            ng_image *img = ng_image_open(paths[i], &err);
-            if (!img) {
-                add_error(&ck, paths[i], err.line, error_reason(&err));
-                continue;
-            }
-            ck.n_entries += ng_image_count(img);
-            ng_image_free(img);
-            continue;
-        }
-        if (!ng_parse_file(paths[i], &files[i], &err)) {
-            add_error(&ck, paths[i], err.line, error_reason(&err));
-            continue;
-        }
-        check_file(&ck, paths[i], &files[i]);
-    }
+    for (size_t i = 0; i < n_files; i++)
+        check_path(&ck, paths[i], &files[i]);
     check_hash_served(&ck, paths, n_files);
     if (ck.json)
         print_json(&ck);
@@ -618,16 +755,7 @@ out:
         ng_records_clear(&files[i]);
     free(files);
     tool_overlay_paths_free(paths);
-    for (size_t i = 0; i < ck.n_findings; i++) {
-        free(ck.findings[i].file);
-        free(ck.findings[i].message);
-    }
-    free(ck.findings);
-    for (size_t i = 0; i < ck.n_errors; i++) {
-        free(ck.errors[i].file);
-        free(ck.errors[i].message);
-    }
-    free(ck.errors);
-    free(ck.seen);
+    tool_common_clear(&common);
+    checker_clear(&ck);
     return rc;
 }

@@ -36,15 +36,41 @@ usage(FILE *fp)
                 "                          certificates and need them)\n");
 }
 
+/* compile's options. */
+typedef struct {
+    bool certificates;
+    const char *out;
+} compile_opts;
+
+static int
+compile_option(void *ctx, int opt, char *arg)
+{
+    compile_opts *o = ctx;
+
+    if (opt == 'o')
+        o->out = arg;
+    else if (opt == 'C')
+        o->certificates = false;
+    else
+        return TOOL_EXIT_ERROR;
+    return -1;
+}
+
 int
 tool_cmd_compile(int argc, char **argv)
 {
     static const struct option opts[] = {{"output", required_argument, NULL, 'o'},
                                          {"without-certificates", no_argument, NULL, 'C'},
-                                         {"help", no_argument, NULL, 'h'},
                                          {0}};
-    bool certificates = true;
-    const char *out = NULL;
+    compile_opts o = {true, NULL};
+    tool_common common = {.name = "compile",
+                          .usage = usage,
+                          .options = opts,
+                          .shortopts = "o:",
+                          .option = compile_option,
+                          .ctx = &o};
+    bool certificates;
+    const char *out;
     char *default_out = NULL;
     ng_records *files = NULL;
     ng_entries ents;
@@ -53,19 +79,16 @@ tool_cmd_compile(int argc, char **argv)
     struct stat st;
     uint64_t size = 0;
     int64_t mtime = 0;
-    int c, n, rc = TOOL_EXIT_ERROR;
+    int n, rc;
 
     memset(&ents, 0, sizeof(ents));
-    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-        if (c == 'o') {
-            out = optarg;
-        } else if (c == 'C') {
-            certificates = false;
-        } else {
-            usage(c == 'h' ? stdout : stderr);
-            return c == 'h' ? TOOL_EXIT_OK : TOOL_EXIT_ERROR;
-        }
-    }
+    rc = tool_parse_args(&common, argc, argv);
+    tool_common_clear(&common);
+    if (rc >= 0)
+        return rc;
+    rc = TOOL_EXIT_ERROR;
+    certificates = o.certificates;
+    out = o.out;
     n = argc - optind;
     if (n < 1 || (n > 1 && !out)) {
         usage(stderr);

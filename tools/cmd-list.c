@@ -27,49 +27,26 @@ usage(FILE *fp)
 int
 tool_cmd_list(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"json", no_argument, NULL, 'j'},
-        {"overlay", required_argument, NULL, 'O'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    char **overlays = NULL;
-    size_t n_overlays = 0;
+    tool_common common = {.name = "list",
+                          .usage = usage,
+                          .flags = TOOL_OPT_JSON | TOOL_OPT_OVERLAY | TOOL_OPT_ARGS_ARE_OVERLAYS};
     tool_overlay ov;
-    bool json = false, loaded = false;
-    int c, rc = TOOL_EXIT_ERROR;
+    bool loaded = false;
+    int rc;
 
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'j':
-            json = true;
-            break;
-        case 'O':
-            if (!tool_strv_push(&overlays, &n_overlays, optarg))
-                goto out;
-            break;
-        case 'h':
-            usage(stdout);
-            rc = TOOL_EXIT_OK;
-            goto out;
-        default:
-            usage(stderr);
-            goto out;
-        }
-    }
-    for (int i = optind; i < argc; i++) { /* FILE|DIR arguments: as --overlay */
-        if (!tool_strv_push(&overlays, &n_overlays, argv[i]))
-            goto out;
-    }
-    loaded = tool_overlay_load(&ov, overlays, n_overlays);
+    rc = tool_parse_args(&common, argc, argv);
+    if (rc >= 0)
+        goto out;
+    rc = TOOL_EXIT_ERROR;
+    loaded = tool_common_load(&common, &ov);
     if (!loaded)
         goto out;
-    if (json)
+    if (common.json)
         printf("{\"files\":%zu,\"refused\":%zu,\"entries\":[", ov.n_files + ov.n_images,
                ov.n_refused);
     for (size_t i = 0; i < ov.ents.n_entries; i++) {
         const ng_entry *e = &ov.ents.entries[i];
-        if (json) {
+        if (common.json) {
             if (i)
                 putchar(',');
             tool_json_entry(stdout, e);
@@ -77,7 +54,7 @@ tool_cmd_list(int argc, char **argv)
         }
         tool_print_entry(stdout, e, "");
     }
-    if (json)
+    if (common.json)
         printf("]}\n");
     else
         printf("%zu entr%s from %zu file%s, %zu refused\n", ov.ents.n_entries,
@@ -87,6 +64,6 @@ tool_cmd_list(int argc, char **argv)
 out:
     if (loaded)
         tool_overlay_clear(&ov);
-    free(overlays);
+    tool_common_clear(&common);
     return rc;
 }

@@ -271,377 +271,474 @@ print_unenforced(const unenforced_ca *u, PRErrorCode chain_code, bool json)
     tool_print_entry(stdout, u->entry, "  ");
 }
 
+/* One verification: the options, what was loaded, and the verdict. */
+typedef struct {
+    const char *db, *module, *log_dest, *host, *chain_file;
+    const char *usage_name;
+    SECCertificateUsage cert_usage;
+    SECCertUsage chain_usage;
+    char home_db[4096];
+    char *overlay_param, *params, *spec;
+    ng_config cfg;
+    SECMODModule *mod;
+    bool nss_up, loaded;
+    tool_overlay ov;
+    tool_certs certs;
+    CERTCertificate **temps;
+    CERTVerifyLog vlog;
+    CERTCertList *chain;
+    const ng_entry *decided;
+    tool_distrust_after after;
+    bool by_after;
+    char own[768];          /* what nssguard itself enforced, when it decided */
+    PRErrorCode code;       /* the verdict */
+    PRErrorCode chain_code; /* NSS's verdict on the chain */
+    PRErrorCode nss_code;   /* NSS's, with its name check (--host) */
+    unenforced_ca unenforced[8];
+    size_t n_unenforced;
+    long err_depth;
+    bool json;
+} verify_ctx;
+
+static int
+verify_option(void *ctx, int opt, char *arg)
+{
+    verify_ctx *v = ctx;
+
+    switch (opt) {
+    case 'd':
+        v->db = arg;
+        return -1;
+    case 'm':
+        v->module = arg;
+        return -1;
+    case 'L':
+        v->log_dest = arg;
+        return -1;
+    case 'H':
+        v->host = arg;
+        return -1;
+    case 'u':
+        v->usage_name = arg;
+        if (strcmp(arg, "server") == 0) {
+            v->cert_usage = certificateUsageSSLServer;
+            v->chain_usage = certUsageSSLServer;
+        } else if (strcmp(arg, "client") == 0) {
+            v->cert_usage = certificateUsageSSLClient;
+            v->chain_usage = certUsageSSLClient;
+        } else if (strcmp(arg, "email") == 0) {
+            v->cert_usage = certificateUsageEmailRecipient;
+            v->chain_usage = certUsageEmailRecipient;
+        } else {
+            tool_error("--usage is server, client or email");
+            return TOOL_EXIT_ERROR;
+        }
+        return -1;
+    default:
+        return TOOL_EXIT_ERROR;
+    }
+}
+
+/* The module file and the database, from the options or their defaults. */
+static bool
+find_module_and_db(verify_ctx *v)
+{
+    const char *home = getenv("HOME");
+
+    if (!v->module)
+        v->module = getenv("NSSGUARD_MODULE");
+    if (!v->module || !*v->module)
+        v->module = NSSGUARD_PKCS11DIR "/libnssguard.so";
+    if (access(v->module, R_OK) != 0) {
+        tool_error("%s: cannot read the module (--module or NSSGUARD_MODULE)", v->module);
+        return false;
+    }
+    if (!v->db && home) {
+        snprintf(v->home_db, sizeof(v->home_db), "%s/.pki/nssdb", home);
+        if (access(v->home_db, R_OK) == 0) {
+            snprintf(v->home_db, sizeof(v->home_db), "sql:%s/.pki/nssdb", home);
+            v->db = v->home_db;
+        }
+    }
+    return true;
+}
+
+/* The module's configuration (the tool logs its own event the same way),
+ * NSS, the module loaded into it, and the overlays for the report. */
+static bool
+load_module(verify_ctx *v, tool_common *common)
+{
+    ng_error err;
+    size_t n = common->n_overlays;
+
+    v->overlay_param = join_overlays(common->overlays, n);
+    if (!v->overlay_param ||
+        asprintf(&v->params, "%s%s%s%s", n ? "overlay=" : "", v->overlay_param,
+                 v->log_dest ? (n ? " log=" : "log=") : "", v->log_dest ? v->log_dest : "") < 0) {
+        v->params = NULL;
+        return false;
+    }
+    if (!ng_config_load(&v->cfg, *v->params ? v->params : NULL, &err)) {
+        tool_error("%s", err.msg);
+        return false;
+    }
+    ng_log_configure(&v->cfg);
+    if (!tool_nss_init(v->db))
+        return false;
+    v->nss_up = true;
+    free(v->params);
+    v->params = module_params(&v->cfg);
+    if (!v->params || asprintf(&v->spec, "library=\"%s\" name=\"nssguard\" parameters=\"%s\"",
+                               v->module, v->params) < 0) {
+        v->spec = NULL;
+        return false;
+    }
+    v->mod = SECMOD_LoadUserModule(v->spec, NULL, PR_FALSE);
+    if (!v->mod || !v->mod->loaded) {
+        tool_error("%s: NSS cannot load the module: %s", v->module, error_name(PR_GetError()));
+        return false;
+    }
+    v->loaded = tool_common_load(common, &v->ov);
+    return v->loaded;
+}
+
+static bool
+read_chain(verify_ctx *v)
+{
+    const char *why;
+
+    if (!tool_certs_read_file(&v->certs, v->chain_file, &why)) {
+        tool_error("%s: %s", v->chain_file, why);
+        return false;
+    }
+    v->temps = calloc(v->certs.n, sizeof(*v->temps));
+    if (!v->temps)
+        return false;
+    /* Intermediates first, the leaf last (the order a TLS stack sees them in
+     * makes no difference to NSS, but this is the order the tests prove). */
+    for (size_t i = v->certs.n; i-- > 0;) {
+        v->temps[i] = CERT_NewTempCertificate(CERT_GetDefaultCertDB(), &v->certs.items[i], NULL,
+                                              PR_FALSE, PR_TRUE);
+        if (!v->temps[i]) {
+            tool_error("%s: certificate %zu: %s", v->chain_file, i + 1, error_name(PR_GetError()));
+            return false;
+        }
+    }
+    v->vlog.arena = PORT_NewArena(2048);
+    return v->vlog.arena != NULL;
+}
+
+/* NSS's verdict, where it stopped, and the entry that decided. */
+static void
+nss_verdict(verify_ctx *v)
+{
+    CERTCertDBHandle *db = CERT_GetDefaultCertDB();
+
+    /* The verdict comes from a call without a CERTVerifyLog: with one, NSS 3.87
+     * returns SECSuccess for a chain through a distrusted sub-CA and only logs
+     * SEC_ERROR_UNTRUSTED_ISSUER. The second call, with the log, says where. */
+    if (CERT_VerifyCertificate(db, v->temps[0], PR_TRUE, v->cert_usage, PR_Now(), NULL, NULL,
+                               NULL) == SECSuccess)
+        return;
+    v->code = v->nss_code = v->chain_code = PR_GetError();
+    (void)CERT_VerifyCertificate(db, v->temps[0], PR_TRUE, v->cert_usage, PR_Now(), NULL, &v->vlog,
+                                 NULL);
+    for (CERTVerifyLogNode *n = v->vlog.head; n; n = n->next) {
+        if (n->error == v->code) {
+            v->err_depth = (long)n->depth;
+            if (is_distrust_error(v->code))
+                v->decided = tool_overlay_find(&v->ov, n->cert);
+            break;
+        }
+    }
+}
+
+static void
+decide(verify_ctx *v)
+{
+    nss_verdict(v);
+    v->chain = CERT_GetCertChainFromCert(v->temps[0], PR_Now(), v->chain_usage);
+    if (!v->nss_code && v->host && CERT_VerifyCertName(v->temps[0], v->host) != SECSuccess)
+        v->nss_code = SSL_ERROR_BAD_CERT_DOMAIN;
+    if (!v->code && v->chain)
+        apply_overlay_rules(&v->ov, v->chain, v->chain_usage, &v->code, &v->err_depth, &v->decided,
+                            &v->after, &v->by_after, v->own, sizeof(v->own));
+    if (!v->code && v->nss_code == SSL_ERROR_BAD_CERT_DOMAIN) {
+        v->code = v->nss_code;
+        v->err_depth = 0;
+    }
+    /* An entry decides for NSS only where NSS reported its distrust: the
+     * chain listing never calls a CA distrusted that NSS let through. */
+    if (!v->code || v->own[0] || v->by_after || v->decided || !v->chain)
+        return;
+    for (CERTCertListNode *n = CERT_LIST_HEAD(v->chain); !CERT_LIST_END(n, v->chain) && !v->decided;
+         n = CERT_LIST_NEXT(n)) {
+        const ng_entry *e = tool_overlay_find(&v->ov, n->cert);
+        if (e && nss_distrusted(&v->vlog, v->chain_code, n->cert))
+            v->decided = e;
+    }
+}
+
+static void
+json_string_or_null(const char *s)
+{
+    if (s)
+        tool_json_string(stdout, s);
+    else
+        fputs("null", stdout);
+}
+
+static void
+print_verdict_json(const verify_ctx *v)
+{
+    printf("{\"verdict\":\"%s\",\"error\":", v->code ? "rejected" : "valid");
+    json_string_or_null(!v->code ? NULL : v->by_after ? DISTRUST_AFTER_ERROR : error_name(v->code));
+    printf(",\"enforced_by\":\"%s\"", !v->code                   ? ""
+                                      : v->own[0] || v->by_after ? "nssguard verify"
+                                                                 : "NSS");
+    printf(",\"nss_verdict\":\"%s\",\"nss_error\":", v->nss_code ? "rejected" : "valid");
+    json_string_or_null(v->nss_code ? error_name(v->nss_code) : NULL);
+    printf(",\"depth\":%ld,\"usage\":", v->err_depth);
+    tool_json_string(stdout, v->usage_name);
+    printf(",\"host\":");
+    json_string_or_null(v->host);
+    printf(",\"chain\":[");
+}
+
+static void
+print_verdict_text(const verify_ctx *v)
+{
+    if (!v->code) {
+        printf("verdict: VALID (%s)\n", v->usage_name);
+        printf("chain:\n");
+        return;
+    }
+    printf("verdict: REJECTED %s (%s)\n", v->by_after ? DISTRUST_AFTER_ERROR : error_name(v->code),
+           v->own[0] ? v->own
+           : v->code == SSL_ERROR_BAD_CERT_DOMAIN
+               ? "the certificate is not valid for this name"
+               : PR_ErrorToString(v->code, PR_LANGUAGE_I_DEFAULT));
+    if (v->own[0] || v->by_after) /* nssguard's own rule: NSS's verdict was another */
+        printf("nss:     %s%s (%s)\n", v->nss_code ? "REJECTED " : "VALID",
+               v->nss_code ? error_name(v->nss_code) : "",
+               v->nss_code   ? "the certificate is not valid for this name"
+               : v->by_after ? "NSS accepted the chain: it does not apply distrust-after dates"
+                             : "NSS accepted the chain: it cannot apply an overlay's name "
+                               "constraints");
+    if (v->err_depth >= 0)
+        printf("at:      CERT %ld\n", v->err_depth);
+    printf("chain:\n");
+}
+
+static void
+print_chain_cert(const verify_ctx *v, size_t depth, const char *name, const ng_entry *e,
+                 bool enforced, tool_recorded copy)
+{
+    if (!v->json) {
+        printf("  %zu %s%s%s%s%s\n", depth, name,
+               !e               ? ""
+               : !e->distrusted ? "  [constrained: "
+               : enforced       ? "  [distrusted: "
+                                : "  [overlay entry NOT enforced by NSS here: ",
+               e ? e->label : "", e ? "]" : "",
+               copy == TOOL_RECORDED_REENCODED ? " (re-encoded copy)"
+               : copy == TOOL_RECORDED_OTHER   ? " (other bytes, same issuer and serial)"
+                                               : "");
+        return;
+    }
+    printf("%s{\"depth\":%zu,\"subject\":", depth ? "," : "", depth);
+    tool_json_string(stdout, name);
+    printf(",\"%s\":", e && !e->distrusted ? "constrained_by" : "distrusted_by");
+    if (e && (!e->distrusted || enforced))
+        tool_json_entry(stdout, e);
+    else
+        fputs("null", stdout);
+    printf(",\"overlay_entry\":");
+    if (e)
+        tool_json_entry(stdout, e);
+    else
+        fputs("null", stdout);
+    printf(",\"enforced\":%s,\"copy\":", !e ? "null" : enforced ? "true" : "false");
+    if (copy == TOOL_RECORDED_NONE)
+        fputs("null", stdout);
+    else
+        printf("\"%s\"", copy_name(copy));
+    putchar('}');
+}
+
+/* The chain NSS built, each CA with its entry; collects the entries NSS
+ * did not enforce. */
+static void
+print_chain(verify_ctx *v)
+{
+    size_t depth = 0;
+
+    if (!v->chain)
+        return;
+    for (CERTCertListNode *n = CERT_LIST_HEAD(v->chain); !CERT_LIST_END(n, v->chain);
+         n = CERT_LIST_NEXT(n), depth++) {
+        const ng_entry *e = tool_overlay_find(&v->ov, n->cert);
+        bool enforced = e && e->distrusted && nss_distrusted(&v->vlog, v->chain_code, n->cert);
+        tool_recorded copy =
+            e ? tool_compare_recorded(e, (ng_bytes){n->cert->derCert.data, n->cert->derCert.len})
+              : TOOL_RECORDED_NONE;
+        char name[1024];
+        tool_name_text((ng_bytes){n->cert->derSubject.data, n->cert->derSubject.len}, name,
+                       sizeof(name));
+        if (e && e->distrusted && !enforced && v->n_unenforced < NG_N_ELEMENTS(v->unenforced))
+            v->unenforced[v->n_unenforced++] = (unenforced_ca){e, (long)depth, copy};
+        print_chain_cert(v, depth, name, e, enforced, copy);
+    }
+}
+
+static void
+print_decision_json(const verify_ctx *v)
+{
+    printf("],\"decided_by\":");
+    if (v->by_after) {
+        printf("{\"distrust_after\":");
+        tool_json_string(stdout, v->after.date);
+        printf(",\"label\":");
+        tool_json_string(stdout, v->after.label);
+        printf(",\"file\":");
+        tool_json_string(stdout, v->after.file);
+        printf(",\"line\":%u}", v->after.line);
+    } else if (v->decided) {
+        tool_json_entry(stdout, v->decided);
+    } else {
+        fputs("null", stdout);
+    }
+    printf(",\"warnings\":[");
+    for (size_t i = 0; i < v->n_unenforced; i++) {
+        if (i)
+            putchar(',');
+        print_unenforced(&v->unenforced[i], v->chain_code, true);
+    }
+    printf("]}\n");
+}
+
+static void
+print_decision_text(const verify_ctx *v)
+{
+    const tool_distrust_after *a = &v->after;
+
+    if (v->by_after) {
+        printf("decided by: nssguard verify (NSS does not apply distrust-after dates)\n");
+        printf("  %s\n", a->label[0] ? a->label : "(no label)");
+        printf("    distrust-after: %s%.2s-%.2s-%.2s %.2s:%.2s:%.2s UTC (%s)\n",
+               a->date[0] >= '5' ? "19" : "20", a->date, a->date + 2, a->date + 4, a->date + 6,
+               a->date + 8, a->date + 10, a->date);
+        printf("    source:         %s:%u\n", a->file, a->line);
+    } else if (v->decided) {
+        printf("decided by:%s\n",
+               v->own[0] ? " nssguard verify (NSS cannot apply an overlay's name constraints)"
+                         : "");
+        tool_print_entry(stdout, v->decided, "  ");
+    } else if (v->code) {
+        printf("decided by: NSS (%s)\n",
+               v->n_unenforced ? "not by an overlay entry" : "no overlay entry on this chain");
+    }
+    for (size_t i = 0; i < v->n_unenforced; i++)
+        print_unenforced(&v->unenforced[i], v->chain_code, false);
+}
+
+static void
+report(verify_ctx *v)
+{
+    char subject[1024];
+    const ng_entry *d = v->decided;
+
+    if (v->json)
+        print_verdict_json(v);
+    else
+        print_verdict_text(v);
+    print_chain(v);
+    if (v->json)
+        print_decision_json(v);
+    else
+        print_decision_text(v);
+    tool_name_text((ng_bytes){v->temps[0]->derSubject.data, v->temps[0]->derSubject.len}, subject,
+                   sizeof(subject));
+    ng_log_event(NG_EV_VERIFY, "host", v->host ? v->host : "", "usage", v->usage_name, "verdict",
+                 v->code ? "rejected" : "valid", "error", v->code ? error_name(v->code) : "",
+                 "subject", subject, "label", d ? d->label : "", "reason", d ? d->reason : "",
+                 "reference", d ? d->reference : "", NULL);
+}
+
+static void
+verify_clear(verify_ctx *v)
+{
+    if (v->chain)
+        CERT_DestroyCertList(v->chain);
+    if (v->vlog.arena) {
+        for (CERTVerifyLogNode *n = v->vlog.head; n; n = n->next)
+            CERT_DestroyCertificate(n->cert);
+        PORT_FreeArena(v->vlog.arena, PR_FALSE);
+    }
+    for (size_t i = 0; v->temps && i < v->certs.n; i++) {
+        if (v->temps[i])
+            CERT_DestroyCertificate(v->temps[i]);
+    }
+    free(v->temps);
+    tool_certs_clear(&v->certs);
+    if (v->loaded)
+        tool_overlay_clear(&v->ov);
+    if (v->mod) {
+        if (v->mod->loaded)
+            SECMOD_UnloadUserModule(v->mod);
+        SECMOD_DestroyModule(v->mod);
+    }
+    if (v->nss_up)
+        tool_nss_shutdown();
+    ng_log_close();
+    ng_config_clear(&v->cfg);
+    free(v->spec);
+    free(v->params);
+    free(v->overlay_param);
+}
+
 int
 tool_cmd_verify(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"db", required_argument, NULL, 'd'},
-        {"module", required_argument, NULL, 'm'},
-        {"overlay", required_argument, NULL, 'O'},
-        {"log", required_argument, NULL, 'L'},
-        {"host", required_argument, NULL, 'H'},
-        {"usage", required_argument, NULL, 'u'},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+    static const struct option options[] = {
+        {"db", required_argument, NULL, 'd'},    {"module", required_argument, NULL, 'm'},
+        {"log", required_argument, NULL, 'L'},   {"host", required_argument, NULL, 'H'},
+        {"usage", required_argument, NULL, 'u'}, {NULL, 0, NULL, 0},
     };
-    const char *db = NULL, *module = NULL, *log_dest = NULL, *host = NULL, *why;
-    const char *usage_name = "server";
-    char **overlays = NULL, *overlay_param = NULL, *params = NULL, *spec = NULL;
-    char home_db[4096];
-    size_t n_overlays = 0;
-    SECCertificateUsage cert_usage = certificateUsageSSLServer;
-    SECCertUsage chain_usage = certUsageSSLServer;
-    bool json = false, loaded = false, nss_up = false;
-    tool_overlay ov;
-    tool_certs certs = {0};
-    ng_config cfg;
-    ng_error err;
-    SECMODModule *mod = NULL;
-    CERTCertificate **temps = NULL;
-    CERTVerifyLog vlog;
-    CERTCertList *chain = NULL;
-    const ng_entry *decided = NULL;
-    tool_distrust_after after;
-    bool by_after = false;
-    char own[768] = "";         /* what nssguard itself enforced, when it decided */
-    PRErrorCode code = 0;       /* the verdict */
-    PRErrorCode chain_code = 0; /* NSS's verdict on the chain */
-    PRErrorCode nss_code = 0;   /* NSS's, with its name check (--host) */
-    unenforced_ca unenforced[8];
-    size_t n_unenforced = 0;
-    long err_depth = -1;
-    char subject[1024];
-    int c, rc = TOOL_EXIT_ERROR;
+    verify_ctx *v = calloc(1, sizeof(*v));
+    tool_common common = {.name = "verify",
+                          .usage = usage,
+                          .flags = TOOL_OPT_JSON | TOOL_OPT_OVERLAY,
+                          .options = options,
+                          .option = verify_option,
+                          .ctx = v};
+    int rc = TOOL_EXIT_ERROR;
 
-    memset(&vlog, 0, sizeof(vlog));
-    memset(&cfg, 0, sizeof(cfg)); /* ng_config_load fills it below */
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'd':
-            db = optarg;
-            break;
-        case 'm':
-            module = optarg;
-            break;
-        case 'O':
-            if (!tool_strv_push(&overlays, &n_overlays, optarg))
-                goto out;
-            break;
-        case 'L':
-            log_dest = optarg;
-            break;
-        case 'H':
-            host = optarg;
-            break;
-        case 'u':
-            usage_name = optarg;
-            if (strcmp(optarg, "server") == 0) {
-                cert_usage = certificateUsageSSLServer;
-                chain_usage = certUsageSSLServer;
-            } else if (strcmp(optarg, "client") == 0) {
-                cert_usage = certificateUsageSSLClient;
-                chain_usage = certUsageSSLClient;
-            } else if (strcmp(optarg, "email") == 0) {
-                cert_usage = certificateUsageEmailRecipient;
-                chain_usage = certUsageEmailRecipient;
-            } else {
-                tool_error("--usage is server, client or email");
-                goto out;
-            }
-            break;
-        case 'j':
-            json = true;
-            break;
-        case 'h':
-            usage(stdout);
-            rc = TOOL_EXIT_OK;
-            goto out;
-        default:
-            usage(stderr);
-            goto out;
-        }
-    }
+    if (!v)
+        return rc;
+    v->usage_name = "server";
+    v->cert_usage = certificateUsageSSLServer;
+    v->chain_usage = certUsageSSLServer;
+    v->err_depth = -1;
+    rc = tool_parse_args(&common, argc, argv);
+    if (rc >= 0)
+        goto out;
+    rc = TOOL_EXIT_ERROR;
+    v->json = common.json;
     if (optind + 1 != argc) {
         tool_error("verify wants one CHAIN file");
         usage(stderr);
         goto out;
     }
-    if (!module)
-        module = getenv("NSSGUARD_MODULE");
-    if (!module || !*module)
-        module = NSSGUARD_PKCS11DIR "/libnssguard.so";
-    if (access(module, R_OK) != 0) {
-        tool_error("%s: cannot read the module (--module or NSSGUARD_MODULE)", module);
+    v->chain_file = argv[optind];
+    if (!find_module_and_db(v) || !load_module(v, &common) || !read_chain(v))
         goto out;
-    }
-    if (!db && getenv("HOME")) {
-        snprintf(home_db, sizeof(home_db), "%s/.pki/nssdb", getenv("HOME"));
-        if (access(home_db, R_OK) == 0) {
-            snprintf(home_db, sizeof(home_db), "sql:%s/.pki/nssdb", getenv("HOME"));
-            db = home_db;
-        }
-    }
-
-    /* The module's parameters, and the same log destination for our event. */
-    overlay_param = join_overlays(overlays, n_overlays);
-    if (!overlay_param ||
-        asprintf(&params, "%s%s%s%s", n_overlays ? "overlay=" : "", overlay_param,
-                 log_dest ? (n_overlays ? " log=" : "log=") : "", log_dest ? log_dest : "") < 0) {
-        params = NULL;
-        goto out;
-    }
-    /* What the module does with these parameters, the tool does for its event. */
-    if (!ng_config_load(&cfg, *params ? params : NULL, &err)) {
-        tool_error("%s", err.msg);
-        goto out;
-    }
-    ng_log_configure(&cfg);
-
-    if (!tool_nss_init(db))
-        goto out;
-    nss_up = true;
-    free(params);
-    params = module_params(&cfg);
-    if (!params)
-        goto out;
-    if (asprintf(&spec, "library=\"%s\" name=\"nssguard\" parameters=\"%s\"", module, params) < 0) {
-        spec = NULL;
-        goto out;
-    }
-    mod = SECMOD_LoadUserModule(spec, NULL, PR_FALSE);
-    if (!mod || !mod->loaded) {
-        tool_error("%s: NSS cannot load the module: %s", module, error_name(PR_GetError()));
-        goto out;
-    }
-    loaded = tool_overlay_load(&ov, overlays, n_overlays);
-    if (!loaded)
-        goto out;
-
-    if (!tool_certs_read_file(&certs, argv[optind], &why)) {
-        tool_error("%s: %s", argv[optind], why);
-        goto out;
-    }
-    temps = calloc(certs.n, sizeof(*temps));
-    if (!temps)
-        goto out;
-    /* Intermediates first, the leaf last (the order a TLS stack sees them in
-     * makes no difference to NSS, but this is the order the tests prove). */
-    for (size_t i = certs.n; i-- > 0;) {
-        temps[i] = CERT_NewTempCertificate(CERT_GetDefaultCertDB(), &certs.items[i], NULL, PR_FALSE,
-                                           PR_TRUE);
-        if (!temps[i]) {
-            tool_error("%s: certificate %zu: %s", argv[optind], i + 1, error_name(PR_GetError()));
-            goto out;
-        }
-    }
-
-    vlog.arena = PORT_NewArena(2048);
-    if (!vlog.arena)
-        goto out;
-    /* The verdict comes from a call without a CERTVerifyLog: with one, NSS 3.87
-     * returns SECSuccess for a chain through a distrusted sub-CA and only logs
-     * SEC_ERROR_UNTRUSTED_ISSUER. The second call, with the log, says where. */
-    if (CERT_VerifyCertificate(CERT_GetDefaultCertDB(), temps[0], PR_TRUE, cert_usage, PR_Now(),
-                               NULL, NULL, NULL) != SECSuccess) {
-        code = nss_code = chain_code = PR_GetError();
-        (void)CERT_VerifyCertificate(CERT_GetDefaultCertDB(), temps[0], PR_TRUE, cert_usage,
-                                     PR_Now(), NULL, &vlog, NULL);
-        for (CERTVerifyLogNode *n = vlog.head; n; n = n->next) {
-            if (n->error == code) {
-                err_depth = (long)n->depth;
-                if (is_distrust_error(code))
-                    decided = tool_overlay_find(&ov, n->cert);
-                break;
-            }
-        }
-    }
-    chain = CERT_GetCertChainFromCert(temps[0], PR_Now(), chain_usage);
-    if (!nss_code && host && CERT_VerifyCertName(temps[0], host) != SECSuccess)
-        nss_code = SSL_ERROR_BAD_CERT_DOMAIN;
-    if (!code && chain)
-        apply_overlay_rules(&ov, chain, chain_usage, &code, &err_depth, &decided, &after, &by_after,
-                            own, sizeof(own));
-    if (!code && nss_code == SSL_ERROR_BAD_CERT_DOMAIN) {
-        code = nss_code;
-        err_depth = 0;
-    }
-    /* An entry decides for NSS only where NSS reported its distrust: the
-     * chain listing never calls a CA distrusted that NSS let through. */
-    if (code && !own[0] && !by_after && !decided && chain) {
-        for (CERTCertListNode *n = CERT_LIST_HEAD(chain); !CERT_LIST_END(n, chain) && !decided;
-             n = CERT_LIST_NEXT(n)) {
-            const ng_entry *e = tool_overlay_find(&ov, n->cert);
-            if (e && nss_distrusted(&vlog, chain_code, n->cert))
-                decided = e;
-        }
-    }
-
-    tool_name_text((ng_bytes){temps[0]->derSubject.data, temps[0]->derSubject.len}, subject,
-                   sizeof(subject));
-    if (json) {
-        printf("{\"verdict\":\"%s\",\"error\":", code ? "rejected" : "valid");
-        if (code)
-            tool_json_string(stdout, by_after ? DISTRUST_AFTER_ERROR : error_name(code));
-        else
-            fputs("null", stdout);
-        printf(",\"enforced_by\":\"%s\"", !code                ? ""
-                                          : own[0] || by_after ? "nssguard verify"
-                                                               : "NSS");
-        printf(",\"nss_verdict\":\"%s\",\"nss_error\":", nss_code ? "rejected" : "valid");
-        if (nss_code)
-            tool_json_string(stdout, error_name(nss_code));
-        else
-            fputs("null", stdout);
-        printf(",\"depth\":%ld,\"usage\":", err_depth);
-        tool_json_string(stdout, usage_name);
-        printf(",\"host\":");
-        if (host)
-            tool_json_string(stdout, host);
-        else
-            fputs("null", stdout);
-        printf(",\"chain\":[");
-    } else if (code) {
-        printf("verdict: REJECTED %s (%s)\n", by_after ? DISTRUST_AFTER_ERROR : error_name(code),
-               own[0]                              ? own
-               : code == SSL_ERROR_BAD_CERT_DOMAIN ? "the certificate is not valid for this name"
-                                                   : PR_ErrorToString(code, PR_LANGUAGE_I_DEFAULT));
-        if (own[0] || by_after) /* nssguard's own rule: NSS's verdict was another */
-            printf("nss:     %s%s (%s)\n", nss_code ? "REJECTED " : "VALID",
-                   nss_code ? error_name(nss_code) : "",
-                   nss_code   ? "the certificate is not valid for this name"
-                   : by_after ? "NSS accepted the chain: it does not apply distrust-after dates"
-                              : "NSS accepted the chain: it cannot apply an overlay's name "
-                                "constraints");
-        if (err_depth >= 0)
-            printf("at:      CERT %ld\n", err_depth);
-    } else {
-        printf("verdict: VALID (%s)\n", usage_name);
-    }
-    if (!json)
-        printf("chain:\n");
-    if (chain) {
-        size_t depth = 0;
-        for (CERTCertListNode *n = CERT_LIST_HEAD(chain); !CERT_LIST_END(n, chain);
-             n = CERT_LIST_NEXT(n), depth++) {
-            const ng_entry *e = tool_overlay_find(&ov, n->cert);
-            bool enforced = e && e->distrusted && nss_distrusted(&vlog, chain_code, n->cert);
-            tool_recorded copy = e ? tool_compare_recorded(
-                                         e, (ng_bytes){n->cert->derCert.data, n->cert->derCert.len})
-                                   : TOOL_RECORDED_NONE;
-            char name[1024];
-            tool_name_text((ng_bytes){n->cert->derSubject.data, n->cert->derSubject.len}, name,
-                           sizeof(name));
-            if (e && e->distrusted && !enforced && n_unenforced < NG_N_ELEMENTS(unenforced))
-                unenforced[n_unenforced++] = (unenforced_ca){e, (long)depth, copy};
-            if (json) {
-                printf("%s{\"depth\":%zu,\"subject\":", depth ? "," : "", depth);
-                tool_json_string(stdout, name);
-                printf(",\"%s\":", e && !e->distrusted ? "constrained_by" : "distrusted_by");
-                if (e && (!e->distrusted || enforced))
-                    tool_json_entry(stdout, e);
-                else
-                    fputs("null", stdout);
-                printf(",\"overlay_entry\":");
-                if (e)
-                    tool_json_entry(stdout, e);
-                else
-                    fputs("null", stdout);
-                printf(",\"enforced\":%s,\"copy\":", !e ? "null" : enforced ? "true" : "false");
-                if (copy == TOOL_RECORDED_NONE)
-                    fputs("null", stdout);
-                else
-                    printf("\"%s\"", copy_name(copy));
-                putchar('}');
-            } else {
-                printf("  %zu %s%s%s%s%s\n", depth, name,
-                       !e               ? ""
-                       : !e->distrusted ? "  [constrained: "
-                       : enforced       ? "  [distrusted: "
-                                        : "  [overlay entry NOT enforced by NSS here: ",
-                       e ? e->label : "", e ? "]" : "",
-                       copy == TOOL_RECORDED_REENCODED ? " (re-encoded copy)"
-                       : copy == TOOL_RECORDED_OTHER   ? " (other bytes, same issuer and serial)"
-                                                       : "");
-            }
-        }
-    }
-    if (json) {
-        printf("],\"decided_by\":");
-        if (by_after) {
-            printf("{\"distrust_after\":");
-            tool_json_string(stdout, after.date);
-            printf(",\"label\":");
-            tool_json_string(stdout, after.label);
-            printf(",\"file\":");
-            tool_json_string(stdout, after.file);
-            printf(",\"line\":%u}", after.line);
-        } else if (decided)
-            tool_json_entry(stdout, decided);
-        else
-            fputs("null", stdout);
-        printf(",\"warnings\":[");
-        for (size_t i = 0; i < n_unenforced; i++) {
-            if (i)
-                putchar(',');
-            print_unenforced(&unenforced[i], chain_code, true);
-        }
-        printf("]}\n");
-    } else {
-        if (by_after) {
-            printf("decided by: nssguard verify (NSS does not apply distrust-after dates)\n");
-            printf("  %s\n", after.label[0] ? after.label : "(no label)");
-            printf("    distrust-after: %s%.2s-%.2s-%.2s %.2s:%.2s:%.2s UTC (%s)\n",
-                   after.date[0] >= '5' ? "19" : "20", after.date, after.date + 2, after.date + 4,
-                   after.date + 6, after.date + 8, after.date + 10, after.date);
-            printf("    source:         %s:%u\n", after.file, after.line);
-        } else if (decided) {
-            printf("decided by:%s\n",
-                   own[0] ? " nssguard verify (NSS cannot apply an overlay's name constraints)"
-                          : "");
-            tool_print_entry(stdout, decided, "  ");
-        } else if (code) {
-            printf("decided by: NSS (%s)\n",
-                   n_unenforced ? "not by an overlay entry" : "no overlay entry on this chain");
-        }
-        for (size_t i = 0; i < n_unenforced; i++)
-            print_unenforced(&unenforced[i], chain_code, false);
-    }
-
-    ng_log_event("verify", "host", host ? host : "", "usage", usage_name, "verdict",
-                 code ? "rejected" : "valid", "error", code ? error_name(code) : "", "subject",
-                 subject, "label", decided ? decided->label : "", "reason",
-                 decided ? decided->reason : "", "reference", decided ? decided->reference : "",
-                 NULL);
-    rc = code ? TOOL_EXIT_FOUND : TOOL_EXIT_OK;
+    decide(v);
+    report(v);
+    rc = v->code ? TOOL_EXIT_FOUND : TOOL_EXIT_OK;
 out:
-    if (chain)
-        CERT_DestroyCertList(chain);
-    if (vlog.arena) {
-        for (CERTVerifyLogNode *n = vlog.head; n; n = n->next)
-            CERT_DestroyCertificate(n->cert);
-        PORT_FreeArena(vlog.arena, PR_FALSE);
-    }
-    for (size_t i = 0; temps && i < certs.n; i++) {
-        if (temps[i])
-            CERT_DestroyCertificate(temps[i]);
-    }
-    free(temps);
-    tool_certs_clear(&certs);
-    if (loaded)
-        tool_overlay_clear(&ov);
-    if (mod) {
-        if (mod->loaded)
-            SECMOD_UnloadUserModule(mod);
-        SECMOD_DestroyModule(mod);
-    }
-    if (nss_up)
-        tool_nss_shutdown();
-    ng_log_close();
-    ng_config_clear(&cfg);
-    free(spec);
-    free(params);
-    free(overlay_param);
-    free(overlays);
+    verify_clear(v);
+    tool_common_clear(&common);
+    free(v);
     return rc;
 }

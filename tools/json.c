@@ -1,330 +1,184 @@
 /*
- * json.c: a small JSON reader for OneCRL exports. Builds a tree; strings are
- * unescaped to UTF-8 (\uXXXX including surrogate pairs). Depth is limited;
- * numbers are kept as text. Enough for Remote Settings dumps, no more.
+ * json.c: OneCRL exports read with json-c (Debian's libjson-c), with the
+ * limits a hostile file needs: nesting at most TOOL_JSON_MAX_DEPTH, strict
+ * syntax, UTF-8 validated, nothing after the value, and no lone UTF-16
+ * surrogate escape (json-c would turn "\ud800" into U+FFFD silently; a label
+ * must say what the record says, so the file is refused).
  */
 #include "config.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
+
+#include <json-c/json.h>
 
 #include "tool.h"
 
-#define MAX_DEPTH 64
+#define TOOL_JSON_MAX_DEPTH 64
 
-typedef struct {
-    const char *p;
-    const char *end;
-    const char *start;
-    char *err;
-    size_t err_size;
-} reader;
-
-static bool
-fail(reader *r, const char *what)
-{
-    unsigned line = 1;
-
-    for (const char *q = r->start; q < r->p; q++)
-        line += *q == '\n';
-    snprintf(r->err, r->err_size, "line %u: %s", line, what);
-    return false;
-}
-
+/* Line and column (from 1) of byte `off` of text. */
 static void
-skip_space(reader *r)
+position(const char *text, size_t off, unsigned *line, unsigned *col)
 {
-    while (r->p < r->end && (*r->p == ' ' || *r->p == '\t' || *r->p == '\n' || *r->p == '\r'))
-        r->p++;
-}
-
-static bool parse_value(reader *r, tool_json *v, int depth);
-
-static void
-put_utf8(char *buf, size_t *len, unsigned long cp)
-{
-    char *b = buf + *len;
-
-    if (cp < 0x80) {
-        b[0] = (char)cp;
-        *len += 1;
-    } else if (cp < 0x800) {
-        b[0] = (char)(0xc0 | (cp >> 6));
-        b[1] = (char)(0x80 | (cp & 0x3f));
-        *len += 2;
-    } else if (cp < 0x10000) {
-        b[0] = (char)(0xe0 | (cp >> 12));
-        b[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        b[2] = (char)(0x80 | (cp & 0x3f));
-        *len += 3;
-    } else {
-        b[0] = (char)(0xf0 | (cp >> 18));
-        b[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-        b[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        b[3] = (char)(0x80 | (cp & 0x3f));
-        *len += 4;
+    *line = 1;
+    *col = 1;
+    for (size_t i = 0; i < off; i++) {
+        if (text[i] == '\n') {
+            (*line)++;
+            *col = 1;
+        } else {
+            (*col)++;
+        }
     }
 }
 
 static bool
-hex4(reader *r, unsigned long *cp)
+hex4(const char *p, size_t left, unsigned *value)
 {
-    *cp = 0;
-    if (r->end - r->p < 4)
-        return fail(r, "short \\u escape");
-    for (int i = 0; i < 4; i++) {
-        char c = *r->p++;
-        *cp <<= 4;
-        if (c >= '0' && c <= '9')
-            *cp |= (unsigned long)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            *cp |= (unsigned long)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            *cp |= (unsigned long)(c - 'A' + 10);
-        else
-            return fail(r, "bad \\u escape");
+    *value = 0;
+    if (left < 4)
+        return false;
+    for (size_t i = 0; i < 4; i++) {
+        char c = p[i];
+        unsigned d = c >= '0' && c <= '9'   ? (unsigned)(c - '0')
+                     : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+                     : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10)
+                                            : 16;
+        if (d == 16)
+            return false;
+        *value = *value << 4 | d;
     }
     return true;
 }
 
-static bool
-parse_string(reader *r, char **out)
+/* The offset of the first \u escape in a string that is a lone surrogate
+ * (a high one not followed by a low one, or a low one alone), or len. */
+static size_t
+lone_surrogate(const char *text, size_t len)
 {
-    const char *q;
-    char *buf;
-    size_t len = 0;
+    bool in_string = false;
+    unsigned u, low;
 
-    r->p++; /* the opening quote */
-    for (q = r->p; q < r->end && *q != '"'; q++) {
-        if (*q == '\\')
-            q++;
-    }
-    if (q >= r->end)
-        return fail(r, "unterminated string");
-    /* Unescaped text is never longer than the escaped text (+4 for a \u pair). */
-    buf = malloc((size_t)(q - r->p) + 5);
-    if (!buf)
-        return fail(r, "out of memory");
-    while (*r->p != '"') {
-        unsigned char c = (unsigned char)*r->p++;
-        unsigned long cp, lo;
-        if (c < 0x20) {
-            free(buf);
-            return fail(r, "control character in a string");
-        }
-        if (c != '\\') {
-            buf[len++] = (char)c;
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] == '"') {
+            in_string = !in_string;
             continue;
         }
-        c = (unsigned char)*r->p++;
-        switch (c) {
-        case '"':
-        case '\\':
-        case '/':
-            buf[len++] = (char)c;
-            break;
-        case 'b':
-            buf[len++] = '\b';
-            break;
-        case 'f':
-            buf[len++] = '\f';
-            break;
-        case 'n':
-            buf[len++] = '\n';
-            break;
-        case 'r':
-            buf[len++] = '\r';
-            break;
-        case 't':
-            buf[len++] = '\t';
-            break;
-        case 'u':
-            if (!hex4(r, &cp)) {
-                free(buf);
-                return false;
-            }
-            if (cp >= 0xd800 && cp < 0xdc00 && r->end - r->p >= 6 && r->p[0] == '\\' &&
-                r->p[1] == 'u') {
-                r->p += 2;
-                if (!hex4(r, &lo)) {
-                    free(buf);
-                    return false;
-                }
-                if (lo >= 0xdc00 && lo < 0xe000)
-                    cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-            }
-            if (cp == 0)
-                cp = 0xfffd; /* no NUL inside C strings */
-            put_utf8(buf, &len, cp);
-            break;
-        default:
-            free(buf);
-            return fail(r, "bad escape in a string");
-        }
-    }
-    r->p++; /* the closing quote */
-    buf[len] = '\0';
-    *out = buf;
-    return true;
-}
-
-static bool
-push_child(reader *r, tool_json *v, const tool_json *child)
-{
-    if (v->n == v->cap) {
-        size_t cap = v->cap ? v->cap * 2 : 8;
-        tool_json *nc = realloc(v->children, cap * sizeof(*nc));
-        if (!nc)
-            return fail(r, "out of memory");
-        v->children = nc;
-        v->cap = cap;
-    }
-    v->children[v->n++] = *child;
-    return true;
-}
-
-static bool
-parse_container(reader *r, tool_json *v, int depth, char close)
-{
-    bool object = close == '}';
-
-    v->type = object ? TOOL_JSON_OBJECT : TOOL_JSON_ARRAY;
-    r->p++;
-    skip_space(r);
-    if (r->p < r->end && *r->p == close) {
-        r->p++;
-        return true;
-    }
-    for (;;) {
-        tool_json child;
-        char *key = NULL;
-        memset(&child, 0, sizeof(child));
-        skip_space(r);
-        if (object) {
-            if (r->p >= r->end || *r->p != '"')
-                return fail(r, "expected a key");
-            if (!parse_string(r, &key))
-                return false;
-            skip_space(r);
-            if (r->p >= r->end || *r->p != ':') {
-                free(key);
-                return fail(r, "expected ':'");
-            }
-            r->p++;
-        }
-        if (!parse_value(r, &child, depth + 1)) {
-            free(key);
-            tool_json_free(&child);
-            return false;
-        }
-        child.key = key;
-        if (!push_child(r, v, &child)) {
-            tool_json_free(&child);
-            return false;
-        }
-        skip_space(r);
-        if (r->p < r->end && *r->p == ',') {
-            r->p++;
+        if (!in_string || text[i] != '\\')
+            continue;
+        if (i + 1 < len && text[i + 1] != 'u') {
+            i++; /* \" \\ \n ...: one character */
             continue;
         }
-        if (r->p < r->end && *r->p == close) {
-            r->p++;
-            return true;
+        if (!hex4(text + i + 2, len - i - 2, &u))
+            continue; /* json-c reports the bad escape */
+        if (u >= 0xdc00 && u <= 0xdfff)
+            return i;
+        if (u >= 0xd800 && u <= 0xdbff) {
+            if (i + 12 > len || text[i + 6] != '\\' || text[i + 7] != 'u' ||
+                !hex4(text + i + 8, len - i - 8, &low) || low < 0xdc00 || low > 0xdfff)
+                return i;
+            i += 6;
         }
-        return fail(r, object ? "expected ',' or '}'" : "expected ',' or ']'");
+        i += 5;
     }
-}
-
-static bool
-literal(reader *r, const char *word)
-{
-    size_t n = strlen(word);
-
-    if ((size_t)(r->end - r->p) < n || memcmp(r->p, word, n) != 0)
-        return fail(r, "unexpected text");
-    r->p += n;
-    return true;
-}
-
-static bool
-parse_value(reader *r, tool_json *v, int depth)
-{
-    const char *q;
-
-    if (depth > MAX_DEPTH)
-        return fail(r, "nested too deeply");
-    skip_space(r);
-    if (r->p >= r->end)
-        return fail(r, "unexpected end of input");
-    switch (*r->p) {
-    case '{':
-        return parse_container(r, v, depth, '}');
-    case '[':
-        return parse_container(r, v, depth, ']');
-    case '"':
-        v->type = TOOL_JSON_STRING;
-        return parse_string(r, &v->string);
-    case 't':
-        v->type = TOOL_JSON_TRUE;
-        return literal(r, "true");
-    case 'f':
-        v->type = TOOL_JSON_FALSE;
-        return literal(r, "false");
-    case 'n':
-        v->type = TOOL_JSON_NULL;
-        return literal(r, "null");
-    default:
-        for (q = r->p; q < r->end && strchr("+-0123456789.eE", *q); q++)
-            ;
-        if (q == r->p)
-            return fail(r, "unexpected character");
-        v->type = TOOL_JSON_NUMBER;
-        v->string = strndup(r->p, (size_t)(q - r->p));
-        r->p = q;
-        return v->string ? true : fail(r, "out of memory");
-    }
+    return len;
 }
 
 bool
-tool_json_parse(const char *text, size_t len, tool_json *root, char *err, size_t err_size)
+tool_json_parse(const char *text, size_t len, tool_json **root, char *err, size_t err_size)
 {
-    reader r = {text, text + len, text, err, err_size};
+    struct json_tokener *tok = json_tokener_new_ex(TOOL_JSON_MAX_DEPTH);
+    enum json_tokener_error jerr;
+    size_t end, bad;
+    unsigned line, col;
+    const char *why = NULL;
 
-    memset(root, 0, sizeof(*root));
-    if (!parse_value(&r, root, 0)) {
-        tool_json_free(root);
+    *root = NULL;
+    if (!tok) {
+        snprintf(err, err_size, "out of memory");
         return false;
     }
-    skip_space(&r);
-    if (r.p != r.end) {
-        tool_json_free(root);
-        return fail(&r, "text after the JSON value");
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    bad = lone_surrogate(text, len);
+    if (bad < len) {
+        end = bad;
+        why = "a lone UTF-16 surrogate escape (\\ud800-\\udfff without its pair): not a "
+              "character";
+    } else if (len > INT32_MAX) {
+        end = 0;
+        why = "too large";
+    } else {
+        *root = json_tokener_parse_ex(tok, text, (int)len);
+        jerr = json_tokener_get_error(tok);
+        end = json_tokener_get_parse_end(tok);
+        while (*root && end < len && strchr(" \t\r\n", text[end]))
+            end++;
+        if (jerr == json_tokener_continue || (!*root && jerr == json_tokener_success))
+            why = "truncated: the input ends inside a value";
+        else if (jerr != json_tokener_success)
+            why = jerr == json_tokener_error_depth ? "nested too deeply (more than 64 levels)"
+                                                   : json_tokener_error_desc(jerr);
+        else if (end < len)
+            why = "text after the JSON value";
     }
-    return true;
+    json_tokener_free(tok);
+    if (!why)
+        return true;
+    json_object_put(*root);
+    *root = NULL;
+    position(text, end < len ? end : len, &line, &col);
+    snprintf(err, err_size, "line %u, column %u: %s", line, col, why);
+    return false;
 }
 
 void
 tool_json_free(tool_json *v)
 {
-    for (size_t i = 0; i < v->n; i++)
-        tool_json_free(&v->children[i]);
-    free(v->children);
-    free(v->string);
-    free(v->key);
-    memset(v, 0, sizeof(*v));
+    json_object_put(v);
+}
+
+tool_json_type
+tool_json_type_of(const tool_json *v)
+{
+    switch (json_object_get_type(v)) {
+    case json_type_boolean:
+        return json_object_get_boolean(v) ? TOOL_JSON_TRUE : TOOL_JSON_FALSE;
+    case json_type_double:
+    case json_type_int:
+        return TOOL_JSON_NUMBER;
+    case json_type_string:
+        return TOOL_JSON_STRING;
+    case json_type_array:
+        return TOOL_JSON_ARRAY;
+    case json_type_object:
+        return TOOL_JSON_OBJECT;
+    case json_type_null:
+    default:
+        return TOOL_JSON_NULL;
+    }
+}
+
+size_t
+tool_json_length(const tool_json *array)
+{
+    return json_object_is_type(array, json_type_array) ? json_object_array_length(array) : 0;
+}
+
+const tool_json *
+tool_json_at(const tool_json *array, size_t i)
+{
+    return i < tool_json_length(array) ? json_object_array_get_idx(array, i) : NULL;
 }
 
 const tool_json *
 tool_json_get(const tool_json *obj, const char *key)
 {
-    if (!obj || obj->type != TOOL_JSON_OBJECT)
+    struct json_object *v = NULL;
+
+    if (!obj || !json_object_is_type(obj, json_type_object))
         return NULL;
-    for (size_t i = 0; i < obj->n; i++) {
-        if (obj->children[i].key && strcmp(obj->children[i].key, key) == 0)
-            return &obj->children[i];
-    }
-    return NULL;
+    return json_object_object_get_ex(obj, key, &v) ? v : NULL;
 }
 
 const char *
@@ -332,5 +186,6 @@ tool_json_get_string(const tool_json *obj, const char *key)
 {
     const tool_json *v = tool_json_get(obj, key);
 
-    return v && v->type == TOOL_JSON_STRING ? v->string : NULL;
+    return v && json_object_is_type(v, json_type_string) ? json_object_get_string((tool_json *)v)
+                                                         : NULL;
 }

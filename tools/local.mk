@@ -6,6 +6,7 @@ bin_PROGRAMS += nssguard
 nssguard_SOURCES = \
 	tools/tool.h \
 	tools/util.c \
+	tools/cli.c \
 	tools/names.c \
 	tools/nssguard.c \
 	tools/cmd-add.c \

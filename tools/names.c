@@ -208,10 +208,22 @@ tool_distrust_after_text(const char *date, char out[14])
     unsigned y, m, d;
     char tail;
 
-    if (sscanf(date, "%4u-%2u-%2u%c", &y, &m, &d, &tail) != 3 || strlen(date) != 10 || y < 1950 ||
-        y > 2049 || m < 1 || m > 12 || d < 1 || d > 31)
+    static const unsigned mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap;
+
+    if (strlen(date) != 10 || date[4] != '-' || date[7] != '-')
         return false;
-    snprintf(out, 14, "%02u%02u%02u000000Z", y % 100, m, d);
+    for (size_t i = 0; i < 10; i++) {
+        if (i != 4 && i != 7 && (date[i] < '0' || date[i] > '9'))
+            return false;
+    }
+    if (sscanf(date, "%4u-%2u-%2u%c", &y, &m, &d, &tail) != 3 || y < 1950 || y > 2049 || m < 1 ||
+        m > 12 || d < 1)
+        return false;
+    leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (d > mdays[m - 1] + (m == 2 && leap))
+        return false; /* 2049-02-30, 2023-04-31, 2023-02-29 */
+    snprintf(out, 14, "%02u%02u%02u000000Z", y % 100, m % 100, d % 100);
     return true;
 }
 

@@ -32,7 +32,12 @@ usage(FILE *fp)
     fputs("usage: nssguard COMMAND [OPTIONS] [ARGS]\n\ncommands:\n", fp);
     for (size_t i = 0; i < NG_N_ELEMENTS(commands); i++)
         fprintf(fp, "  %-15s %s\n", commands[i].name, commands[i].summary);
-    fputs("\n`nssguard COMMAND --help` describes one command; nssguard(1) all of them.\n", fp);
+    fputs("\n`nssguard COMMAND --help` describes one command; nssguard(1) all of them.\n"
+          "`nssguard --version` prints the version.\n"
+          "\nInputs the tool reads itself (certificates, OneCRL JSON, certdata.txt,\n"
+          "standard input) are refused past 64 MiB each; overlays, read by the\n"
+          "module's parser, past 512 MiB.\n",
+          fp);
 }
 
 int
@@ -45,6 +50,10 @@ main(int argc, char **argv)
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "help") == 0) {
         usage(stdout);
+        return TOOL_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+        printf("nssguard %s\n", PACKAGE_VERSION);
         return TOOL_EXIT_OK;
     }
     for (size_t i = 0; i < NG_N_ELEMENTS(commands); i++) {

@@ -15,6 +15,7 @@
 #ifndef NSSGUARD_TOOL_H
 #define NSSGUARD_TOOL_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -51,6 +52,37 @@ int tool_cmd_disable(int argc, char **argv);
 int tool_cmd_status(int argc, char **argv);
 int tool_cmd_watch(int argc, char **argv);
 
+typedef struct tool_overlay tool_overlay;
+
+/* ---- cli.c: the skeleton every subcommand's main uses ---- */
+
+#define TOOL_OPT_JSON 0x1u              /* --json */
+#define TOOL_OPT_OVERLAY 0x2u           /* --overlay FILE|DIR, repeatable */
+#define TOOL_OPT_ARGS_ARE_OVERLAYS 0x4u /* operands are overlays too (list) */
+
+/* A subcommand's own option: returns -1 to go on, or the exit status. */
+typedef int (*tool_option_fn)(void *ctx, int opt, char *arg);
+
+typedef struct {
+    const char *name;             /* the subcommand, for messages */
+    void (*usage)(FILE *fp);      /* --help on stdout, a bad option on stderr */
+    unsigned flags;               /* TOOL_OPT_* */
+    const struct option *options; /* the subcommand's own, {NULL} ended, or NULL */
+    const char *shortopts;        /* ... and short ones ("o:"), or NULL */
+    tool_option_fn option;        /* called for each of them */
+    void *ctx;                    /* passed to option */
+    bool json;                    /* --json was given */
+    char **overlays;              /* --overlay arguments (borrowed strings) */
+    size_t n_overlays;
+} tool_common;
+
+/* Parses argv (getopt_long, optind left at the first operand). Returns -1
+ * to go on, or the exit status to return at once (0 after --help). */
+int tool_parse_args(tool_common *c, int argc, char **argv);
+/* tool_overlay_load on the --overlay arguments (none: the configuration). */
+bool tool_common_load(tool_common *c, tool_overlay *ov);
+void tool_common_clear(tool_common *c);
+
 /* Appends a borrowed string (an argv element) to a growing list. */
 bool tool_strv_push(char ***v, size_t *n, char *s);
 
@@ -63,7 +95,14 @@ bool tool_valid_reason(const char *reason);
 
 /* ---- files and certificates ---- */
 
-/* Reads a whole file (NUL-terminated for convenience). On failure *why is set. */
+/* The most the tool reads from one input file or standard input (certificates,
+ * OneCRL JSON, certdata.txt, headers): 64 MiB. Overlays are read by the
+ * module's parser, whose own limit is 512 MiB. */
+#define TOOL_INPUT_MAX ((size_t)64 << 20)
+#define TOOL_INPUT_MAX_TEXT "64 MiB"
+
+/* Reads a whole file (NUL-terminated for convenience), at most
+ * TOOL_INPUT_MAX bytes. On failure *why is set. */
 bool tool_read_file(const char *path, unsigned char **data, size_t *len, const char **why);
 
 /* DER certificates read from files, NSS databases or bundles. */
@@ -87,14 +126,6 @@ bool tool_certs_push(tool_certs *certs, const unsigned char *der, size_t len, co
 /* NSS without a database, or with a read-only one ("sql:DIR"). */
 bool tool_nss_init(const char *db);
 void tool_nss_shutdown(void);
-
-/* A TLV of a DER certificate's TBSCertificate, counted without the
- * optional version: 0 serial, 1 signature, 2 issuer, 3 validity, 4 subject,
- * 5 subjectPublicKeyInfo. */
-bool tool_der_cert_field(ng_bytes cert, int field, ng_bytes *out);
-/* The tbsCertificate of a DER certificate (the part its issuer signed), as
- * a full TLV. */
-bool tool_der_tbs(ng_bytes cert, ng_bytes *tbs);
 
 /* A certificate beside the one an overlay entry recorded (ng_entry.cert),
  * both with the entry's issuer and serial. */
@@ -169,30 +200,30 @@ bool tool_subject_key_decode(tool_subject_key *sk, const char *subject_b64, cons
 void tool_subject_key_clear(tool_subject_key *sk);
 bool tool_subject_key_matches(const tool_subject_key *sk, const CERTCertificate *cert);
 
-/* ---- json.c: a small JSON reader (OneCRL exports) ---- */
+/* ---- json.c: OneCRL exports, read with json-c ---- */
 
 typedef enum {
     TOOL_JSON_NULL,
     TOOL_JSON_FALSE,
     TOOL_JSON_TRUE,
-    TOOL_JSON_NUMBER, /* text in .string */
+    TOOL_JSON_NUMBER,
     TOOL_JSON_STRING,
     TOOL_JSON_ARRAY,
     TOOL_JSON_OBJECT,
 } tool_json_type;
 
-typedef struct tool_json tool_json;
-struct tool_json {
-    tool_json_type type;
-    char *key;    /* member name inside an object */
-    char *string; /* STRING (UTF-8) or NUMBER text */
-    tool_json *children;
-    size_t n, cap;
-};
+typedef struct json_object tool_json; /* json-c's */
 
-/* On failure err says "line N: reason". */
-bool tool_json_parse(const char *text, size_t len, tool_json *root, char *err, size_t err_size);
+/* Strict JSON, nesting at most 64 deep, valid UTF-8, no lone surrogate
+ * escape, nothing after the value. On failure err says "line N, column M:
+ * reason". Free *root with tool_json_free. */
+bool tool_json_parse(const char *text, size_t len, tool_json **root, char *err, size_t err_size);
 void tool_json_free(tool_json *v);
+tool_json_type tool_json_type_of(const tool_json *v);
+/* An array's length (0 for anything else) and its element i (or NULL). */
+size_t tool_json_length(const tool_json *array);
+const tool_json *tool_json_at(const tool_json *array, size_t i);
+/* An object's member (NULL when obj is not an object or has no such key). */
 const tool_json *tool_json_get(const tool_json *obj, const char *key);
 const char *tool_json_get_string(const tool_json *obj, const char *key);
 
@@ -202,15 +233,42 @@ void tool_json_string(FILE *out, const char *s);
 
 /* ---- reading overlays with the module's parser and builder ---- */
 
+/* A multimap from 64-bit hashes to the values 0, 1, 2, ... in the order
+ * they were added (tool_hmap_next yields a key's values in that order). */
 typedef struct {
-    ng_records *files; /* the text files that loaded; entries point into them */
+    size_t *slots;    /* values, SIZE_MAX when empty */
+    uint64_t *hashes; /* each value's key */
+    size_t cap, n;
+} tool_hmap;
+
+bool tool_hmap_add(tool_hmap *m, uint64_t key); /* the value is m->n before the call */
+/* The next value with this key (cursor SIZE_MAX to start), or SIZE_MAX. */
+size_t tool_hmap_next(const tool_hmap *m, uint64_t key, size_t *cursor);
+void tool_hmap_clear(tool_hmap *m);
+
+/* A file's CKO_CERTIFICATE records by the issuer and serial of CKA_VALUE. */
+typedef struct {
+    const ng_records *recs;
+    tool_hmap map;
+    size_t *rec_of; /* map value -> record number */
+} tool_cert_index;
+
+bool tool_cert_index_build(tool_cert_index *ci, const ng_records *recs);
+void tool_cert_index_clear(tool_cert_index *ci);
+/* The first certificate record with this issuer and serial (DER INTEGER). */
+const ng_record *tool_cert_index_find(const tool_cert_index *ci, ng_bytes issuer,
+                                      ng_bytes serial_der);
+
+struct tool_overlay {
+    ng_records *files;           /* the text files that loaded; entries point into them */
+    tool_cert_index *cert_index; /* parallel to files */
     size_t n_files;
     ng_image **images; /* the compiled files (.ngo) that loaded, mapped */
     size_t n_images;
     ng_entries ents;
     ng_index index;
     size_t n_refused; /* files the module would refuse (message printed) */
-} tool_overlay;
+};
 
 /* Expands FILE|DIR arguments with the module's ng_overlay_expand_path (a
  * directory means its *.txt and *.ngo files in name order, dot files
@@ -227,11 +285,25 @@ bool tool_overlay_load(tool_overlay *ov, char *const *args, size_t n_args);
 void tool_overlay_clear(tool_overlay *ov);
 /* The entry for a certificate (by issuer + serial), or NULL. */
 const ng_entry *tool_overlay_find(const tool_overlay *ov, const CERTCertificate *cert);
-/* The CKO_CERTIFICATE record of a file with this issuer and serial, or NULL. */
-const ng_record *tool_records_find_cert(const ng_records *recs, ng_bytes issuer,
-                                        ng_bytes serial_der);
 /* The full DER certificate an overlay file holds for this entry, if any. */
 bool tool_overlay_entry_cert(const tool_overlay *ov, const ng_entry *e, ng_bytes *cert);
+
+/* An overlay's entries sorted by serial value, to find the entries that
+ * name a certificate's issuer in other bytes (RFC 5280: string types,
+ * case, spaces), which NSS never matches: it compares the bytes. */
+typedef struct {
+    const ng_entry **sorted;
+    size_t n;
+} tool_serial_index;
+
+bool tool_serial_index_build(tool_serial_index *si, const ng_entry *entries, size_t n);
+void tool_serial_index_clear(tool_serial_index *si);
+/* The entries with this serial value whose issuer equals `issuer` only under
+ * RFC 5280 comparison: up to max of them in out; returns how many there are. */
+size_t tool_name_misses(const tool_serial_index *si, ng_bytes issuer, ng_bytes serial,
+                        const ng_entry **out, size_t max);
+/* "nssguard: warning: FILE:LINE: entry ... will never match ORIGIN" on stderr. */
+void tool_warn_name_miss(const ng_entry *e, const char *origin, ng_bytes issuer);
 
 /* An entry for people (label, reason, reference, issuer, serial, hash,
  * where), each line starting with `indent`, and as one JSON object. */

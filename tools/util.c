@@ -62,8 +62,10 @@ tool_read_file(const char *path, unsigned char **data, size_t *len, const char *
         goto out;
     }
     for (;;) {
-        if (cap - n < 4096) {
+        if (n == cap) {
             cap = cap ? cap * 2 : 16384;
+            if (cap > TOOL_INPUT_MAX + 1) /* one byte past the limit tells */
+                cap = TOOL_INPUT_MAX + 1;
             bigger = realloc(buf, cap + 1);
             if (!bigger) {
                 *why = "out of memory";
@@ -73,6 +75,11 @@ tool_read_file(const char *path, unsigned char **data, size_t *len, const char *
         }
         got = fread(buf + n, 1, cap - n, fp);
         n += got;
+        if (n > TOOL_INPUT_MAX) {
+            *why = "larger than the " TOOL_INPUT_MAX_TEXT " the tool reads from one input "
+                   "(a device, or a stream that does not end?)";
+            goto out;
+        }
         if (got == 0)
             break;
     }
@@ -282,50 +289,6 @@ tool_nss_shutdown(void)
     NSS_Shutdown();
 }
 
-bool
-tool_der_cert_field(ng_bytes cert, int want, ng_bytes *out)
-{
-    ng_bytes c, tbs, v;
-    unsigned tag;
-    size_t total, left;
-    const unsigned char *p;
-    int field = 0;
-
-    if (!ng_der_read(cert.data, cert.len, &tag, &c, &total) || tag != 0x30)
-        return false;
-    if (!ng_der_read(c.data, c.len, &tag, &tbs, &total) || tag != 0x30)
-        return false;
-    p = tbs.data;
-    left = tbs.len;
-    while (ng_der_read(p, left, &tag, &v, &total)) {
-        if (!(p == tbs.data && tag == 0xa0)) { /* skip the [0] version */
-            if (field == want) {
-                *out = (ng_bytes){p, total};
-                return true;
-            }
-            field++;
-        }
-        p += total;
-        left -= total;
-    }
-    return false;
-}
-
-bool
-tool_der_tbs(ng_bytes cert, ng_bytes *tbs)
-{
-    ng_bytes c, v;
-    unsigned tag;
-    size_t total;
-
-    if (!ng_der_read(cert.data, cert.len, &tag, &c, &total) || tag != 0x30)
-        return false;
-    if (!ng_der_read(c.data, c.len, &tag, &v, &total) || tag != 0x30)
-        return false;
-    *tbs = (ng_bytes){c.data, total};
-    return true;
-}
-
 tool_recorded
 tool_compare_recorded(const ng_entry *e, ng_bytes der)
 {
@@ -335,8 +298,8 @@ tool_compare_recorded(const ng_entry *e, ng_bytes der)
         return TOOL_RECORDED_NONE;
     if (e->cert.len == der.len && memcmp(e->cert.data, der.data, der.len) == 0)
         return TOOL_RECORDED_SAME;
-    if (tool_der_tbs(der, &mine) && tool_der_tbs(e->cert, &theirs) && mine.len == theirs.len &&
-        memcmp(mine.data, theirs.data, mine.len) == 0)
+    if (ng_der_cert_tbs(der, &mine) && ng_der_cert_tbs(e->cert, &theirs) &&
+        mine.len == theirs.len && memcmp(mine.data, theirs.data, mine.len) == 0)
         return TOOL_RECORDED_REENCODED;
     return TOOL_RECORDED_OTHER;
 }
@@ -344,11 +307,12 @@ tool_compare_recorded(const ng_entry *e, ng_bytes der)
 bool
 tool_spki_sha256(const CERTCertificate *cert, unsigned char out[32])
 {
-    ng_bytes spki;
+    ng_cert_parts parts;
 
-    if (!tool_der_cert_field((ng_bytes){cert->derCert.data, cert->derCert.len}, 5, &spki))
+    if (!ng_der_cert_parts((ng_bytes){cert->derCert.data, cert->derCert.len}, &parts))
         return false;
-    return PK11_HashBuf(SEC_OID_SHA256, out, spki.data, (PRInt32)spki.len) == SECSuccess;
+    return PK11_HashBuf(SEC_OID_SHA256, out, parts.spki.data, (PRInt32)parts.spki.len) ==
+           SECSuccess;
 }
 
 /* ---- writing records ---- */
@@ -615,6 +579,41 @@ load_image(tool_overlay *ov, const char *path)
     return 1;
 }
 
+/* The overlays the configuration names ($NSSGUARD_CONFIG, the system file,
+ * else the default $(datadir)/nssguard), less those that do not exist, each
+ * said on stderr: the module skips them too (with a load_error), and a tool
+ * run from the build tree before `make install` has no default overlay. The
+ * tool then goes on with what is left, possibly nothing; it does not fall
+ * back to the source tree's certdata/, which the module would not serve. */
+static char **
+configured_paths(ng_config *cfg)
+{
+    ng_error err;
+    struct stat st;
+    char **present, **paths;
+    size_t n = 0;
+
+    if (!ng_config_load(cfg, NULL, &err)) {
+        tool_error("%s", err.msg);
+        return NULL;
+    }
+    present = calloc(cfg->n_overlays + 1, sizeof(*present));
+    if (!present)
+        return NULL;
+    for (size_t i = 0; i < cfg->n_overlays; i++) {
+        if (stat(cfg->overlays[i], &st) != 0 && (errno == ENOENT || errno == ENOTDIR)) {
+            tool_error("no overlay at %s (nssguard is not installed, or runs from its build "
+                       "tree): going on without it; name overlays with --overlay",
+                       cfg->overlays[i]);
+            continue;
+        }
+        present[n++] = cfg->overlays[i];
+    }
+    paths = tool_overlay_paths(present, n);
+    free(present);
+    return paths;
+}
+
 bool
 tool_overlay_load(tool_overlay *ov, char *const *args, size_t n_args)
 {
@@ -625,15 +624,7 @@ tool_overlay_load(tool_overlay *ov, char *const *args, size_t n_args)
 
     memset(ov, 0, sizeof(*ov));
     memset(&cfg, 0, sizeof(cfg)); /* ng_config_load fills it; clearing it empty is fine */
-    if (n_args == 0) {
-        if (!ng_config_load(&cfg, NULL, &err)) {
-            tool_error("%s", err.msg);
-            goto out;
-        }
-        args = cfg.overlays;
-        n_args = cfg.n_overlays;
-    }
-    paths = tool_overlay_paths(args, n_args);
+    paths = n_args ? tool_overlay_paths(args, n_args) : configured_paths(&cfg);
     if (!paths)
         goto out;
     for (size_t i = 0; paths[i]; i++) {
@@ -666,7 +657,15 @@ tool_overlay_load(tool_overlay *ov, char *const *args, size_t n_args)
         ov->files = nf;
         ov->files[ov->n_files++] = recs;
     }
+    ov->cert_index = calloc(ov->n_files + 1, sizeof(*ov->cert_index));
+    if (!ov->cert_index)
+        goto oom;
+    for (size_t f = 0; f < ov->n_files; f++) {
+        if (!tool_cert_index_build(&ov->cert_index[f], &ov->files[f]))
+            goto oom;
+    }
     if (!ng_index_build(&ov->index, ov->ents.entries, ov->ents.n_entries)) {
+    oom:
         tool_error("out of memory");
         goto out;
     }
@@ -682,8 +681,12 @@ tool_overlay_clear(tool_overlay *ov)
 {
     ng_index_clear(&ov->index);
     ng_entries_clear(&ov->ents);
-    for (size_t i = 0; i < ov->n_files; i++)
+    for (size_t i = 0; i < ov->n_files; i++) {
+        if (ov->cert_index)
+            tool_cert_index_clear(&ov->cert_index[i]);
         ng_records_clear(&ov->files[i]);
+    }
+    free(ov->cert_index);
     free(ov->files);
     for (size_t i = 0; i < ov->n_images; i++)
         ng_image_free(ov->images[i]);
@@ -705,21 +708,134 @@ tool_overlay_find(const tool_overlay *ov, const CERTCertificate *cert)
     return i < 0 ? NULL : &ov->ents.entries[i];
 }
 
-const ng_record *
-tool_records_find_cert(const ng_records *recs, ng_bytes issuer, ng_bytes serial_der)
+/* ---- a multimap from 64-bit hashes to 0, 1, 2, ... (linear probing) ---- */
+
+#define HMAP_EMPTY SIZE_MAX
+
+static bool
+hmap_grow(tool_hmap *m)
 {
+    size_t cap = m->cap ? m->cap * 2 : 64;
+    size_t *slots = malloc(cap * sizeof(*slots));
+
+    if (!slots)
+        return false;
+    for (size_t i = 0; i < cap; i++)
+        slots[i] = HMAP_EMPTY;
+    /* Values go in in increasing order, so each key's values stay in the
+     * order they were added along its probe sequence. */
+    for (size_t v = 0; v < m->n; v++) {
+        size_t slot = (size_t)m->hashes[v] & (cap - 1);
+        while (slots[slot] != HMAP_EMPTY)
+            slot = (slot + 1) & (cap - 1);
+        slots[slot] = v;
+    }
+    free(m->slots);
+    m->slots = slots;
+    m->cap = cap;
+    return true;
+}
+
+bool
+tool_hmap_add(tool_hmap *m, uint64_t key)
+{
+    uint64_t *hashes;
+    size_t slot;
+
+    if ((m->n + 1) * 2 > m->cap && !hmap_grow(m))
+        return false;
+    hashes = realloc(m->hashes, (m->n + 1) * sizeof(*hashes));
+    if (!hashes)
+        return false;
+    m->hashes = hashes;
+    hashes[m->n] = key;
+    slot = (size_t)key & (m->cap - 1);
+    while (m->slots[slot] != HMAP_EMPTY)
+        slot = (slot + 1) & (m->cap - 1);
+    m->slots[slot] = m->n++;
+    return true;
+}
+
+size_t
+tool_hmap_next(const tool_hmap *m, uint64_t key, size_t *cursor)
+{
+    size_t slot;
+
+    if (!m->cap)
+        return SIZE_MAX;
+    slot = *cursor == SIZE_MAX ? (size_t)key & (m->cap - 1) : (*cursor + 1) & (m->cap - 1);
+    for (; m->slots[slot] != HMAP_EMPTY; slot = (slot + 1) & (m->cap - 1)) {
+        if (m->hashes[m->slots[slot]] == key) {
+            *cursor = slot;
+            return m->slots[slot];
+        }
+    }
+    return SIZE_MAX;
+}
+
+void
+tool_hmap_clear(tool_hmap *m)
+{
+    free(m->slots);
+    free(m->hashes);
+    memset(m, 0, sizeof(*m));
+}
+
+/* ---- a file's certificate records by issuer and serial ---- */
+
+static bool
+cert_record_key(const ng_record *rec, ng_bytes *issuer, ng_bytes *serial_der)
+{
+    const ng_attr *value = ng_record_get(rec, CKA_VALUE);
+    CK_ULONG cls;
+
+    if (!value || !ng_record_ulong(rec, CKA_CLASS, &cls) || cls != CKO_CERTIFICATE)
+        return false;
+    return ng_der_cert_issuer_serial((ng_bytes){value->value, value->len}, issuer, serial_der);
+}
+
+bool
+tool_cert_index_build(tool_cert_index *ci, const ng_records *recs)
+{
+    ng_bytes issuer, serial_der;
+
+    memset(ci, 0, sizeof(*ci));
+    ci->recs = recs;
     for (size_t r = 0; r < recs->n_records; r++) {
-        const ng_record *rec = &recs->records[r];
-        const ng_attr *value = ng_record_get(rec, CKA_VALUE);
-        ng_bytes ci, cs;
-        CK_ULONG cls;
-        if (!value || !ng_record_ulong(rec, CKA_CLASS, &cls) || cls != CKO_CERTIFICATE)
+        if (!cert_record_key(&recs->records[r], &issuer, &serial_der))
             continue;
-        if (!ng_der_cert_issuer_serial((ng_bytes){value->value, value->len}, &ci, &cs))
-            continue;
-        if (ci.len == issuer.len && cs.len == serial_der.len &&
-            memcmp(ci.data, issuer.data, ci.len) == 0 &&
-            memcmp(cs.data, serial_der.data, cs.len) == 0)
+        size_t *nr = realloc(ci->rec_of, (ci->map.n + 1) * sizeof(*nr));
+        if (!nr)
+            return false;
+        ci->rec_of = nr;
+        nr[ci->map.n] = r;
+        if (!tool_hmap_add(&ci->map, ng_entry_hash(issuer, serial_der)))
+            return false;
+    }
+    return true;
+}
+
+void
+tool_cert_index_clear(tool_cert_index *ci)
+{
+    tool_hmap_clear(&ci->map);
+    free(ci->rec_of);
+    memset(ci, 0, sizeof(*ci));
+}
+
+const ng_record *
+tool_cert_index_find(const tool_cert_index *ci, ng_bytes issuer, ng_bytes serial_der)
+{
+    size_t cursor = SIZE_MAX, v;
+    uint64_t key = ng_entry_hash(issuer, serial_der);
+
+    while ((v = tool_hmap_next(&ci->map, key, &cursor)) != SIZE_MAX) {
+        const ng_record *rec = &ci->recs->records[ci->rec_of[v]];
+        ng_bytes ci_issuer, ci_serial;
+        if (cert_record_key(rec, &ci_issuer, &ci_serial) && ci_issuer.len == issuer.len &&
+            ci_serial.len == serial_der.len &&
+            memcmp(ci_issuer.data, issuer.data, issuer.len) == 0 &&
+            memcmp(ci_serial.data, serial_der.data, serial_der.len) == 0)
             return rec;
     }
     return NULL;
@@ -734,7 +850,7 @@ tool_overlay_entry_cert(const tool_overlay *ov, const ng_entry *e, ng_bytes *cer
         const ng_attr *value;
         if (recs->file != e->file && strcmp(recs->file, e->file) != 0)
             continue;
-        rec = tool_records_find_cert(recs, e->issuer, e->serial_der);
+        rec = tool_cert_index_find(&ov->cert_index[f], e->issuer, e->serial_der);
         value = rec ? ng_record_get(rec, CKA_VALUE) : NULL;
         if (value) {
             *cert = (ng_bytes){value->value, value->len};
@@ -804,4 +920,83 @@ void
 tool_hex(const unsigned char *data, size_t len, char *buf, size_t size)
 {
     ng_hex_text((ng_bytes){data, len}, buf, size);
+}
+
+/* ---- entries whose issuer matches only under RFC 5280 comparison ---- */
+
+static int
+serial_cmp(ng_bytes a, ng_bytes b)
+{
+    if (a.len != b.len)
+        return a.len < b.len ? -1 : 1;
+    return a.len ? memcmp(a.data, b.data, a.len) : 0;
+}
+
+static int
+by_serial(const void *a, const void *b)
+{
+    const ng_entry *x = *(const ng_entry *const *)a, *y = *(const ng_entry *const *)b;
+
+    return serial_cmp(x->serial, y->serial);
+}
+
+bool
+tool_serial_index_build(tool_serial_index *si, const ng_entry *entries, size_t n)
+{
+    si->n = 0;
+    si->sorted = malloc((n ? n : 1) * sizeof(*si->sorted));
+    if (!si->sorted)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        si->sorted[i] = &entries[i];
+    qsort(si->sorted, n, sizeof(*si->sorted), by_serial);
+    si->n = n;
+    return true;
+}
+
+void
+tool_serial_index_clear(tool_serial_index *si)
+{
+    free(si->sorted);
+    si->sorted = NULL;
+    si->n = 0;
+}
+
+size_t
+tool_name_misses(const tool_serial_index *si, ng_bytes issuer, ng_bytes serial,
+                 const ng_entry **out, size_t max)
+{
+    size_t lo = 0, hi = si->n, found = 0;
+
+    while (lo < hi) { /* the first entry with a serial >= this one */
+        size_t mid = lo + (hi - lo) / 2;
+        if (serial_cmp(si->sorted[mid]->serial, serial) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i < si->n && serial_cmp(si->sorted[i]->serial, serial) == 0; i++) {
+        const ng_entry *e = si->sorted[i];
+        if (e->issuer.len == issuer.len && memcmp(e->issuer.data, issuer.data, issuer.len) == 0)
+            continue; /* NSS's own match */
+        if (!ng_der_name_equal_rfc5280(e->issuer, issuer))
+            continue;
+        if (found < max)
+            out[found] = e;
+        found++;
+    }
+    return found;
+}
+
+void
+tool_warn_name_miss(const ng_entry *e, const char *origin, ng_bytes issuer)
+{
+    char want[512], have[512];
+
+    ng_der_name_text(issuer, want, sizeof(want));
+    ng_der_name_text(e->issuer, have, sizeof(have));
+    tool_error("warning: %s:%u: entry '%s' names the issuer of %s (%s) in other bytes (%s): "
+               "equal under RFC 5280 name comparison, but NSS compares the bytes, so this "
+               "entry will never match that certificate",
+               e->file, e->line, e->label, origin, want, have);
 }
