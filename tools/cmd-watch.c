@@ -115,8 +115,35 @@ send_message(const watch_opts *o, uint64_t gen, size_t n_files, const ng_config 
     return ok;
 }
 
-/* Native mode: drains what Firefox sent (to stderr); false once it closed
- * our standard input. Waits up to ms for it. */
+/* What Firefox sent so far: its messages are framed (a 4-byte length, then
+ * the JSON) and a read may end anywhere in a frame. */
+static char from_ff[65536];
+static size_t from_ff_len;
+
+/* Copies each complete message to stderr (Firefox passes a host's stderr to
+ * its console), keeps a partial one for the next read. */
+static void
+show_messages(void)
+{
+    size_t i = 0;
+    while (from_ff_len - i >= 4) {
+        uint32_t len;
+        memcpy(&len, from_ff + i, sizeof(len));
+        if (len > sizeof(from_ff) - 4) {
+            i = from_ff_len; /* not a frame we can hold: drop what we have */
+            break;
+        }
+        if (from_ff_len - i - 4 < len)
+            break;
+        fprintf(stderr, "nssguard watch: from firefox: %.*s\n", (int)len, from_ff + i + 4);
+        i += 4 + len;
+    }
+    memmove(from_ff, from_ff + i, from_ff_len - i);
+    from_ff_len -= i;
+}
+
+/* Native mode: reads what Firefox sent; false once it closed our standard
+ * input. Waits up to ms for it. */
 static bool
 firefox_still_there(unsigned ms)
 {
@@ -124,19 +151,11 @@ firefox_still_there(unsigned ms)
     int r = poll(&p, 1, (int)ms);
     if (r <= 0)
         return r == 0 || errno == EINTR;
-    char buf[4096];
-    ssize_t n = read(0, buf, sizeof(buf));
+    ssize_t n = read(0, from_ff + from_ff_len, sizeof(from_ff) - from_ff_len);
     if (n <= 0)
         return false;
-    /* Firefox frames its messages: a 4-byte length, then the JSON */
-    for (ssize_t i = 0; i + 4 <= n;) {
-        uint32_t len;
-        memcpy(&len, buf + i, sizeof(len));
-        i += 4;
-        int shown = len < (uint32_t)(n - i) ? (int)len : (int)(n - i);
-        fprintf(stderr, "nssguard watch: from firefox: %.*s\n", shown, buf + i);
-        i += shown;
-    }
+    from_ff_len += (size_t)n;
+    show_messages();
     return true;
 }
 
