@@ -19,6 +19,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -393,31 +394,37 @@ write_manifest(op_run_state *st, const char *kind, const char *type, const char 
     free(file);
 }
 
-static const char enable_usage[] =
-    "usage: nssguard enable|disable [--dry-run] [--nssdb sql:DIR]... [--user] [--system]\n"
-    "           [--firefox-profiles] [--firefox-policy] [--firefox-extension XPI\n"
-    "           [--native-host PROGRAM]] [--params STRING]\n"
-    "\n"
-    "Adds libnssguard.so to (enable) or removes it from (disable) NSS databases,\n"
-    "Firefox profiles and the policies.json Firefox reads ($NSSGUARD_FIREFOX_POLICY,\n"
-    "else /etc/firefox/policies/policies.json). Without --params the module reads\n"
-    "nssguard.conf. See doc/operate.md.\n";
+static void
+enable_usage(FILE *fp)
+{
+    fputs("usage: nssguard enable|disable [--dry-run] [--nssdb sql:DIR]... [--user] [--system]\n"
+          "           [--firefox-profiles] [--firefox-policy] [--firefox-extension XPI\n"
+          "           [--native-host PROGRAM]] [--params STRING]\n"
+          "\n"
+          "Adds libnssguard.so to (enable) or removes it from (disable) NSS databases,\n"
+          "Firefox profiles and the policies.json Firefox reads ($NSSGUARD_FIREFOX_POLICY,\n"
+          "else /etc/firefox/policies/policies.json). Without --params the module reads\n"
+          "nssguard.conf. See doc/operate.md.\n",
+          fp);
+}
 
 static int
 enable_or_disable(int argc, char **argv, bool on)
 {
     op_targets t = {0};
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            fputs(enable_usage, stdout);
-            return TOOL_EXIT_OK;
-        }
-    }
-    int end = op_parse_targets(&t, argc, argv, on);
-    if (end < 0 || end != argc || t.nssdbs.n + t.profiles.n + t.policies.n == 0) {
-        fputs(enable_usage, stderr);
-        op_targets_clear(&t);
-        return TOOL_EXIT_ERROR;
+    tool_common common = {.name = on ? "enable" : "disable",
+                          .usage = enable_usage,
+                          .options = on ? op_enable_options : op_disable_options,
+                          .option = op_target_option,
+                          .ctx = &t};
+    int rc = tool_parse_args(&common, argc, argv);
+    if (rc >= 0)
+        goto out;
+    op_targets_finish(&t);
+    if (optind != argc || t.nssdbs.n + t.profiles.n + t.policies.n == 0) {
+        enable_usage(stderr);
+        rc = TOOL_EXIT_ERROR;
+        goto out;
     }
     op_run_state st = {.t = &t, .on = on};
     for (size_t i = 0; i < t.nssdbs.n; i++)
@@ -430,8 +437,11 @@ enable_or_disable(int argc, char **argv, bool on)
         write_manifest(&st, "pkcs11-modules", "pkcs11", op_refresh_module_path());
         write_manifest(&st, "native-messaging-hosts", "stdio", NULL);
     }
+    rc = st.failures > 0 ? TOOL_EXIT_ERROR : TOOL_EXIT_OK;
+out:
+    tool_common_clear(&common);
     op_targets_clear(&t);
-    return st.failures > 0 ? TOOL_EXIT_ERROR : TOOL_EXIT_OK;
+    return rc;
 }
 
 int

@@ -14,6 +14,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -432,16 +433,20 @@ status_all(op_targets *t, json_object *all, const char *scratch, bool p11kit)
     return ok;
 }
 
-static const char status_usage[] =
-    "usage: nssguard status [--json] [--system] [--nssdb sql:DIR]... [--user]\n"
-    "           [--firefox-profiles] [--firefox-policy]\n"
-    "\n"
-    "For every place the module can be loaded from (by default: the user's NSS\n"
-    "database, Firefox profiles and policy, p11-kit modules; --system adds the\n"
-    "system's), whether it is listed, its configuration, and a live self-test\n"
-    "(a throwaway distrusted sub-CA verified by NSS in a scratch database with\n"
-    "the same module line): enforcing, or NOT enforcing and why. Exit 0 only\n"
-    "when every place found enforces.\n";
+static void
+status_usage(FILE *fp)
+{
+    fputs("usage: nssguard status [--json] [--system] [--nssdb sql:DIR]... [--user]\n"
+          "           [--firefox-profiles] [--firefox-policy]\n"
+          "\n"
+          "For every place the module can be loaded from (by default: the user's NSS\n"
+          "database, Firefox profiles and policy, p11-kit modules; --system adds the\n"
+          "system's), whether it is listed, its configuration, and a live self-test\n"
+          "(a throwaway distrusted sub-CA verified by NSS in a scratch database with\n"
+          "the same module line): enforcing, or NOT enforcing and why. Exit 0 only\n"
+          "when every place found enforces.\n",
+          fp);
+}
 
 static char *
 make_scratch(void)
@@ -469,50 +474,61 @@ make_scratch(void)
     return dir;
 }
 
-int
-tool_cmd_status(int argc, char **argv)
+static void
+print_status(json_object *all, bool ok, bool json)
 {
-    op_targets t = {0};
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            fputs(status_usage, stdout);
-            return TOOL_EXIT_OK;
-        }
-    }
-    int end = op_parse_targets(&t, argc, argv, false);
-    if (end != argc) {
-        fputs(status_usage, stderr);
-        op_targets_clear(&t);
-        return TOOL_EXIT_ERROR;
-    }
-    bool defaults = t.nssdbs.n + t.profiles.n + t.policies.n == 0;
-    if (defaults || (t.system && t.nssdbs.n == 0))
-        collect_default(&t, t.system);
-    char *scratch = make_scratch();
-    if (scratch == NULL) {
-        op_targets_clear(&t);
-        return TOOL_EXIT_ERROR;
-    }
-    json_object *all = json_object_new_array();
-    bool ok = status_all(&t, all, scratch, defaults || t.system);
     size_t n = json_object_array_length(all);
-    if (t.json) {
+    if (json) {
         json_object *root = json_object_new_object();
         json_object_object_add(root, "enforcing", json_object_new_boolean(ok && n > 0));
         json_object_object_add(root, "places", json_object_get(all));
         puts(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
                                                       JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(root);
-    } else {
-        for (size_t i = 0; i < n; i++)
-            print_place(json_object_array_get_idx(all, i));
-        if (n == 0)
-            puts("no NSS database, Firefox profile, policy or p11-kit module found");
+        return;
     }
+    for (size_t i = 0; i < n; i++)
+        print_place(json_object_array_get_idx(all, i));
+    if (n == 0)
+        puts("no NSS database, Firefox profile, policy or p11-kit module found");
+}
+
+int
+tool_cmd_status(int argc, char **argv)
+{
+    op_targets t = {0};
+    tool_common common = {.name = "status",
+                          .usage = status_usage,
+                          .flags = TOOL_OPT_JSON,
+                          .options = op_status_options,
+                          .option = op_target_option,
+                          .ctx = &t};
+    char *scratch = NULL;
+    int rc = tool_parse_args(&common, argc, argv);
+    if (rc >= 0)
+        goto out;
+    rc = TOOL_EXIT_ERROR;
+    op_targets_finish(&t);
+    if (optind != argc) {
+        status_usage(stderr);
+        goto out;
+    }
+    bool defaults = t.nssdbs.n + t.profiles.n + t.policies.n == 0;
+    if (defaults || (t.system && t.nssdbs.n == 0))
+        collect_default(&t, t.system);
+    scratch = make_scratch();
+    if (scratch == NULL)
+        goto out;
+    json_object *all = json_object_new_array();
+    bool ok = status_all(&t, all, scratch, defaults || t.system);
+    print_status(all, ok, common.json);
+    rc = ok && json_object_array_length(all) > 0 ? TOOL_EXIT_OK : TOOL_EXIT_FOUND;
     json_object_put(all);
     char *rm[] = {"rm", "-rf", scratch, NULL};
     op_run(rm, NULL);
+out:
     free(scratch);
+    tool_common_clear(&common);
     op_targets_clear(&t);
-    return ok && n > 0 ? TOOL_EXIT_OK : TOOL_EXIT_FOUND;
+    return rc;
 }

@@ -19,6 +19,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <stdint.h>
@@ -218,63 +219,95 @@ watch_loop(const watch_opts *o, const ng_config *cfg)
     return TOOL_EXIT_OK;
 }
 
-static const char watch_usage[] =
-    "usage: nssguard watch [--native] [--interval MS] [--once] [--config FILE]\n"
-    "\n"
-    "Prints {\"generation\": ...} when the overlay files the module reads change\n"
-    "(nssguard.conf's overlay= paths), once at start and after each change.\n"
-    "\n"
-    "  --native         Firefox native-messaging framing; exits when Firefox\n"
-    "                   closes standard input (the nssguard extension's host)\n"
-    "  --interval MS    how often to look (default 1000)\n"
-    "  --once           print the current generation and exit\n"
-    "  --config FILE    this nssguard.conf instead of the module's own choice\n";
+static void
+watch_usage(FILE *fp)
+{
+    fputs("usage: nssguard watch [--native] [--interval MS] [--once] [--config FILE]\n"
+          "\n"
+          "Prints {\"generation\": ...} when the overlay files the module reads change\n"
+          "(nssguard.conf's overlay= paths), once at start and after each change.\n"
+          "\n"
+          "  --native         Firefox native-messaging framing; exits when Firefox\n"
+          "                   closes standard input (the nssguard extension's host)\n"
+          "  --interval MS    how often to look (default 1000)\n"
+          "  --once           print the current generation and exit\n"
+          "  --config FILE    this nssguard.conf instead of the module's own choice\n",
+          fp);
+}
+
+enum { OPT_NATIVE = 0x2000, OPT_INTERVAL, OPT_ONCE, OPT_CONFIG };
+
+static const struct option watch_options[] = {
+    {"native", no_argument, NULL, OPT_NATIVE},
+    {"interval", required_argument, NULL, OPT_INTERVAL},
+    {"once", no_argument, NULL, OPT_ONCE},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {NULL, 0, NULL, 0},
+};
 
 static int
-watch_parse(watch_opts *o, int argc, char **argv)
+watch_option(void *ctx, int opt, char *arg)
 {
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--native") == 0) {
-            o->native = true;
-        } else if (strcmp(a, "--once") == 0) {
-            o->once = true;
-        } else if (strcmp(a, "--interval") == 0 && i + 1 < argc) {
-            char *end;
-            unsigned long v = strtoul(argv[++i], &end, 10);
-            if (*end != '\0' || v < 50 || v > 3600000)
-                return -1;
-            o->interval_ms = (unsigned)v;
-        } else if (strcmp(a, "--config") == 0 && i + 1 < argc) {
-            o->config = argv[++i];
-        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            fputs(watch_usage, stdout);
-            return 0;
-        } else if (a[0] == '/' && o->native) {
-            /* Firefox runs the host with its manifest's path and the
-             * extension's id: take them and ignore them. */
-        } else if (strchr(a, '@') != NULL && o->native) {
-        } else {
-            return -1;
+    watch_opts *o = ctx;
+    char *end;
+    unsigned long v;
+    switch (opt) {
+    case OPT_NATIVE:
+        o->native = true;
+        return -1;
+    case OPT_ONCE:
+        o->once = true;
+        return -1;
+    case OPT_INTERVAL:
+        v = strtoul(arg, &end, 10);
+        if (*end != '\0' || v < 50 || v > 3600000) {
+            watch_usage(stderr);
+            return TOOL_EXIT_ERROR;
         }
+        o->interval_ms = (unsigned)v;
+        return -1;
+    case OPT_CONFIG:
+        o->config = arg;
+        return -1;
+    default:
+        return TOOL_EXIT_ERROR;
     }
-    return 1;
+}
+
+/* Firefox runs the host with its manifest's path and the extension's id:
+ * in --native mode those operands are taken and ignored; none otherwise. */
+static bool
+operands_ok(const watch_opts *o, int argc, char **argv)
+{
+    for (int i = optind; i < argc; i++) {
+        if (!o->native || (argv[i][0] != '/' && strchr(argv[i], '@') == NULL))
+            return false;
+    }
+    return true;
 }
 
 int
 tool_cmd_watch(int argc, char **argv)
 {
     watch_opts o = {.interval_ms = 1000};
-    int r = watch_parse(&o, argc, argv);
-    if (r <= 0) {
-        if (r < 0)
-            fputs(watch_usage, stderr);
-        return r < 0 ? TOOL_EXIT_ERROR : TOOL_EXIT_OK;
+    tool_common common = {.name = "watch",
+                          .usage = watch_usage,
+                          .options = watch_options,
+                          .option = watch_option,
+                          .ctx = &o};
+    int rc = tool_parse_args(&common, argc, argv);
+    if (rc >= 0)
+        goto out;
+    rc = TOOL_EXIT_ERROR;
+    if (!operands_ok(&o, argc, argv)) {
+        watch_usage(stderr);
+        goto out;
     }
     ng_config cfg = {0};
-    if (!load_config(&o, &cfg))
-        return TOOL_EXIT_ERROR;
-    int rc = watch_loop(&o, &cfg);
+    if (load_config(&o, &cfg))
+        rc = watch_loop(&o, &cfg);
     ng_config_clear(&cfg);
+out:
+    tool_common_clear(&common);
     return rc;
 }

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "operate.h"
+#include "tool.h"
 
 void
 op_error(const char *fmt, ...)
@@ -356,62 +358,90 @@ op_targets_clear(op_targets *t)
     op_list_clear(&t->policies);
 }
 
-/* One target option; 1 when taken, 0 when not a target option. */
-static int
-parse_one(op_targets *t, const char *a, bool *user, bool *sys)
-{
-    if (strcmp(a, "--user") == 0)
-        *user = true;
-    else if (strcmp(a, "--system") == 0)
-        *sys = true;
-    else if (strcmp(a, "--firefox-profiles") == 0)
-        op_find_firefox_profiles(&t->profiles);
-    else if (strcmp(a, "--firefox-policy") == 0)
-        op_list_add(&t->policies, op_firefox_policy_path());
-    else if (strcmp(a, "--dry-run") == 0)
-        t->dry_run = true;
-    else if (strcmp(a, "--json") == 0)
-        t->json = true;
-    else
-        return 0;
-    return 1;
-}
+/* The target options of enable, disable and status: long options only,
+ * numbered past the shared skeleton's (tools/cli.c). */
+enum {
+    OPT_NSSDB = 0x2000,
+    OPT_USER,
+    OPT_SYSTEM,
+    OPT_PROFILES,
+    OPT_POLICY,
+    OPT_DRY_RUN,
+    OPT_PARAMS,
+    OPT_EXTENSION,
+    OPT_HOST,
+};
+
+#define TARGET_OPTIONS                                                                             \
+    {"nssdb", required_argument, NULL, OPT_NSSDB}, {"user", no_argument, NULL, OPT_USER},          \
+        {"system", no_argument, NULL, OPT_SYSTEM},                                                 \
+        {"firefox-profiles", no_argument, NULL, OPT_PROFILES},                                     \
+    {                                                                                              \
+        "firefox-policy", no_argument, NULL, OPT_POLICY                                            \
+    }
+
+const struct option op_status_options[] = {TARGET_OPTIONS, {NULL, 0, NULL, 0}};
+
+#define CHANGE_OPTIONS                                                                             \
+    {"dry-run", no_argument, NULL, OPT_DRY_RUN},                                                   \
+        {"firefox-extension", required_argument, NULL, OPT_EXTENSION},                             \
+    {                                                                                              \
+        "native-host", required_argument, NULL, OPT_HOST                                           \
+    }
+
+const struct option op_disable_options[] = {TARGET_OPTIONS, CHANGE_OPTIONS, {NULL, 0, NULL, 0}};
+
+const struct option op_enable_options[] = {TARGET_OPTIONS,
+                                           CHANGE_OPTIONS,
+                                           {"params", required_argument, NULL, OPT_PARAMS},
+                                           {NULL, 0, NULL, 0}};
 
 int
-op_parse_targets(op_targets *t, int argc, char **argv, bool with_params)
+op_target_option(void *ctx, int opt, char *arg)
 {
-    bool user = false, sys = false;
-    int i = 1;
-    for (; i < argc; i++) {
-        const char *a = argv[i];
-        if (parse_one(t, a, &user, &sys))
-            continue;
-        if (strcmp(a, "--nssdb") == 0 && i + 1 < argc) {
-            const char *d = argv[++i];
-            if (strncmp(d, "sql:", 4) == 0 ? !op_list_add(&t->nssdbs, d)
-                                           : !op_list_addf(&t->nssdbs, "sql:%s", d))
-                return -1;
-        } else if (with_params && strcmp(a, "--params") == 0 && i + 1 < argc) {
-            t->params = argv[++i];
-        } else if (strcmp(a, "--firefox-extension") == 0 && i + 1 < argc) {
-            t->xpi = argv[++i];
-            op_list_add(&t->policies, op_firefox_policy_path());
-        } else if (strcmp(a, "--native-host") == 0 && i + 1 < argc) {
-            t->host = argv[++i];
-        } else if (strcmp(a, "--") == 0) {
-            i++;
-            break;
-        } else if (a[0] == '-') {
-            op_error("unknown option '%s'", a);
-            return -1;
-        } else {
-            break;
-        }
+    op_targets *t = ctx;
+    bool ok = true;
+    switch (opt) {
+    case OPT_NSSDB:
+        ok = strncmp(arg, "sql:", 4) == 0 ? op_list_add(&t->nssdbs, arg)
+                                          : op_list_addf(&t->nssdbs, "sql:%s", arg);
+        break;
+    case OPT_USER:
+        t->user = true;
+        break;
+    case OPT_SYSTEM:
+        t->system = true;
+        break;
+    case OPT_PROFILES:
+        op_find_firefox_profiles(&t->profiles);
+        break;
+    case OPT_POLICY:
+        ok = op_list_add(&t->policies, op_firefox_policy_path());
+        break;
+    case OPT_DRY_RUN:
+        t->dry_run = true;
+        break;
+    case OPT_PARAMS:
+        t->params = arg;
+        break;
+    case OPT_EXTENSION:
+        t->xpi = arg;
+        ok = op_list_add(&t->policies, op_firefox_policy_path());
+        break;
+    case OPT_HOST:
+        t->host = arg;
+        break;
+    default:
+        return TOOL_EXIT_ERROR;
     }
-    if (user)
+    return ok ? -1 : TOOL_EXIT_ERROR;
+}
+
+void
+op_targets_finish(op_targets *t)
+{
+    if (t->user)
         op_find_user_nssdb(&t->nssdbs, false);
-    if (sys)
+    if (t->system)
         op_find_system_nssdb(&t->nssdbs);
-    t->system = sys;
-    return i;
 }

@@ -40,7 +40,7 @@ typedef struct {
     op_list profiles; /* Firefox profile folders */
     op_list policies; /* policies.json paths */
     bool dry_run;
-    bool json;
+    bool user;          /* --user: resolved by op_targets_finish */
     const char *params; /* NULL: none, the module reads nssguard.conf */
     const char *xpi;    /* --firefox-extension: the trust-refresh extension */
     const char *host;   /* --native-host: the program Firefox runs for it */
@@ -74,8 +74,17 @@ bool op_write_atomic(const char *path, const char *text);
 bool op_nssdb_module(const char *dbdir, bool *listed, char **params, char **name);
 
 void op_targets_clear(op_targets *t);
-/* Parses the target options every operate command shares; returns the index
- * of the first argument not consumed, or -1 on a usage error. */
-int op_parse_targets(op_targets *t, int argc, char **argv, bool with_params);
+/* The target options, for tools/cli.c's skeleton (tool_common.options):
+ * status takes --nssdb, --user, --system, --firefox-profiles and
+ * --firefox-policy; disable also --dry-run, --firefox-extension and
+ * --native-host; enable also --params. op_target_option is the
+ * skeleton's callback (ctx: the op_targets); op_targets_finish adds the
+ * databases --user and --system stand for, once the options are read. */
+struct option;
+extern const struct option op_status_options[];
+extern const struct option op_disable_options[];
+extern const struct option op_enable_options[];
+int op_target_option(void *ctx, int opt, char *arg);
+void op_targets_finish(op_targets *t);
 
 #endif
