@@ -90,6 +90,8 @@ is "$got" "$NSSGUARD_CONFIG ['file:$out/events.log']" "status: nssguard.conf rea
 "$t" status $all >"$out/status1.txt"
 grep -c ': enforcing$' "$out/status1.txt" | grep -qx 3
 ok $? "status: 'enforcing' for each of the three places"
+grep -c '^    parameters  *none (reads nssguard.conf)$' "$out/status1.txt" | grep -qx 3
+ok $? "status: a module line without parameters reads 'none (reads nssguard.conf)'"
 is "$(snapshot)" "$after" "status: the user's databases and policy untouched"
 [ -z "$(find "$out" -maxdepth 1 -name 'nssguard-status-*')" ]
 ok $? "status: its scratch folder removed"

@@ -386,7 +386,10 @@ print_place(json_object *p)
                           "events",         "trustOrder", "refreshExtension",
                           "firefoxRunning", "initialises"};
     for (size_t i = 0; i < NG_N_ELEMENTS(keys); i++) {
-        if (json_object_object_get_ex(p, keys[i], &v) && v != NULL)
+        if (i == 0 && json_object_object_get_ex(p, "parameters", &v) &&
+            json_object_get_string_len(v) == 0)
+            printf("    %-17s none (reads nssguard.conf)\n", keys[i]);
+        else if (json_object_object_get_ex(p, keys[i], &v) && v != NULL)
             printf("    %-17s %s\n", keys[i],
                    json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
                                                          JSON_C_TO_STRING_NOSLASHESCAPE));
