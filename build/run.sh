@@ -16,7 +16,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
 packages="build-essential autoconf automake libtool pkg-config
-          libnss3-dev libnspr4-dev libnss3-tools libjson-c-dev"
+          libnss3-dev libnspr4-dev libnss3-tools libjson-c-dev zip"
 # The test suite also drives the module through these clients; a test whose
 # client is missing skips (a TAP "1..0 # SKIP" plan).
 if [ "$job" = check ]; then

@@ -347,13 +347,14 @@ for f in "$ffdir"/*; do
     esac
 done
 cp "$ffbin" "$rdir/app/firefox-esr"
-(cd "$top_srcdir/extension" && zip -q -X -r "$rdir/nssguard.xpi" manifest.json background.js)
-ok $? "refresh: the extension packed as an XPI"
+xpi=$top_builddir/extension/nssguard.xpi
+is "$(python3 -c 'import sys, zipfile; print(*sorted(zipfile.ZipFile(sys.argv[1]).namelist()))' \
+    "$xpi" 2>&1)" "background.js manifest.json" "refresh: make built the extension's XPI (extension/nssguard.xpi)"
 printf '#!/bin/sh\nexec "%s" watch --native "$@" 2>>"%s"\n' \
     "$NSSGUARD_TOOL" "$rdir/host.log" >"$rdir/nssguard-host"
 chmod +x "$rdir/nssguard-host"
 NSSGUARD_FIREFOX_POLICY=$rdir/app/distribution/policies.json \
-    "$NSSGUARD_TOOL" enable --firefox-policy --firefox-extension "$rdir/nssguard.xpi" \
+    "$NSSGUARD_TOOL" enable --firefox-policy --firefox-extension "$xpi" \
     --native-host "$rdir/nssguard-host" >"$rdir/enable.out" 2>&1
 ok $? "refresh: nssguard enable --firefox-policy --firefox-extension"
 sed 's/^/#   /' "$rdir/enable.out"

@@ -31,12 +31,3 @@ nssguard_LDADD = libnssguard-testable.la $(NSS_LIBS) $(NSPR_LIBS) $(JSON_C_LIBS)
 
 # Manual pages, installed by `make install`.
 dist_man_MANS = doc/nssguard.1 doc/nssguard-overlay.5 doc/nssguard.conf.5
-
-# issue 15: the slot-less PKCS#11 module the Firefox extension (extension/)
-# adds and deletes so that a running Firefox drops the trust it cached.
-pkcs11_LTLIBRARIES += libnssguard-refresh.la
-libnssguard_refresh_la_SOURCES = extension/refresh-module.c
-libnssguard_refresh_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden $(NSS_INCLUDES)
-libnssguard_refresh_la_LDFLAGS = -module -avoid-version -shared -no-undefined \
-	-export-symbols-regex '^C_GetFunctionList$$'
-dist_noinst_DATA += extension/manifest.json extension/background.js
