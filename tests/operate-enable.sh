@@ -148,6 +148,18 @@ is "$?" 1 "status after disable: exit 1"
 grep -c 'NOT enforcing: the module is not listed$' "$out/status2.txt" | grep -qx 3
 ok $? "status after disable: 'not listed' for each of the three places"
 
+# ---- options: the shared skeleton (tools/cli.c), as every subcommand
+"$t" enable --help | head -n 1 | grep -q '^usage: nssguard enable|disable'
+ok $? "enable --help: usage on stdout, exit 0"
+"$t" status --params x >/dev/null 2>&1
+is "$?" 2 "status --params: a usage error (only enable takes parameters)"
+"$t" watch --config "$out/nssguard.conf" --once stray >/dev/null 2>&1
+is "$?" 2 "watch: an operand is a usage error"
+got=$("$t" watch --native --once --config "$out/nssguard.conf" "$out/nssguard.json" nssguard@nssguard.invalid |
+    tail -c +5)
+is "$(printf '%s' "$got" | python3 -c 'import json, sys; print(json.load(sys.stdin)["files"])')" 1 \
+    "watch --native: Firefox's operands (manifest path, extension id) taken, one framed message"
+
 # ---- watch: a new overlay file is a new generation
 mkdir -p "$out/ov.d"
 printf 'overlay = %s\nlog = none\nreload = 0\n' "$out/ov.d" >"$out/watch.conf"
