@@ -18,22 +18,34 @@
  * into processes (Firefox) that bring their own copy.
  *
  * NSS's trust query, C_FindObjectsInit {TOKEN, CLASS, ISSUER, SERIAL} to its
- * answer, goes down four files (module, session, objects, image) besides
- * the calls named below, and comes back up once: no file calls back into
- * one that called it, and the lookup is in one file:
+ * answer, runs code of six module files. module.c calls session.c, then
+ * objects.c, each a call down that comes back; objects.c calls der.c and
+ * index.c (leaves) and image.c, whose probe runs in index.c and calls back
+ * into image.c. overlay.c is entered only when a reload is due:
  *
- *   module.c   mod_C_FindObjectsInit: ng_overlays_poll (overlay.c: a reload
- *              when due; never waits), then the session:
+ *   module.c   mod_C_FindObjectsInit: ng_overlays_poll (inline on ng, below:
+ *              overlay.c's ng_overlays_poll_due only once the reload
+ *              interval has passed; never waits), then the session:
  *   session.c  ng_session_acquire, ng_session_pin: the generation to read
- *              (overlay.c's ng_overlays_current; generations, not lookup)
+ *              (inline on ng: ng_overlays_current, ng_overlays_epoch); a
+ *              leaf, back to module.c
  *   objects.c  ng_objects_find: the template read once (class -> the mode's
- *              table); issuer+serial hashed once in both serial forms (leaf
- *              calls: der.c's ng_der_integer_value, builder.c's hash); each
- *              source probed in turn, the roots (mode=builtins) then the
- *              overlay's files (ng_overlay->images), the hits matched against
- *              the table and returned as handles
- *   image.c    ng_image_find_der_like / ng_image_find_hashed, ng_image_entry:
- *              leaves, called from objects.c only
+ *              table); issuer+serial hashed once in both serial forms
+ *              (der.c's ng_der_integer_value, index.c's ng_issuer_hash and
+ *              ng_serial_hash: leaves); each source probed in turn, the
+ *              roots (mode=builtins) then the overlay's files
+ *              (ng_overlay->images), the hits matched against the table
+ *              and returned as handles
+ *   image.c    ng_image_find_der_like / ng_image_find_hashed, ng_image_entry,
+ *              called from objects.c only; find_hashed runs index.c's
+ *              ng_index_probe, which calls back into image.c
+ *              (record_matches) for each equal fingerprint
+ *
+ * Six files, one return trip (image -> index -> image). Four would take:
+ * der.c's ng_der_read and ng_der_integer_value inline in this header (they
+ * are the serial rule's only DER), and the hash and the probe inline in
+ * index.c's section, with image.c matching the probe's candidates itself:
+ * then module, session, objects, image.
  *
  * C_FindObjects hands the handles out (a hit of a trust query is a distrust
  * event: objects.c's ng_objects_report), C_GetAttributeValue reads them
