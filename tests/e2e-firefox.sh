@@ -24,8 +24,11 @@
 #      resume) still loads: NSS read the MITM sub-CA's trust when it first
 #      met the certificate and keeps it while Firefox holds the certificate
 #      (asserted as the hazard it is, so that a change shows);
-#   4. nssguard added by an enterprise policy (policies.json SecurityDevices)
-#      with NO parameters: the module reads $NSSGUARD_CONFIG.
+#   4. nssguard added by an enterprise policy (policies.json SecurityDevices,
+#      written by `nssguard enable --firefox-policy`) with NO parameters: the
+#      module reads $NSSGUARD_CONFIG;
+#   5. refresh: a distrust added while Firefox runs reaches a CA it already
+#      met within seconds (the extension in extension/, see case 5).
 # Firefox reads policies.json from distribution/ beside its binary (after
 # /etc/firefox/policies/policies.json). So as not to touch system folders,
 # case 4 runs Firefox from a private copy of its install folder: the small
@@ -86,7 +89,7 @@ for c in mitm good isonly mitmre rsamitmre; do
     pk12util -o "$out/$c.p12" -n "$c-leaf" -d "sql:$pki/$c-server" -W nssguard -K "" \
         >>"$out/pk12util.log" 2>&1
 done
-timeout 150 node "$drv/serve.mjs" "$out/ports" mitm="$out/mitm.p12" good="$out/good.p12" \
+timeout 400 node "$drv/serve.mjs" "$out/ports" mitm="$out/mitm.p12" good="$out/good.p12" \
     mitm2="$out/mitm.p12" isonly="$out/isonly.p12" mitmre="$out/mitmre.p12" \
     rsamitmre="$out/rsamitmre.p12" \
     >"$out/serve.log" 2>&1 &
@@ -143,7 +146,7 @@ browse()
     c=$1 prof=$2 bin=$3
     shift 3
     # shellcheck disable=SC2086 # $pages: words on purpose
-    env $ffenv timeout 100 node "$drv/drive.mjs" --firefox "$bin" --profile "$prof" \
+    env $ffenv timeout "${fftimeout:-100}" node "$drv/drive.mjs" --firefox "$bin" --profile "$prof" \
         --log "$out/$c/firefox.log" --pidfile "$out/$c/firefox.pid" \
         --screenshot-prefix "$out/$c/" "$@" \
         ${pages:-mitm=$url_mitm good=$url_good} >"$out/$c/pages.jsonl" 2>"$out/$c/drive.log"
@@ -294,15 +297,15 @@ for f in "$ffdir"/*; do
 done
 # copied, not linked: Firefox finds its folder from its binary's real path
 cp "$ffbin" "$out/policy/app/firefox-esr"
-cat >"$out/policy/app/distribution/policies.json" <<EOF
-{
-  "policies": {
-    "SecurityDevices": {
-      "Add": { "nssguard": "$NSSGUARD_MODULE" }
-    }
-  }
-}
-EOF
+# An administrator's policies.json with other policies in it: `nssguard
+# enable --firefox-policy` merges SecurityDevices into it (issue 15).
+pol=$out/policy/app/distribution/policies.json
+printf '{"policies": {"DisableAppUpdate": true, "DisableTelemetry": true}}\n' >"$pol"
+NSSGUARD_FIREFOX_POLICY=$pol "$NSSGUARD_TOOL" enable --firefox-policy >"$out/policy/enable.out" 2>&1
+ok $? "policy: nssguard enable --firefox-policy"
+python3 -m json.tool "$pol" >/dev/null 2>&1 && grep -q '"DisableAppUpdate": true' "$pol" &&
+    grep -q "\"nssguard\": \"$NSSGUARD_MODULE\"" "$pol"
+ok $? "policy: policies.json merged, valid, the other policies kept"
 printf '# written by tests/e2e-firefox.sh\noverlay = %s\nlog = file:%s\n' \
     "$pki/overlay.txt" "$log3" >"$conf"
 profile "$out/policy/profile" >/dev/null
@@ -321,5 +324,80 @@ ok $? "policy: Firefox's module read its configuration from \$NSSGUARD_CONFIG"
 log_has "$log3" '"event":"distrust"' '"process":"firefox-esr"' '"label":"nssguard MITM sub-CA"' \
     '"class":"CKO_TRUST"'
 ok $? "policy: the JSON log records the distrust for firefox-esr"
+
+# ---- 5. refresh: a running Firefox learns a new distrust (issue 15)
+# The operator's deployment: the module and the extension (extension/, an
+# unsigned XPI, which ESR installs with xpinstall.signatures.required=false)
+# by enterprise policy, and the two native manifests in ~/.mozilla: the
+# PKCS#11 one naming the module, the native-messaging one naming the host
+# (`nssguard watch --native`). Firefox meets the MITM sub-CA through the
+# mitm site; then `nssguard add` writes its distrust into the overlay
+# directory; `nssguard watch` sees the change and tells the extension,
+# which removes and re-adds the module (browser.pkcs11): Firefox drops the
+# trust it cached and a NEW connection to the mitm2 site (same sub-CA,
+# another port, no TLS session to resume) is refused, with no restart.
+rdir=$out/refresh
+mkdir -p "$rdir/app/distribution" "$rdir/overlay.d"
+log5=$rdir/nssguard.log
+conf5=$rdir/nssguard.conf
+for f in "$ffdir"/*; do
+    case ${f##*/} in
+    firefox-esr | firefox-bin | distribution) ;;
+    *) ln -s "$f" "$rdir/app/${f##*/}" ;;
+    esac
+done
+cp "$ffbin" "$rdir/app/firefox-esr"
+(cd "$top_srcdir/extension" && zip -q -X -r "$rdir/nssguard.xpi" manifest.json background.js)
+ok $? "refresh: the extension packed as an XPI"
+printf '#!/bin/sh\nexec "%s" watch --native "$@" 2>>"%s"\n' \
+    "$NSSGUARD_TOOL" "$rdir/host.log" >"$rdir/nssguard-host"
+chmod +x "$rdir/nssguard-host"
+NSSGUARD_FIREFOX_POLICY=$rdir/app/distribution/policies.json \
+    "$NSSGUARD_TOOL" enable --firefox-policy --firefox-extension "$rdir/nssguard.xpi" \
+    --native-host "$rdir/nssguard-host" >"$rdir/enable.out" 2>&1
+ok $? "refresh: nssguard enable --firefox-policy --firefox-extension"
+sed 's/^/#   /' "$rdir/enable.out"
+python3 -m json.tool "$rdir/app/distribution/policies.json" >/dev/null
+ok $? "refresh: policies.json is valid JSON"
+[ -s "$HOME/.mozilla/native-messaging-hosts/nssguard.json" ] &&
+    [ -s "$HOME/.mozilla/pkcs11-modules/nssguard_refresh.json" ]
+ok $? "refresh: the native manifests of the host and the refresh module are in ~/.mozilla"
+printf '# written by tests/e2e-firefox.sh\noverlay = %s\nlog = file:%s\n' \
+    "$rdir/overlay.d" "$log5" >"$conf5"
+profile "$rdir/profile" >/dev/null &&
+    printf 'user_pref("xpinstall.signatures.required", false);\n' >>"$rdir/profile/user.js"
+ok $? "refresh: profile trusts the test root, no module in it"
+: >"$log5"
+: >"$rdir/host.log"
+ffenv="NSSGUARD_CONFIG=$conf5"
+pages="mitm=$url_mitm mitm2=$url_mitm2 mitmagain=$url_mitm"
+fftimeout=160
+browse refresh "$rdir/profile" "$rdir/app/firefox-esr" \
+    --wait-file "$rdir/host.log" --wait-text '"ready"' \
+    --run-after mitm \
+    --run "'$NSSGUARD_TOOL' add --reason mitm --ref https://example.invalid/nssguard-test \
+        -o '$rdir/overlay.d/.mitm.tmp' '$pki/mitm-ca.der' &&
+        mv '$rdir/overlay.d/.mitm.tmp' '$rdir/overlay.d/mitm.txt'" \
+    --then-wait-file "$rdir/host.log" --then-wait-text '"refreshed"'
+fftimeout=
+pages=
+ffenv=
+grep -q '"ready"' "$rdir/host.log"
+ok $? "refresh: the extension talks to nssguard watch"
+sed 's/^/#   host: /' "$rdir/host.log"
+expect_loads refresh mitm
+is "$(field refresh _run rc)" 0 "refresh: nssguard add wrote the distrust while Firefox ran"
+is "$(field refresh _wait found)" true "refresh: the extension re-added the module"
+expect_blocked refresh mitm2
+t_add=$(field refresh _run at)
+t_refused=$(field refresh mitm2 at)
+ms=$((t_refused - t_add))
+diag "refresh: nssguard add to a refused new connection: $ms ms"
+[ "$ms" -gt 0 ] && [ "$ms" -lt 60000 ]
+ok $? "refresh: refused within 60 s of nssguard add, no restart ($ms ms)"
+diag "refresh: the mitm site on its first port afterwards: loaded=$(field refresh mitmagain loaded)" \
+    "errorCode=$(field refresh mitmagain errorCode)"
+log_has "$log5" '"event":"distrust"' '"process":"firefox-esr"' '"label":"nssguard MITM sub-CA"'
+ok $? "refresh: the module was asked about the MITM sub-CA again and served its distrust"
 
 done_testing

@@ -11,3 +11,7 @@ TOOL_TESTS = \
 
 TESTS += $(TOOL_TESTS)
 dist_noinst_SCRIPTS += $(TOOL_TESTS)
+
+# issue 15: enable, status, disable and watch on a HOME in the output folder.
+TESTS += tests/operate-enable.sh
+dist_noinst_SCRIPTS += tests/operate-enable.sh

@@ -18,9 +18,25 @@ nssguard_SOURCES = \
 	tools/cmd-verify.c \
 	tools/cmd-audit.c \
 	tools/cmd-compile.c
+# issue 15: putting the module in place, and whether it enforces there
+nssguard_SOURCES += \
+	tools/cmd-enable.c \
+	tools/cmd-status.c \
+	tools/cmd-watch.c \
+	tools/operate.c \
+	tools/operate.h
 nssguard_CFLAGS = $(AM_CFLAGS) $(NSS_CFLAGS) $(NSPR_CFLAGS) $(JSON_C_CFLAGS)
 nssguard_CPPFLAGS = $(AM_CPPFLAGS) -DNSSGUARD_PKCS11DIR=\"$(pkcs11dir)\"
 nssguard_LDADD = libnssguard-testable.la $(NSS_LIBS) $(NSPR_LIBS) $(JSON_C_LIBS) -lpthread
 
 # Manual pages, installed by `make install`.
 dist_man_MANS = doc/nssguard.1 doc/nssguard-overlay.5 doc/nssguard.conf.5
+
+# issue 15: the slot-less PKCS#11 module the Firefox extension (extension/)
+# adds and deletes so that a running Firefox drops the trust it cached.
+pkcs11_LTLIBRARIES += libnssguard-refresh.la
+libnssguard_refresh_la_SOURCES = extension/refresh-module.c
+libnssguard_refresh_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden $(NSS_INCLUDES)
+libnssguard_refresh_la_LDFLAGS = -module -avoid-version -shared -no-undefined \
+	-export-symbols-regex '^C_GetFunctionList$$'
+dist_noinst_DATA += extension/manifest.json extension/background.js

@@ -46,6 +46,11 @@ int tool_cmd_explain(int argc, char **argv);
 int tool_cmd_verify(int argc, char **argv);
 int tool_cmd_audit(int argc, char **argv);
 int tool_cmd_compile(int argc, char **argv);
+/* issue 15: tools/cmd-enable.c, cmd-status.c, cmd-watch.c */
+int tool_cmd_enable(int argc, char **argv);
+int tool_cmd_disable(int argc, char **argv);
+int tool_cmd_status(int argc, char **argv);
+int tool_cmd_watch(int argc, char **argv);
 
 typedef struct tool_overlay tool_overlay;
 

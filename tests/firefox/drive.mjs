@@ -12,10 +12,17 @@
 // usage: node drive.mjs --firefox BIN --profile DIR --log FILE
 //            [--pidfile FILE] [--wait-file FILE --wait-text TEXT]
 //            [--install-after NAME --install SRC --into DST]
+//            [--run-after NAME --run COMMAND
+//             [--then-wait-file FILE --then-wait-text TEXT]]
 //            [--screenshot-prefix PATH-] NAME=URL...
 //
 // --wait-file: before the first page, wait (up to 20 s) until FILE holds
 // TEXT (the policy case waits for the module in the profile's pkcs11.txt).
+// --run-after: after page NAME, run COMMAND with /bin/sh (the refresh case
+// runs `nssguard add` there), print {"name": "_run", "at": ms since the
+// epoch, "rc"}, and with --then-wait-file wait (up to 60 s) until FILE
+// holds TEXT before the next page ({"name": "_wait", "found", "at"}).
+// Every page's line carries "at": when its result was in.
 // --install-after: once page NAME is done, copy SRC to DST.tmp and rename
 // it to DST, as an administrator installs an overlay file, while this
 // Firefox keeps running (the live reload case).
@@ -24,7 +31,7 @@
 // Firefox inherits this process's environment (the test sets
 // MOZ_DISABLE_NONLOCAL_CONNECTIONS, NSSGUARD_CONFIG...). Every step has a
 // deadline, and Firefox's whole process group is killed on the way out.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import {
     copyFileSync,
     createWriteStream,
@@ -109,7 +116,8 @@ function fail(msg) {
 process.on("SIGTERM", () => fail("terminated"));
 process.on("SIGINT", () => fail("interrupted"));
 process.on("exit", killFirefox);
-setTimeout(() => fail(`gave up after ${TOTAL_MS / 1000} s`), TOTAL_MS).unref();
+const totalMs = TOTAL_MS + (opt["run-after"] ? 60_000 : 0);
+setTimeout(() => fail(`gave up after ${totalMs / 1000} s`), totalMs).unref();
 
 function startFirefox() {
     const log = createWriteStream(opt.log);
@@ -241,6 +249,16 @@ async function inspect(send, context) {
     return info;
 }
 
+async function runThenWait() {
+    const at = Date.now();
+    const r = spawnSync("/bin/sh", ["-c", opt.run], { stdio: ["ignore", "inherit", "inherit"] });
+    console.log(JSON.stringify({ name: "_run", at, rc: r.status }));
+    if (!opt["then-wait-file"])
+        return;
+    const found = await waitForFile(opt["then-wait-file"], opt["then-wait-text"] || "", 60_000);
+    console.log(JSON.stringify({ name: "_wait", found, at: Date.now() }));
+}
+
 async function main() {
     const endpoint = await startFirefox();
     const { ws, send, events } = await connect(`${endpoint}/session`);
@@ -286,7 +304,10 @@ async function main() {
             writeFileSync(file, Buffer.from(shot.data, "base64"));
             result.screenshot = file;
         }
+        result.at = Date.now();
         console.log(JSON.stringify(result));
+        if (opt["run-after"] === name)
+            await runThenWait();
         if (opt["install-after"] === name) {
             copyFileSync(opt.install, `${opt.into}.tmp`);
             renameSync(`${opt.into}.tmp`, opt.into);

@@ -1,7 +1,7 @@
 // serve.mjs PORTFILE NAME=P12FILE...: one HTTPS server per NAME on
 // 127.0.0.1 (a free port each), serving its PKCS#12 leaf and sub-CA.
 // Writes "NAME PORT" lines to PORTFILE once every server listens, and
-// exits by itself after 150 s in case nobody stops it.
+// exits by itself after 400 s in case nobody stops it.
 // The PKCS#12 files come from pk12util with the password "nssguard".
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createServer } from "node:https";
@@ -52,5 +52,5 @@ Promise.all(servers).then(
         process.exit(1);
     },
 );
-setTimeout(() => process.exit(0), 150_000).unref();
+setTimeout(() => process.exit(0), 400_000).unref();
 process.on("SIGTERM", () => process.exit(0));

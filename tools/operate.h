@@ -1,0 +1,81 @@
+/*
+ * operate.h: what enable, disable, status and watch share (issue 15).
+ *
+ * These subcommands put libnssguard.so where clients load it (NSS
+ * databases, Firefox profiles, Firefox's enterprise policy), say whether
+ * each place enforces, and tell a running Firefox when the overlay changed.
+ * They keep to their own helpers (tools/operate.c) and json-c.
+ */
+#ifndef NSSGUARD_OPERATE_H
+#define NSSGUARD_OPERATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The module's name in every NSS database and policy we write. */
+#define OP_MODULE_NAME "nssguard"
+
+/* "nssguard: message" on stderr. */
+void op_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The installed module, or $NSSGUARD_MODULE when set (tests, make check). */
+const char *op_module_path(void);
+/* The slot-less module the Firefox extension adds and deletes: beside
+ * op_module_path(), or $NSSGUARD_REFRESH_MODULE. */
+const char *op_refresh_module_path(void);
+
+/* A growing list of owned strings. */
+typedef struct {
+    char **v;
+    size_t n;
+} op_list;
+
+bool op_list_add(op_list *l, const char *s);
+bool op_list_addf(op_list *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void op_list_clear(op_list *l);
+
+/* The targets enable, disable and status act on. */
+typedef struct {
+    op_list nssdbs;   /* "sql:DIR" */
+    op_list profiles; /* Firefox profile folders */
+    op_list policies; /* policies.json paths */
+    bool dry_run;
+    bool json;
+    const char *params; /* NULL: none, the module reads nssguard.conf */
+    const char *xpi;    /* --firefox-extension: the trust-refresh extension */
+    const char *host;   /* --native-host: the program Firefox runs for it */
+    bool system;        /* --system: system-wide Firefox manifests too */
+} op_targets;
+
+/* Adds the user's NSS database (~/.pki/nssdb when it exists, else
+ * ~/.local/share/pki/nssdb), /etc/pki/nssdb (system), every profile in
+ * profiles.ini, or the policies.json Firefox reads. */
+bool op_find_user_nssdb(op_list *out, bool must_exist);
+void op_find_system_nssdb(op_list *out);
+void op_find_firefox_profiles(op_list *out);
+/* The policies.json that Firefox reads: $NSSGUARD_FIREFOX_POLICY when set,
+ * else /etc/firefox/policies/policies.json. */
+const char *op_firefox_policy_path(void);
+
+/* The pid of the Firefox that holds a profile's lock, or 0. */
+long op_profile_locked_by(const char *profile);
+
+/* Runs argv (no shell), output to *out (malloc'd, may be NULL) when out is
+ * given, else to /dev/null. Returns the exit status, -1 if it did not run. */
+int op_run(char *const argv[], char **out);
+
+/* Reads a whole text file; NULL (errno set) on failure. */
+char *op_slurp(const char *path);
+/* Writes text to path through a temporary file and rename(2). */
+bool op_write_atomic(const char *path, const char *text);
+
+/* The module line of an NSS database (pkcs11.txt) for our library:
+ * *listed, its parameters and name (malloc'd, "" when none). */
+bool op_nssdb_module(const char *dbdir, bool *listed, char **params, char **name);
+
+void op_targets_clear(op_targets *t);
+/* Parses the target options every operate command shares; returns the index
+ * of the first argument not consumed, or -1 on a usage error. */
+int op_parse_targets(op_targets *t, int argc, char **argv, bool with_params);
+
+#endif
