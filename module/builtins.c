@@ -33,8 +33,7 @@
 
 #include "internal.h"
 
-static ng_records records;
-static ng_roots roots;
+/* The roots are ng.roots (internal.h): objects.c serves them once `served`. */
 
 /* Adds a certificate or trust record to its image's entries: the entry's
  * `line` is the record's number. */
@@ -68,13 +67,13 @@ ng_builtins_load(const char *path, ng_error *err)
     bool ok = true;
 
     ng_builtins_free();
-    if (!ng_parse_file(path, &records, err))
+    if (!ng_parse_file(path, &ng.roots.parsed, err))
         return false;
     memset(keyed, 0, sizeof(keyed));
-    for (size_t i = 0; ok && i < records.n_records; i++)
-        ok = key_record(keyed, &records.records[i], i);
+    for (size_t i = 0; ok && i < ng.roots.parsed.n_records; i++)
+        ok = key_record(keyed, &ng.roots.parsed.records[i], i);
     for (size_t k = 0; ok && k < 2; k++)
-        ok = (roots.keyed[k] = ng_image_build(&keyed[k], 0, 0, &ignored)) != NULL;
+        ok = (ng.roots.keyed[k] = ng_image_build(&keyed[k], 0, 0, &ignored)) != NULL;
     for (size_t k = 0; k < 2; k++)
         free(keyed[k].entries);
     if (!ok) {
@@ -82,18 +81,16 @@ ng_builtins_load(const char *path, ng_error *err)
         ng_error_set(err, path, 0, "out of memory");
         return false;
     }
-    roots.records = records.records;
-    roots.n_records = records.n_records;
-    ng_objects_serve_roots(&roots);
+    ng.roots.served = true;
     return true;
 }
 
 void
 ng_builtins_free(void)
 {
-    ng_objects_serve_roots(NULL);
+    ng.roots.served = false;
     for (size_t k = 0; k < 2; k++)
-        ng_image_free(roots.keyed[k]);
-    memset(&roots, 0, sizeof(roots));
-    ng_records_clear(&records);
+        ng_image_free(ng.roots.keyed[k]);
+    ng_records_clear(&ng.roots.parsed);
+    memset(&ng.roots, 0, sizeof(ng.roots));
 }

@@ -18,22 +18,34 @@
  * into processes (Firefox) that bring their own copy.
  *
  * NSS's trust query, C_FindObjectsInit {TOKEN, CLASS, ISSUER, SERIAL} to its
- * answer, goes down four files (module, session, objects, image) besides
- * the calls named below, and comes back up once: no file calls back into
- * one that called it, and the lookup is in one file:
+ * answer, runs code of six module files. module.c calls session.c, then
+ * objects.c, each a call down that comes back; objects.c calls der.c and
+ * index.c (leaves) and image.c, whose probe runs in index.c and calls back
+ * into image.c. overlay.c is entered only when a reload is due:
  *
- *   module.c   mod_C_FindObjectsInit: ng_overlays_poll (overlay.c: a reload
- *              when due; never waits), then the session:
+ *   module.c   mod_C_FindObjectsInit: ng_overlays_poll (inline on ng, below:
+ *              overlay.c's ng_overlays_poll_due only once the reload
+ *              interval has passed; never waits), then the session:
  *   session.c  ng_session_acquire, ng_session_pin: the generation to read
- *              (overlay.c's ng_overlays_current; generations, not lookup)
+ *              (inline on ng: ng_overlays_current, ng_overlays_epoch); a
+ *              leaf, back to module.c
  *   objects.c  ng_objects_find: the template read once (class -> the mode's
- *              table); issuer+serial hashed once in both serial forms (leaf
- *              calls: der.c's ng_der_integer_value, builder.c's hash); each
- *              source probed in turn, the roots (mode=builtins) then the
- *              overlay's files (ng_overlay->images), the hits matched against
- *              the table and returned as handles
- *   image.c    ng_image_find_der_like / ng_image_find_hashed, ng_image_entry:
- *              leaves, called from objects.c only
+ *              table); issuer+serial hashed once in both serial forms
+ *              (der.c's ng_der_integer_value, index.c's ng_issuer_hash and
+ *              ng_serial_hash: leaves); each source probed in turn, the
+ *              roots (mode=builtins) then the overlay's files
+ *              (ng_overlay->images), the hits matched against the table
+ *              and returned as handles
+ *   image.c    ng_image_find_der_like / ng_image_find_hashed, ng_image_entry,
+ *              called from objects.c only; find_hashed runs index.c's
+ *              ng_index_probe, which calls back into image.c
+ *              (record_matches) for each equal fingerprint
+ *
+ * Six files, one return trip (image -> index -> image). Four would take:
+ * der.c's ng_der_read and ng_der_integer_value inline in this header (they
+ * are the serial rule's only DER), and the hash and the probe inline in
+ * index.c's section, with image.c matching the probe's candidates itself:
+ * then module, session, objects, image.
  *
  * C_FindObjects hands the handles out (a hit of a trust query is a distrust
  * event: objects.c's ng_objects_report), C_GetAttributeValue reads them
@@ -346,8 +358,6 @@ typedef struct {
 
 void ng_log_configure(const ng_config *cfg);
 void ng_log_close(void);
-/* In a fork()ed child: the locks a parent thread may have held, anew. */
-void ng_log_after_fork(void);
 /* False with log=none: callers skip building events nobody reads. */
 bool ng_log_enabled(void);
 /* One event: its table row and NULL-terminated key/value string pairs.
@@ -482,53 +492,27 @@ void ng_overlays_stop(void);
 /* In a forked child's C_Initialize or C_Finalize: drop the parent's state
  * without taking its locks (leaked if a parent thread was changing it). */
 void ng_overlays_forget(void);
-/* Looks at the files when the reload interval has passed; reloads when they
- * changed. Never waits for another thread; does nothing in a forked child. */
-void ng_overlays_poll(void);
+/* ng_overlays_poll (below, with the state) once the reload interval has
+ * passed: looks at the files, reloads when they changed. Never waits for
+ * another thread. */
+void ng_overlays_poll_due(uint64_t now_ms);
 void ng_overlays_reclaim(void);
-ng_overlay *ng_overlays_current(void);
-uint64_t ng_overlays_epoch(void);
 
 /* Appends the files a configured overlay path stands for: the path itself,
  * or a directory's *.txt and *.ngo files in name order (dot files skipped). */
 bool ng_overlay_expand_path(const char *path, char ***files, size_t *n_files, ng_error *err);
 
-/* ---- module state (module.c, config.c, overlay.c) ----
- *
- * All the mutable state of those stages, in one place, so that the one fork
- * handler (module.c) sees all of it. */
-typedef struct {
-    /* module.c */
-    pthread_mutex_t lock; /* C_Initialize and C_Finalize */
-    bool initialized;     /* __atomic: C_Initialize succeeded in this process */
-    bool forked;          /* a fork()ed child answering from its inherited copy */
-    ng_config config;
-    /* overlay.c */
-    pthread_mutex_t reload_lock;
-    bool reloading;      /* __atomic: a thread holds reload_lock (for a child of fork) */
-    ng_overlay *current; /* __atomic access */
-    ng_overlay *retired; /* under reload_lock */
-    uint64_t epoch;      /* __atomic access */
-    uint64_t next_check_ms;
-    uint64_t next_id;
-    const ng_config *overlay_config;
-    ng_reload_job job; /* under reload_lock */
-    ng_image **dying;  /* replaced images, unmapped a slice at a time */
-    size_t n_dying, dying_cap;
-} ng_state;
-
-extern ng_state ng;
-
 /* ---- objects.c: entries as PKCS#11 objects ---- */
 
-/* The roots, one more source of the lookup (objects.c serves them): record
- * i is object handle i+1 (generation id 0). */
+/* mode=builtins' roots (ng.roots), one more source of the lookup: loaded by
+ * builtins.c, served by objects.c. Record i is object handle i+1
+ * (generation id 0). */
 typedef struct {
-    const ng_record *records;
-    size_t n_records;
+    ng_records parsed; /* roots=PATH: owns the records */
     /* issuer+serial -> record: the certificate records, then the trust
      * records (an entry's `line` is its record's number) */
     ng_image *keyed[2];
+    bool served; /* loaded whole (C_Initialize, before any query) */
 } ng_roots;
 
 /* In NSS mode each entry is served as two objects: CKO_NSS_TRUST and
@@ -557,8 +541,6 @@ void ng_find_clear(ng_find *find);
 CK_RV ng_objects_get_attributes(const ng_overlay *ov, CK_OBJECT_HANDLE handle, CK_ATTRIBUTE *tmpl,
                                 CK_ULONG count);
 bool ng_objects_valid(const ng_overlay *ov, CK_OBJECT_HANDLE handle);
-/* mode=builtins: serve these roots too (builtins.c, at load), or no longer (NULL). */
-void ng_objects_serve_roots(const ng_roots *roots);
 /* A view of entry `global` (all files' entries numbered in load order). */
 bool ng_overlay_entry(const ng_overlay *ov, size_t global, ng_entry *e);
 uint64_t ng_objects_handle_id(CK_OBJECT_HANDLE handle);
@@ -587,10 +569,9 @@ typedef struct {
     ng_find find;
 } ng_session;
 
-void ng_sessions_init(void);
-/* In a fork()ed child (the fork handler, module.c): the slot locks anew, as
- * the parent's threads may have held them; the sessions stay. */
-void ng_sessions_after_fork(void);
+/* In a fork()ed child's C_Initialize or C_Finalize: free this process's
+ * copies of the parent's sessions without their locks. */
+void ng_sessions_forget(void);
 void ng_sessions_close_all(void);
 CK_RV ng_session_open(CK_FLAGS flags, CK_SESSION_HANDLE *handle);
 CK_RV ng_session_close(CK_SESSION_HANDLE handle);
@@ -608,5 +589,139 @@ unsigned long ng_sessions_count(void);
 bool ng_sessions_may_read(const ng_overlay *ov);
 /* At C_Finalize: close every session and free the table. */
 void ng_sessions_free(void);
+
+/* ---- module state: every stage's mutable state, in `ng` ----
+ *
+ * One struct, so that the one fork handler (module.c, forked_child) sees
+ * all of it and says in one place what a child of fork() keeps and what it
+ * remakes. Each part is its stage's to change:
+ *
+ *   ng (top)     module.c: the C_Initialize lock, initialized, forked;
+ *                config.c fills ng.config
+ *   overlay.c    reload_lock, reloading, the current and retired
+ *                generations, epoch, next_check_ms, next_id, the reload
+ *                under way (job), the images being unmapped (dying)
+ *   ng.sessions  session.c: the session table (open_lock, the slot chunks,
+ *                the handle sequence, the count open)
+ *   ng.roots     builtins.c loads, objects.c serves: mode=builtins' roots
+ *   ng.log       log.c: sinks, the fallback, the file path, lost events, the
+ *                rate limiter of repeated events (repeats_lock, repeats)
+ *   ng.trace     trace.c: NSSGUARD_DEBUG's areas, file and wrapped list
+ *
+ * What stays static, and why: module.c's atfork_once and trace.c's
+ * trace_once (a pthread_once_t cannot be reset, and must not be: the fork
+ * handler is registered once, NSSGUARD_DEBUG read once per process);
+ * module.c's function_list and the tables of log.c, objects.c and trace.c
+ * (constant after start-up); sha1.c's sha_ni (a fact of the CPU, the same
+ * in a child). */
+
+#define NG_SESSION_CHUNK 256  /* slots a chunk */
+#define NG_SESSION_CHUNKS 256 /* 65,536 sessions */
+
+/* A slot of the session table: one cache line or two, no false sharing. */
+typedef struct {
+    _Alignas(64) pthread_mutex_t lock;
+    ng_session *session; /* NULL when free */
+    /* __atomic: */
+    uint64_t pinning; /* epoch a switch started at, 0 = not switching */
+    uint64_t held[2]; /* ids of the generations read, 0 = none */
+} ng_session_slot;
+
+#define NG_LOG_REPEATS 32 /* distinct rate-limited events remembered */
+
+/* A remembered rate-limited event: its identity (a hash of the name and the
+ * text fields) and its counter. */
+typedef struct {
+    uint64_t id;
+    ng_rate rate;
+} ng_log_repeat;
+
+typedef struct {
+    /* module.c */
+    pthread_mutex_t lock; /* C_Initialize and C_Finalize */
+    bool initialized;     /* __atomic: C_Initialize succeeded in this process */
+    bool forked;          /* a fork()ed child answering from its inherited copy */
+    ng_config config;
+    /* overlay.c */
+    pthread_mutex_t reload_lock;
+    bool reloading;      /* __atomic: a thread holds reload_lock (for a child of fork) */
+    ng_overlay *current; /* __atomic access */
+    ng_overlay *retired; /* under reload_lock */
+    uint64_t epoch;      /* __atomic access */
+    uint64_t next_check_ms;
+    uint64_t next_id;
+    const ng_config *overlay_config;
+    ng_reload_job job; /* under reload_lock */
+    ng_image **dying;  /* replaced images, unmapped a slice at a time */
+    size_t n_dying, dying_cap;
+    /* session.c */
+    struct {
+        pthread_mutex_t open_lock; /* claiming a free slot */
+        /* __atomic loads: published once, freed at C_Finalize */
+        ng_session_slot *chunks[NG_SESSION_CHUNKS];
+        uint64_t sequence;    /* under open_lock: the next handle's high bits */
+        unsigned long n_open; /* __atomic */
+    } sessions;
+    /* builtins.c and objects.c */
+    ng_roots roots;
+    /* log.c */
+    struct {
+        unsigned sinks;     /* configured */
+        unsigned working;   /* configured sinks that took the probe at configure time */
+        unsigned fallback;  /* where events no configured sink takes go */
+        unsigned ratelimit; /* seconds */
+        char path[1024];
+        uint32_t lost; /* __atomic: events no configured sink took since one did */
+        pthread_mutex_t repeats_lock;
+        ng_log_repeat repeats[NG_LOG_REPEATS];
+    } log;
+    /* trace.c: set once (trace_once), read after */
+    struct {
+        unsigned areas; /* 0 = off */
+        int fd;
+        CK_FUNCTION_LIST *real;
+        CK_FUNCTION_LIST traced;
+    } trace;
+} ng_state;
+
+extern ng_state ng;
+
+/* The generation queries read now, and the reload epoch (overlay.c changes
+ * them): inline, so that a query does not leave for overlay.c. */
+static inline ng_overlay *
+ng_overlays_current(void)
+{
+    return __atomic_load_n(&ng.current, __ATOMIC_SEQ_CST);
+}
+
+static inline uint64_t
+ng_overlays_epoch(void)
+{
+    return __atomic_load_n(&ng.epoch, __ATOMIC_SEQ_CST);
+}
+
+/* CLOCK_MONOTONIC_COARSE in milliseconds: a few ms of grain is plenty for
+ * the reload interval, and it costs no system call. */
+static inline uint64_t
+ng_clock_coarse_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Each query's poll: reload when the interval has passed (overlay.c), else
+ * nothing. A forked child serves what it inherited and never reloads. */
+static inline void
+ng_overlays_poll(void)
+{
+    uint64_t now = ng_clock_coarse_ms();
+
+    if (__atomic_load_n(&ng.forked, __ATOMIC_RELAXED) ||
+        now < __atomic_load_n(&ng.next_check_ms, __ATOMIC_RELAXED))
+        return;
+    ng_overlays_poll_due(now);
+}
 
 #endif /* NSSGUARD_INTERNAL_H */

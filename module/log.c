@@ -41,7 +41,7 @@
 #define LINE_MAX_BYTES 8192
 #define VALUE_MAX_BYTES 512 /* per value; at most 12 keys keep a line whole */
 #define MAX_KEYS 16
-#define REPEAT_SLOTS 32 /* distinct rate-limited events remembered */
+#define REPEAT_SLOTS NG_LOG_REPEATS
 
 /* The events. `fields`: the keys each carries, in order; '#' after a key
  * makes it a JSON number. log.c adds "suppressed" and "lost" (numbers) when
@@ -70,23 +70,9 @@ static const struct {
                       "host usage verdict error subject label reason reference"},
 };
 
-/* A remembered rate-limited event: its identity (a hash of the name and the
- * text fields) and its counter. */
-typedef struct {
-    uint64_t id;
-    ng_rate rate;
-} repeat_slot;
-
-static struct {
-    unsigned sinks;     /* configured */
-    unsigned working;   /* configured sinks that took the probe at configure time */
-    unsigned fallback;  /* where events no configured sink takes go */
-    unsigned ratelimit; /* seconds */
-    char path[1024];
-    uint32_t lost; /* __atomic: events no configured sink took since one did */
-    pthread_mutex_t repeats_lock;
-    repeat_slot repeats[REPEAT_SLOTS];
-} state = {.sinks = NG_LOG_SYSLOG, .repeats_lock = PTHREAD_MUTEX_INITIALIZER};
+/* The sinks, the fallback, lost events and the repeats remembered are
+ * ng.log (internal.h): the fork handler (module.c) remakes repeats_lock in
+ * a child. */
 
 const char *
 ng_event_name(ng_event ev)
@@ -144,7 +130,7 @@ static bool
 send_file(const char *line, size_t len)
 {
     const char *why;
-    int fd = ng_log_open_file(state.path, &why);
+    int fd = ng_log_open_file(ng.log.path, &why);
     bool ok;
 
     if (fd < 0)
@@ -223,32 +209,32 @@ ng_log_configure(const ng_config *cfg)
     const char *why = NULL;
     char error[1200];
 
-    pthread_mutex_lock(&state.repeats_lock);
-    memset(state.repeats, 0, sizeof(state.repeats));
-    pthread_mutex_unlock(&state.repeats_lock);
-    __atomic_store_n(&state.lost, 0, __ATOMIC_RELAXED);
-    state.sinks = cfg->log_sinks;
-    state.ratelimit = cfg->ratelimit;
-    state.path[0] = '\0';
-    state.working = state.sinks & NG_LOG_STDERR;
-    if (state.sinks & NG_LOG_FILE) {
+    pthread_mutex_lock(&ng.log.repeats_lock);
+    memset(ng.log.repeats, 0, sizeof(ng.log.repeats));
+    pthread_mutex_unlock(&ng.log.repeats_lock);
+    __atomic_store_n(&ng.log.lost, 0, __ATOMIC_RELAXED);
+    ng.log.sinks = cfg->log_sinks;
+    ng.log.ratelimit = cfg->ratelimit;
+    ng.log.path[0] = '\0';
+    ng.log.working = ng.log.sinks & NG_LOG_STDERR;
+    if (ng.log.sinks & NG_LOG_FILE) {
         size_t n = cfg->log_file ? strlen(cfg->log_file) : 0;
-        if (n == 0 || n >= sizeof(state.path)) {
+        if (n == 0 || n >= sizeof(ng.log.path)) {
             why = "no path, or one over 1023 bytes";
         } else {
             int fd;
-            memcpy(state.path, cfg->log_file, n + 1);
-            fd = ng_log_open_file(state.path, &why);
+            memcpy(ng.log.path, cfg->log_file, n + 1);
+            fd = ng_log_open_file(ng.log.path, &why);
             if (fd >= 0) {
                 close(fd);
-                state.working |= NG_LOG_FILE;
+                ng.log.working |= NG_LOG_FILE;
             }
         }
     }
-    if ((state.sinks & NG_LOG_SYSLOG) && syslog_reachable())
-        state.working |= NG_LOG_SYSLOG;
-    state.fallback =
-        !(state.sinks & NG_LOG_SYSLOG) && syslog_reachable() ? NG_LOG_SYSLOG : NG_LOG_STDERR;
+    if ((ng.log.sinks & NG_LOG_SYSLOG) && syslog_reachable())
+        ng.log.working |= NG_LOG_SYSLOG;
+    ng.log.fallback =
+        !(ng.log.sinks & NG_LOG_SYSLOG) && syslog_reachable() ? NG_LOG_SYSLOG : NG_LOG_STDERR;
     if (why) {
         snprintf(error, sizeof(error), "log file %.1023s refused: %s",
                  cfg->log_file ? cfg->log_file : "", why);
@@ -256,24 +242,16 @@ ng_log_configure(const ng_config *cfg)
     }
 }
 
-/* In a fork()ed child (module.c's fork handler): a parent thread may have
- * held the lock of the repeat counters; the child logs on. */
-void
-ng_log_after_fork(void)
-{
-    pthread_mutex_init(&state.repeats_lock, NULL);
-}
-
 bool
 ng_log_enabled(void)
 {
-    return state.sinks != 0;
+    return ng.log.sinks != 0;
 }
 
 void
 ng_log_close(void)
 {
-    state.sinks = 0;
+    ng.log.sinks = 0;
 }
 
 /* ---- rate limiting ---- */
@@ -455,23 +433,23 @@ add_field(line_buf *json, line_buf *text, ng_event ev, const char *key, const ch
 static bool
 admit_repeat(ng_event ev, uint64_t id, uint32_t *suppressed)
 {
-    repeat_slot *slot = NULL, *oldest = &state.repeats[0];
+    ng_log_repeat *slot = NULL, *oldest = &ng.log.repeats[0];
     bool pass;
 
-    pthread_mutex_lock(&state.repeats_lock);
+    pthread_mutex_lock(&ng.log.repeats_lock);
     for (size_t i = 0; i < REPEAT_SLOTS && !slot; i++) {
-        if (state.repeats[i].id == id)
-            slot = &state.repeats[i];
-        else if (state.repeats[i].rate.last < oldest->rate.last)
-            oldest = &state.repeats[i];
+        if (ng.log.repeats[i].id == id)
+            slot = &ng.log.repeats[i];
+        else if (ng.log.repeats[i].rate.last < oldest->rate.last)
+            oldest = &ng.log.repeats[i];
     }
     if (!slot) {
         slot = oldest;
         memset(slot, 0, sizeof(*slot));
         slot->id = id;
     }
-    pass = ng_log_admit(&slot->rate, state.ratelimit, suppressed);
-    pthread_mutex_unlock(&state.repeats_lock);
+    pass = ng_log_admit(&slot->rate, ng.log.ratelimit, suppressed);
+    pthread_mutex_unlock(&ng.log.repeats_lock);
     (void)ev;
     return pass;
 }
@@ -481,7 +459,7 @@ deliver(unsigned sinks, ng_event ev, const line_buf *json, const line_buf *text)
 {
     bool took = false;
 
-    if ((sinks & NG_LOG_FILE) && state.path[0])
+    if ((sinks & NG_LOG_FILE) && ng.log.path[0])
         took |= send_file(json->buf, json->used);
     if (sinks & NG_LOG_STDERR)
         took |= send_stderr(text->buf);
@@ -503,7 +481,7 @@ ng_log_event(ng_event ev, ...)
     struct tm tm;
     va_list ap;
 
-    if (!state.sinks || (unsigned)ev >= NG_EV_COUNT)
+    if (!ng.log.sinks || (unsigned)ev >= NG_EV_COUNT)
         return;
     id = fnv(0xcbf29ce484222325ULL, events[ev].name);
     va_start(ap, ev);
@@ -521,7 +499,7 @@ ng_log_event(ng_event ev, ...)
         n_keys++;
     }
     va_end(ap);
-    if (events[ev].repeats_limited && state.ratelimit && !admit_repeat(ev, id, &suppressed))
+    if (events[ev].repeats_limited && ng.log.ratelimit && !admit_repeat(ev, id, &suppressed))
         return;
 
     gmtime_r(&now, &tm);
@@ -548,12 +526,12 @@ ng_log_event(ng_event ev, ...)
         add_field(&json, &text, ev, "suppressed", count);
     }
     if (events[ev].names_sinks) {
-        add_field(&json, &text, ev, "log", sinks_text(state.working, sinks, sizeof(sinks)));
-        if (!state.working) /* no configured sink takes events: say where they go */
+        add_field(&json, &text, ev, "log", sinks_text(ng.log.working, sinks, sizeof(sinks)));
+        if (!ng.log.working) /* no configured sink takes events: say where they go */
             add_field(&json, &text, ev, "fallback",
-                      sinks_text(state.fallback, sinks, sizeof(sinks)));
+                      sinks_text(ng.log.fallback, sinks, sizeof(sinks)));
     }
-    lost = __atomic_load_n(&state.lost, __ATOMIC_RELAXED);
+    lost = __atomic_load_n(&ng.log.lost, __ATOMIC_RELAXED);
     if (lost) {
         snprintf(lost_text, sizeof(lost_text), "%u", lost);
         add_field(&json, &text, ev, "lost", lost_text);
@@ -561,11 +539,11 @@ ng_log_event(ng_event ev, ...)
     adds(&json, "}\n");
 
     ng_trace_event(events[ev].name, text.buf);
-    if (deliver(state.sinks, ev, &json, &text)) {
-        __atomic_sub_fetch(&state.lost, lost, __ATOMIC_RELAXED);
+    if (deliver(ng.log.sinks, ev, &json, &text)) {
+        __atomic_sub_fetch(&ng.log.lost, lost, __ATOMIC_RELAXED);
     } else {
-        __atomic_add_fetch(&state.lost, 1, __ATOMIC_RELAXED);
-        if (!deliver(state.fallback, ev, &json, &text) && state.fallback != NG_LOG_STDERR)
+        __atomic_add_fetch(&ng.log.lost, 1, __ATOMIC_RELAXED);
+        if (!deliver(ng.log.fallback, ev, &json, &text) && ng.log.fallback != NG_LOG_STDERR)
             deliver(NG_LOG_STDERR, ev, &json, &text);
     }
 }

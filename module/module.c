@@ -20,16 +20,21 @@
 #define SLOT_ID 1
 #define NG_VISIBLE __attribute__((visibility("default")))
 
-/* The mutable state of module.c, config.c and overlay.c (internal.h). */
+/* The module's mutable state, every stage's (internal.h lists it). */
 ng_state ng = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .reload_lock = PTHREAD_MUTEX_INITIALIZER,
     .epoch = 1,
     .next_id = 1,
+    .sessions = {.open_lock = PTHREAD_MUTEX_INITIALIZER, .sequence = 1},
+    .log = {.sinks = NG_LOG_SYSLOG, .repeats_lock = PTHREAD_MUTEX_INITIALIZER},
+    .trace = {.fd = -1},
 };
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT; /* set once, never reset */
+/* Static, not in ng: a pthread_once_t cannot be reset, and the handler is
+ * registered once per process (a child inherits the registration). */
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
-static CK_FUNCTION_LIST function_list;
+static CK_FUNCTION_LIST function_list; /* constant: the entry points below */
 
 /* The codes this module ever returns on purpose; anything else is a bug
  * and becomes CKR_GENERAL_ERROR. */
@@ -77,26 +82,42 @@ is_initialized(void)
 }
 
 /*
- * The one fork handler, in the child (one thread). PKCS#11 says the child
- * must call C_Initialize before using the module; NSS's own database keeps
- * working without it, so a module that answered CKR_CRYPTOKI_NOT_INITIALIZED
- * would let the child accept the chains it distrusts, silently. Instead the
- * child keeps answering from the generation it inherited (its own
- * copy-on-write copy, immutable once published) and never reloads: the
- * reload lock and the reload under way are the parent's, whose threads do
- * not exist here. Its C_Initialize (or C_Finalize) forgets that state
- * without taking the parent's locks, and starts afresh. The locks a child
- * takes to answer (the state lock, each session's, log.c's) are made anew.
+ * The one fork handler, in the child (one thread), and the one place that
+ * says what a child of fork() keeps and what it remakes.
+ *
+ * PKCS#11 says the child must call C_Initialize before using the module;
+ * NSS's own database keeps working without it, so a module that answered
+ * CKR_CRYPTOKI_NOT_INITIALIZED would let the child accept the chains it
+ * distrusts, silently. Instead the child keeps answering from its copy of
+ * the parent's state, ng (internal.h):
+ *
+ *   kept     the configuration, the current generation (immutable once
+ *            published, copy-on-write), the sessions and their handles, the
+ *            roots (ng.roots), the log's sinks and counters (ng.log), the
+ *            tracing (ng.trace), initialized.
+ *   remade   every lock a parent thread may have held: ng.lock, the reload
+ *            lock, the session table's open_lock and each slot's lock,
+ *            log.c's repeats_lock.
+ *   set      forked, when initialized: the child never reloads nor frees a
+ *            generation (overlay.c's poll and reclaim do nothing), since the
+ *            reload under way and the retired generations are the parent's.
+ *
+ * Its C_Initialize or C_Finalize then forgets what it inherited without the
+ * parent's locks (forget_parent) and starts afresh.
  */
 static void
 forked_child(void)
 {
     pthread_mutex_init(&ng.lock, NULL);
-    ng_log_after_fork();
-    if (__atomic_load_n(&ng.initialized, __ATOMIC_RELAXED)) {
-        __atomic_store_n(&ng.forked, true, __ATOMIC_RELAXED);
-        ng_sessions_after_fork();
+    pthread_mutex_init(&ng.reload_lock, NULL); /* ng.reloading says if it was held */
+    pthread_mutex_init(&ng.sessions.open_lock, NULL);
+    for (size_t c = 0; c < NG_SESSION_CHUNKS; c++) {
+        for (size_t i = 0; ng.sessions.chunks[c] && i < NG_SESSION_CHUNK; i++)
+            pthread_mutex_init(&ng.sessions.chunks[c][i].lock, NULL);
     }
+    pthread_mutex_init(&ng.log.repeats_lock, NULL);
+    if (__atomic_load_n(&ng.initialized, __ATOMIC_RELAXED))
+        __atomic_store_n(&ng.forked, true, __ATOMIC_RELAXED);
 }
 
 static void
@@ -110,7 +131,7 @@ register_fork_handler(void)
 static void
 forget_parent(void)
 {
-    ng_sessions_init();
+    ng_sessions_forget();
     ng_overlays_forget();
     ng_builtins_free();
     ng_config_clear(&ng.config);

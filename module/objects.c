@@ -438,12 +438,12 @@ ng_objects_valid(const ng_overlay *ov, CK_OBJECT_HANDLE handle)
 
 /* ---- the roots (mode=builtins): served as their certdata.txt wrote them ---- */
 
-static const ng_roots *roots_served; /* set at C_Initialize, before any query */
-
-void
-ng_objects_serve_roots(const ng_roots *roots)
+/* The roots are ng.roots, loaded by builtins.c at C_Initialize before any
+ * query; served once they are `served`. */
+static const ng_roots *
+roots_served(void)
 {
-    roots_served = roots;
+    return ng.roots.served ? &ng.roots : NULL;
 }
 
 /* libnssckbi.so serves UTF8 values with their terminating NUL: so do we. */
@@ -532,9 +532,9 @@ roots_get_attributes(const ng_roots *roots, CK_OBJECT_HANDLE handle, CK_ATTRIBUT
     const ng_record *rec;
     CK_RV rv = CKR_OK;
 
-    if (!roots || handle == CK_INVALID_HANDLE || handle > roots->n_records)
+    if (!roots || handle == CK_INVALID_HANDLE || handle > roots->parsed.n_records)
         return CKR_OBJECT_HANDLE_INVALID;
-    rec = &roots->records[handle - 1];
+    rec = &roots->parsed.records[handle - 1];
     for (CK_ULONG i = 0; i < count; i++) {
         const ng_attr *a = root_attr(rec, tmpl[i].type);
         rv = ng_fill_attribute(&tmpl[i], a ? a->value : NULL, a ? served_len(a) : 0, a != NULL, rv);
@@ -567,7 +567,7 @@ static bool
 push_root(ng_find *find, const ng_roots *roots, size_t number, const ng_overlay *ov,
           const CK_ATTRIBUTE *tmpl, CK_ULONG count)
 {
-    const ng_record *rec = &roots->records[number];
+    const ng_record *rec = &roots->parsed.records[number];
 
     if (!root_matches(rec, tmpl, count) || overridden(ov, rec))
         return true;
@@ -581,7 +581,7 @@ find_roots(ng_find *find, const ng_roots *roots, const probe *p, const ng_overla
     static const size_t first = 0;
 
     if (!p) {
-        for (size_t i = 0; i < roots->n_records; i++) {
+        for (size_t i = 0; i < roots->parsed.n_records; i++) {
             if (!push_root(find, roots, i, ov, tmpl, count))
                 return false;
         }
@@ -671,7 +671,7 @@ read_template(const ng_overlay *ov, const CK_ATTRIBUTE *tmpl, CK_ULONG count, qu
 CK_RV
 ng_objects_find(ng_overlay *ov, const CK_ATTRIBUTE *tmpl, CK_ULONG count, ng_find *find)
 {
-    const ng_roots *roots = roots_served;
+    const ng_roots *roots = roots_served();
     query q;
     probe p;
     long hit[2];
@@ -733,7 +733,7 @@ ng_objects_get_attributes(const ng_overlay *ov, CK_OBJECT_HANDLE handle, CK_ATTR
     value v;
 
     if (ng_objects_handle_id(handle) == 0) /* mode=builtins: a root record */
-        return roots_get_attributes(roots_served, handle, tmpl, count);
+        return roots_get_attributes(roots_served(), handle, tmpl, count);
     if (!ov || !decode_handle(ov, handle, &global, &e, &kind))
         return CKR_OBJECT_HANDLE_INVALID;
     for (CK_ULONG i = 0; i < count; i++) {

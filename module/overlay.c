@@ -62,15 +62,6 @@ struct ng_source {
  * under way, the images being unmapped) is in `ng` (internal.h), with the
  * rest of the module's: one fork handler sees all of it (module.c). */
 
-static uint64_t
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts); /* a few ms of grain is plenty here */
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* ---- looking at the files ---- */
 
 static void
@@ -514,7 +505,7 @@ job_start(const ng_config *cfg, file_stamp *st, size_t n_st, unit_list *ul)
     }
     ng.job.ov = ov;
     ng.job.ul = *ul;
-    ng.job.started_ms = now_ms();
+    ng.job.started_ms = ng_clock_coarse_ms();
     return true;
 }
 
@@ -831,7 +822,8 @@ ng_overlays_start(const ng_config *cfg)
     if (ok) {
         /* nothing at all is served: say so loudly (err), never silently */
         job_publish(ng.job.ov->n_entries == 0 ? NG_EV_LOAD_FAILED : NG_EV_LOAD);
-        __atomic_store_n(&ng.next_check_ms, now_ms() + cfg->reload_ms, __ATOMIC_RELAXED);
+        __atomic_store_n(&ng.next_check_ms, ng_clock_coarse_ms() + cfg->reload_ms,
+                         __ATOMIC_RELAXED);
     }
     reload_unlock();
     return ok;
@@ -851,7 +843,8 @@ ng_overlays_forget(void)
     /* In a forked child, which runs one thread: the parent's generations
      * are this process's copies. Free them, unless a parent thread was
      * changing them at the fork (ng.reloading): then leave them be. The
-     * parent's reload lock is never taken here, only made anew. */
+     * parent's reload lock is never taken here: the fork handler made it
+     * anew (module.c). */
     if (!__atomic_load_n(&ng.reloading, __ATOMIC_SEQ_CST)) {
         drop_all();
     } else {
@@ -861,7 +854,6 @@ ng_overlays_forget(void)
         ng.n_dying = ng.dying_cap = 0;
         ng.overlay_config = NULL;
     }
-    pthread_mutex_init(&ng.reload_lock, NULL);
     __atomic_store_n(&ng.reloading, false, __ATOMIC_SEQ_CST);
 }
 
@@ -877,18 +869,18 @@ scan_changed(const ng_overlay *ov, const file_stamp *st, size_t n)
     return false;
 }
 
+/* The reload interval has passed (ng_overlays_poll, internal.h, decided:
+ * never in a forked child). */
 void
-ng_overlays_poll(void)
+ng_overlays_poll_due(uint64_t now)
 {
-    uint64_t now = now_ms(), deadline;
+    uint64_t deadline;
     unit_list ul;
     size_t n_st = 0;
     file_stamp *st;
 
-    if (__atomic_load_n(&ng.forked, __ATOMIC_RELAXED))
-        return; /* a forked child serves what it inherited (module.c) */
-    if (now < __atomic_load_n(&ng.next_check_ms, __ATOMIC_RELAXED) || !reload_trylock())
-        return; /* not due, or another thread is at it: never wait */
+    if (!reload_trylock())
+        return; /* another thread is at it: never wait */
     deadline = ng_clock_ns() + RELOAD_SLICE_NS;
     if (!ng.overlay_config || !ng.current)
         goto out;
@@ -930,16 +922,4 @@ ng_overlays_reclaim(void)
         return;
     reclaim_locked();
     reload_unlock();
-}
-
-ng_overlay *
-ng_overlays_current(void)
-{
-    return __atomic_load_n(&ng.current, __ATOMIC_SEQ_CST);
-}
-
-uint64_t
-ng_overlays_epoch(void)
-{
-    return __atomic_load_n(&ng.epoch, __ATOMIC_SEQ_CST);
 }

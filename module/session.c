@@ -5,7 +5,8 @@
  * kept until the module is finalised. A handle names its slot in the low 16
  * bits and a per-open sequence number above, so a stale handle never finds
  * a newer session. Each slot has its own mutex: a call locks only the slot
- * of the session it uses. Opening takes `open_lock` to claim a free slot.
+ * of the session it uses. Opening takes ng.sessions.open_lock to claim a
+ * free slot.
  *
  * Each slot also publishes which generations its session reads (their ids)
  * and, while it is switching to the current one, the epoch it started at.
@@ -19,27 +20,18 @@
 
 #include "internal.h"
 
-#define CHUNK_SLOTS 256
-#define MAX_CHUNKS 256 /* 65,536 sessions */
+/* The table is ng.sessions (internal.h), its slots ng_session_slot: the
+ * fork handler (module.c) remakes their locks in a child. */
+#define CHUNK_SLOTS NG_SESSION_CHUNK
+#define MAX_CHUNKS NG_SESSION_CHUNKS
 
-typedef struct {
-    _Alignas(64) pthread_mutex_t lock; /* one cache line per slot or two: no false sharing */
-    ng_session *session;               /* NULL when free */
-    /* __atomic: */
-    uint64_t pinning; /* epoch a switch started at, 0 = not switching */
-    uint64_t held[2]; /* ids of the generations read, 0 = none */
-} slot;
-
-static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
-static slot *chunks[MAX_CHUNKS]; /* __atomic loads: published once, freed at finalise */
-static uint64_t sequence = 1;
-static unsigned long n_open;
+typedef ng_session_slot slot;
 
 static slot *
 slot_of(CK_SESSION_HANDLE handle)
 {
     size_t index = handle & 0xffff;
-    slot *chunk = __atomic_load_n(&chunks[index / CHUNK_SLOTS], __ATOMIC_ACQUIRE);
+    slot *chunk = __atomic_load_n(&ng.sessions.chunks[index / CHUNK_SLOTS], __ATOMIC_ACQUIRE);
 
     return chunk ? &chunk[index % CHUNK_SLOTS] : NULL;
 }
@@ -47,33 +39,21 @@ slot_of(CK_SESSION_HANDLE handle)
 static void destroy(ng_session *s);
 
 void
-ng_sessions_init(void)
+ng_sessions_forget(void)
 {
-    /* Also after fork(), in the child (one thread): the parent's sessions
-     * are not the child's. Free this process's copies of them without their
-     * locks, which threads that do not exist here may have held. */
-    pthread_mutex_init(&open_lock, NULL);
+    /* In a fork()ed child (one thread): the parent's sessions are not the
+     * child's. Free this process's copies of them without their locks,
+     * which threads that do not exist here may have held (the fork handler
+     * made the locks anew). */
     for (size_t c = 0; c < MAX_CHUNKS; c++) {
-        for (size_t i = 0; chunks[c] && i < CHUNK_SLOTS; i++) {
-            if (chunks[c][i].session)
-                destroy(chunks[c][i].session);
+        for (size_t i = 0; ng.sessions.chunks[c] && i < CHUNK_SLOTS; i++) {
+            if (ng.sessions.chunks[c][i].session)
+                destroy(ng.sessions.chunks[c][i].session);
         }
-        free(chunks[c]);
-        chunks[c] = NULL;
+        free(ng.sessions.chunks[c]);
+        ng.sessions.chunks[c] = NULL;
     }
-    n_open = 0;
-}
-
-void
-ng_sessions_after_fork(void)
-{
-    /* in the child of fork() (one thread): its sessions go on answering
-     * from its copy of the table, whose locks a parent thread may have held */
-    pthread_mutex_init(&open_lock, NULL);
-    for (size_t c = 0; c < MAX_CHUNKS; c++) {
-        for (size_t i = 0; chunks[c] && i < CHUNK_SLOTS; i++)
-            pthread_mutex_init(&chunks[c][i].lock, NULL);
-    }
+    ng.sessions.n_open = 0;
 }
 
 static void
@@ -95,14 +75,14 @@ void
 ng_sessions_close_all(void)
 {
     for (size_t c = 0; c < MAX_CHUNKS; c++) {
-        slot *chunk = __atomic_load_n(&chunks[c], __ATOMIC_ACQUIRE);
+        slot *chunk = __atomic_load_n(&ng.sessions.chunks[c], __ATOMIC_ACQUIRE);
         for (size_t i = 0; chunk && i < CHUNK_SLOTS; i++) {
             pthread_mutex_lock(&chunk[i].lock);
             if (chunk[i].session) {
                 destroy(chunk[i].session);
                 chunk[i].session = NULL;
                 unpublish(&chunk[i]);
-                __atomic_sub_fetch(&n_open, 1, __ATOMIC_RELAXED);
+                __atomic_sub_fetch(&ng.sessions.n_open, 1, __ATOMIC_RELAXED);
             }
             pthread_mutex_unlock(&chunk[i].lock);
         }
@@ -114,30 +94,30 @@ ng_sessions_free(void)
 {
     ng_sessions_close_all();
     for (size_t c = 0; c < MAX_CHUNKS; c++) {
-        slot *chunk = chunks[c];
+        slot *chunk = ng.sessions.chunks[c];
         for (size_t i = 0; chunk && i < CHUNK_SLOTS; i++)
             pthread_mutex_destroy(&chunk[i].lock);
         free(chunk);
-        chunks[c] = NULL;
+        ng.sessions.chunks[c] = NULL;
     }
 }
 
-/* A free slot, locked; NULL when the table is full. Under open_lock. */
+/* A free slot, locked; NULL when the table is full. Under ng.sessions.open_lock. */
 static slot *
 claim_locked(size_t *index)
 {
     for (size_t c = 0; c < MAX_CHUNKS; c++) {
-        if (!chunks[c]) {
+        if (!ng.sessions.chunks[c]) {
             slot *chunk = aligned_alloc(64, CHUNK_SLOTS * sizeof(*chunk));
             if (!chunk)
                 return NULL;
             memset(chunk, 0, CHUNK_SLOTS * sizeof(*chunk));
             for (size_t i = 0; i < CHUNK_SLOTS; i++)
                 pthread_mutex_init(&chunk[i].lock, NULL);
-            __atomic_store_n(&chunks[c], chunk, __ATOMIC_RELEASE);
+            __atomic_store_n(&ng.sessions.chunks[c], chunk, __ATOMIC_RELEASE);
         }
         for (size_t i = 0; i < CHUNK_SLOTS; i++) {
-            slot *sl = &chunks[c][i];
+            slot *sl = &ng.sessions.chunks[c][i];
             pthread_mutex_lock(&sl->lock);
             if (!sl->session) {
                 *index = c * CHUNK_SLOTS + i;
@@ -173,20 +153,20 @@ ng_session_open(CK_FLAGS flags, CK_SESSION_HANDLE *handle)
 
     if (!s)
         return CKR_HOST_MEMORY;
-    pthread_mutex_lock(&open_lock);
+    pthread_mutex_lock(&ng.sessions.open_lock);
     sl = claim_locked(&index);
     if (!sl) {
-        pthread_mutex_unlock(&open_lock);
+        pthread_mutex_unlock(&ng.sessions.open_lock);
         free(s);
         return CKR_SESSION_COUNT;
     }
     s->flags = flags;
-    s->handle = (CK_SESSION_HANDLE)((sequence++ << 16) | index);
+    s->handle = (CK_SESSION_HANDLE)((ng.sessions.sequence++ << 16) | index);
     sl->session = s;
     *handle = s->handle;
-    __atomic_add_fetch(&n_open, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&ng.sessions.n_open, 1, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&sl->lock);
-    pthread_mutex_unlock(&open_lock);
+    pthread_mutex_unlock(&ng.sessions.open_lock);
     return CKR_OK;
 }
 
@@ -203,7 +183,7 @@ ng_session_close(CK_SESSION_HANDLE handle)
         s = sl->session;
         sl->session = NULL;
         unpublish(sl);
-        __atomic_sub_fetch(&n_open, 1, __ATOMIC_RELAXED);
+        __atomic_sub_fetch(&ng.sessions.n_open, 1, __ATOMIC_RELAXED);
     }
     pthread_mutex_unlock(&sl->lock);
     if (!s)
@@ -287,14 +267,14 @@ ng_session_overlay_of(ng_session *s, CK_OBJECT_HANDLE handle)
 unsigned long
 ng_sessions_count(void)
 {
-    return __atomic_load_n(&n_open, __ATOMIC_RELAXED);
+    return __atomic_load_n(&ng.sessions.n_open, __ATOMIC_RELAXED);
 }
 
 bool
 ng_sessions_may_read(const ng_overlay *ov)
 {
     for (size_t c = 0; c < MAX_CHUNKS; c++) {
-        slot *chunk = __atomic_load_n(&chunks[c], __ATOMIC_ACQUIRE);
+        slot *chunk = __atomic_load_n(&ng.sessions.chunks[c], __ATOMIC_ACQUIRE);
         for (size_t i = 0; chunk && i < CHUNK_SLOTS; i++) {
             uint64_t pinning = __atomic_load_n(&chunk[i].pinning, __ATOMIC_SEQ_CST);
             if ((pinning && pinning < ov->retired_at) ||

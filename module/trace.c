@@ -36,13 +36,10 @@ enum {
 
 #define TRACE_LINE_MAX 8192
 
-static struct {
-    unsigned areas; /* read once; 0 = off */
-    int fd;
-    CK_FUNCTION_LIST *real;
-    CK_FUNCTION_LIST traced;
-} trace = {.fd = -1};
-
+/* The areas, the file and the wrapped list are ng.trace (internal.h), set
+ * once and then only read: a child of fork() traces on as its parent did.
+ * trace_once stays here: a pthread_once_t cannot be reset, and the variable
+ * is read once per process. */
 static pthread_once_t trace_once = PTHREAD_ONCE_INIT;
 
 /* ---- the line ---- */
@@ -87,7 +84,7 @@ tline_emit(tline *l)
     l->buf[l->used++] = '\n';
     len = l->used;
     while (len > 0) {
-        ssize_t w = write(trace.fd, p, len);
+        ssize_t w = write(ng.trace.fd, p, len);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
@@ -302,13 +299,13 @@ add_template(tline *l, const CK_ATTRIBUTE *t, CK_ULONG count, bool values)
 static bool
 on(unsigned area)
 {
-    return (trace.areas & area) != 0;
+    return (ng.trace.areas & area) != 0;
 }
 
 static CK_RV
 tr_C_Initialize(CK_VOID_PTR args)
 {
-    CK_RV rv = trace.real->C_Initialize(args);
+    CK_RV rv = ng.trace.real->C_Initialize(args);
     tline l;
 
     if (on(AREA_PKCS11)) {
@@ -327,7 +324,7 @@ static CK_RV
 tr_C_OpenSession(CK_SLOT_ID slot, CK_FLAGS flags, CK_VOID_PTR app, CK_NOTIFY notify,
                  CK_SESSION_HANDLE_PTR session)
 {
-    CK_RV rv = trace.real->C_OpenSession(slot, flags, app, notify, session);
+    CK_RV rv = ng.trace.real->C_OpenSession(slot, flags, app, notify, session);
     tline l;
 
     if (on(AREA_PKCS11)) {
@@ -343,7 +340,7 @@ tr_C_OpenSession(CK_SLOT_ID slot, CK_FLAGS flags, CK_VOID_PTR app, CK_NOTIFY not
 static CK_RV
 tr_C_FindObjectsInit(CK_SESSION_HANDLE session, CK_ATTRIBUTE_PTR tmpl, CK_ULONG count)
 {
-    CK_RV rv = trace.real->C_FindObjectsInit(session, tmpl, count);
+    CK_RV rv = ng.trace.real->C_FindObjectsInit(session, tmpl, count);
     tline l;
 
     if (on(AREA_PKCS11 | AREA_LOOKUP)) {
@@ -361,7 +358,7 @@ static CK_RV
 tr_C_FindObjects(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE_PTR objects, CK_ULONG max,
                  CK_ULONG_PTR count)
 {
-    CK_RV rv = trace.real->C_FindObjects(session, objects, max, count);
+    CK_RV rv = ng.trace.real->C_FindObjects(session, objects, max, count);
     tline l;
 
     if (on(AREA_PKCS11 | AREA_LOOKUP)) {
@@ -383,7 +380,7 @@ static CK_RV
 tr_C_GetAttributeValue(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE_PTR tmpl,
                        CK_ULONG count)
 {
-    CK_RV rv = trace.real->C_GetAttributeValue(session, object, tmpl, count);
+    CK_RV rv = ng.trace.real->C_GetAttributeValue(session, object, tmpl, count);
     tline l;
 
     if (on(AREA_PKCS11 | AREA_LOOKUP)) {
@@ -401,7 +398,7 @@ tr_C_GetAttributeValue(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_AT
 #define TRACED(name, params, args, first)                                                          \
     static CK_RV tr_##name params                                                                  \
     {                                                                                              \
-        CK_RV rv = trace.real->name args;                                                          \
+        CK_RV rv = ng.trace.real->name args;                                                       \
         tline l;                                                                                   \
         if (on(AREA_PKCS11)) {                                                                     \
             tline_start(&l);                                                                       \
@@ -502,7 +499,7 @@ parse_areas(const char *spec, size_t len)
     return areas;
 }
 
-#define WRAP(name) trace.traced.name = tr_##name
+#define WRAP(name) ng.trace.traced.name = tr_##name
 
 static void
 wrap_all(void)
@@ -541,14 +538,14 @@ trace_setup(void)
     if (!spec || !*spec)
         return;
     colon = strchr(spec, ':');
-    trace.areas = parse_areas(spec, colon ? (size_t)(colon - spec) : strlen(spec));
-    if (!trace.areas)
+    ng.trace.areas = parse_areas(spec, colon ? (size_t)(colon - spec) : strlen(spec));
+    if (!ng.trace.areas)
         return;
-    trace.fd = STDERR_FILENO;
+    ng.trace.fd = STDERR_FILENO;
     if (colon && colon[1]) {
         int fd = strlen(colon + 1) < 1024 ? ng_log_open_file(colon + 1, &why) : -1;
         if (fd >= 0) {
-            trace.fd = fd;
+            ng.trace.fd = fd;
         } else {
             tline_start(&l);
             tprintf(&l, "NSSGUARD_DEBUG: %.1023s refused (%s), tracing to stderr", colon + 1,
@@ -562,14 +559,14 @@ CK_FUNCTION_LIST *
 ng_trace_function_list(CK_FUNCTION_LIST *real)
 {
     pthread_once(&trace_once, trace_setup);
-    if (!(trace.areas & (AREA_PKCS11 | AREA_LOOKUP)))
+    if (!(ng.trace.areas & (AREA_PKCS11 | AREA_LOOKUP)))
         return real;
-    if (!trace.real) {
-        trace.traced = *real;
-        trace.real = real;
+    if (!ng.trace.real) {
+        ng.trace.traced = *real;
+        ng.trace.real = real;
         wrap_all();
     }
-    return &trace.traced;
+    return &ng.trace.traced;
 }
 
 void
@@ -577,7 +574,7 @@ ng_trace_event(const char *name, const char *text)
 {
     tline l;
 
-    if (!(trace.areas & AREA_LOAD))
+    if (!(ng.trace.areas & AREA_LOAD))
         return;
     tline_start(&l);
     tprintf(&l, "event %s: %s", name, text);
