@@ -65,6 +65,7 @@ tool_cmd_compile(int argc, char **argv)
     compile_opts o = {true, NULL};
     tool_common common = {.name = "compile",
                           .usage = usage,
+                          .flags = TOOL_OPT_SOME_OPERANDS,
                           .options = opts,
                           .shortopts = "o:",
                           .option = compile_option,
@@ -90,7 +91,7 @@ tool_cmd_compile(int argc, char **argv)
     certificates = o.certificates;
     out = o.out;
     n = argc - optind;
-    if (n < 1 || (n > 1 && !out)) {
+    if (n > 1 && !out) {
         usage(stderr);
         return TOOL_EXIT_ERROR;
     }

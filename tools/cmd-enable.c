@@ -414,6 +414,7 @@ enable_or_disable(int argc, char **argv, bool on)
     op_targets t = {0};
     tool_common common = {.name = on ? "enable" : "disable",
                           .usage = enable_usage,
+                          .flags = TOOL_OPT_NO_OPERAND,
                           .options = on ? op_enable_options : op_disable_options,
                           .option = op_target_option,
                           .ctx = &t};
@@ -421,7 +422,7 @@ enable_or_disable(int argc, char **argv, bool on)
     if (rc >= 0)
         goto out;
     op_targets_finish(&t);
-    if (optind != argc || t.nssdbs.n + t.profiles.n + t.policies.n == 0) {
+    if (t.nssdbs.n + t.profiles.n + t.policies.n == 0) {
         enable_usage(stderr);
         rc = TOOL_EXIT_ERROR;
         goto out;
