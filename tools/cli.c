@@ -79,8 +79,9 @@ operands_ok(const tool_common *c, int n)
     return ok;
 }
 
-int
-tool_parse_args(tool_common *c, int argc, char **argv)
+/* -1 to go on, or the exit status. */
+static int
+parse_args(tool_common *c, int argc, char **argv)
 {
     char shortopts[64];
     struct option *all = merged_options(c);
@@ -102,6 +103,15 @@ tool_parse_args(tool_common *c, int argc, char **argv)
         }
     }
     return rc;
+}
+
+bool
+tool_parse_args(tool_common *c, int argc, char **argv, int *rc)
+{
+    int status = parse_args(c, argc, argv);
+
+    *rc = status >= 0 ? status : TOOL_EXIT_ERROR;
+    return status < 0;
 }
 
 bool

@@ -559,10 +559,8 @@ tool_cmd_audit(int argc, char **argv)
     int rc;
 
     memset(&res, 0, sizeof(res));
-    rc = tool_parse_args(&common, argc, argv);
-    if (rc >= 0)
+    if (!tool_parse_args(&common, argc, argv, &rc))
         goto out;
-    rc = TOOL_EXIT_ERROR;
     if (!read_inputs(&certs, argc, argv, &nss_up))
         goto out;
     loaded = tool_common_load(&common, &ov);

@@ -725,10 +725,8 @@ tool_cmd_check(int argc, char **argv)
     int rc;
 
     memset(&ck, 0, sizeof(ck));
-    rc = tool_parse_args(&common, argc, argv);
-    if (rc >= 0)
+    if (!tool_parse_args(&common, argc, argv, &rc))
         goto out;
-    rc = TOOL_EXIT_ERROR;
     ck.json = common.json;
     paths = tool_overlay_paths(argv + optind, (size_t)(argc - optind));
     if (!paths || !parse_certs(&ck))

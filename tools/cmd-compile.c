@@ -70,7 +70,7 @@ tool_cmd_compile(int argc, char **argv)
                           .shortopts = "o:",
                           .option = compile_option,
                           .ctx = &o};
-    bool certificates;
+    bool certificates, go_on;
     const char *out;
     char *default_out = NULL;
     ng_records *files = NULL;
@@ -83,11 +83,10 @@ tool_cmd_compile(int argc, char **argv)
     int n, rc;
 
     memset(&ents, 0, sizeof(ents));
-    rc = tool_parse_args(&common, argc, argv);
+    go_on = tool_parse_args(&common, argc, argv, &rc);
     tool_common_clear(&common);
-    if (rc >= 0)
+    if (!go_on)
         return rc;
-    rc = TOOL_EXIT_ERROR;
     certificates = o.certificates;
     out = o.out;
     n = argc - optind;

@@ -289,10 +289,8 @@ tool_cmd_explain(int argc, char **argv)
     bool loaded = false, nss_up = false;
     int rc;
 
-    rc = tool_parse_args(&common, argc, argv);
-    if (rc >= 0)
+    if (!tool_parse_args(&common, argc, argv, &rc))
         goto out;
-    rc = TOOL_EXIT_ERROR;
     x.json = common.json;
     if (!tool_nss_init(NULL))
         goto out;

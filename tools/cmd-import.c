@@ -389,10 +389,8 @@ tool_cmd_import_mozilla(int argc, char **argv)
     int rc;
 
     memset(&m, 0, sizeof(m));
-    rc = tool_parse_args(&common, argc, argv);
-    if (rc >= 0)
+    if (!tool_parse_args(&common, argc, argv, &rc))
         goto out;
-    rc = TOOL_EXIT_ERROR;
     m.path = argv[optind];
     if (!moz_read(&m, &nss_up) || !moz_write(&m))
         goto out;
@@ -792,10 +790,8 @@ tool_cmd_import_onecrl(int argc, char **argv)
     int rc;
 
     memset(&o, 0, sizeof(o));
-    rc = tool_parse_args(&common, argc, argv);
-    if (rc >= 0)
+    if (!tool_parse_args(&common, argc, argv, &rc))
         goto out;
-    rc = TOOL_EXIT_ERROR;
     o.source = argv[optind];
     snprintf(o.prefix, sizeof(o.prefix), "%s: ", o.source);
     if (!onecrl_read(&o, &nss_up) || !onecrl_write(&o))

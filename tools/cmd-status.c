@@ -525,10 +525,10 @@ tool_cmd_status(int argc, char **argv)
                           .option = op_target_option,
                           .ctx = &t};
     char *scratch = NULL;
-    int rc = tool_parse_args(&common, argc, argv);
-    if (rc >= 0)
+    int rc;
+
+    if (!tool_parse_args(&common, argc, argv, &rc))
         goto out;
-    rc = TOOL_EXIT_ERROR;
     op_targets_finish(&t);
     bool defaults = t.nssdbs.n + t.profiles.n + t.policies.n == 0;
     if (defaults || (t.system && t.nssdbs.n == 0))

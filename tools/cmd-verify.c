@@ -721,10 +721,8 @@ tool_cmd_verify(int argc, char **argv)
     v->cert_usage = certificateUsageSSLServer;
     v->chain_usage = certUsageSSLServer;
     v->err_depth = -1;
-    rc = tool_parse_args(&common, argc, argv);
-    if (rc >= 0)
+    if (!tool_parse_args(&common, argc, argv, &rc))
         goto out;
-    rc = TOOL_EXIT_ERROR;
     v->json = common.json;
     v->chain_file = argv[optind];
     if (!find_module_and_db(v) || !load_module(v, &common) || !read_chain(v))

@@ -82,9 +82,10 @@ typedef struct {
 } tool_common;
 
 /* Parses argv (getopt_long, optind left at the first operand) and checks the
- * operand count the flags ask for. Returns -1 to go on, or the exit status to
- * return at once (0 after --help). */
-int tool_parse_args(tool_common *c, int argc, char **argv);
+ * operand count the flags ask for. Returns true to go on, *rc then
+ * TOOL_EXIT_ERROR (the status until the subcommand succeeds); false to
+ * return *rc at once (0 after --help). */
+bool tool_parse_args(tool_common *c, int argc, char **argv, int *rc);
 /* tool_overlay_load on the --overlay arguments (none: the configuration). */
 bool tool_common_load(tool_common *c, tool_overlay *ov);
 void tool_common_clear(tool_common *c);
