@@ -19,7 +19,7 @@ bench_nssguard_bench_reload_SOURCES = bench/reload.c bench/clock.h
 bench_nssguard_bench_reload_CFLAGS = $(AM_CFLAGS) $(NSS_INCLUDES) $(NSPR_CFLAGS) -pthread
 bench_nssguard_bench_reload_LDADD = -ldl -lpthread
 
-bench_nssguard_bench_verify_SOURCES = bench/verify.c bench/clock.h
+bench_nssguard_bench_verify_SOURCES = bench/verify.c bench/clock.h tests/der-file.h
 bench_nssguard_bench_verify_CFLAGS = $(AM_CFLAGS) $(NSS_CFLAGS) $(NSPR_CFLAGS)
 bench_nssguard_bench_verify_LDADD = $(NSS_LIBS) $(NSPR_LIBS)
 

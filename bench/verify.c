@@ -18,7 +18,6 @@
  *
  * Output: one line "verify_med_ns=... verify_mean_ns=... iterations=..."
  */
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +34,7 @@
 #include <secitem.h>
 #include <secmod.h>
 
+#include "../tests/der-file.h"
 #include "clock.h"
 
 static void die(const char *what, const char *detail) __attribute__((noreturn));
@@ -58,23 +58,11 @@ nss_error(void)
 static SECItem
 read_der(const char *dir, const char *name)
 {
-    char path[4096];
-    SECItem item = {siBuffer, NULL, 0};
-    FILE *fp;
-    long len;
+    der_file f;
 
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    fp = fopen(path, "rb");
-    if (!fp)
-        die(path, strerror(errno));
-    if (fseek(fp, 0, SEEK_END) != 0 || (len = ftell(fp)) <= 0 || fseek(fp, 0, SEEK_SET) != 0)
-        die(path, "cannot size");
-    item.data = malloc((size_t)len);
-    if (!item.data || fread(item.data, 1, (size_t)len, fp) != (size_t)len)
-        die(path, "cannot read");
-    item.len = (unsigned)len;
-    fclose(fp);
-    return item;
+    if (!der_file_read(&f, dir, name))
+        die(f.path, f.why);
+    return f.item;
 }
 
 static void

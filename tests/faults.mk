@@ -3,7 +3,7 @@
 #   faults-config.sh  a bad line in nssguard.conf, overlay paths that give nothing
 #   faults-nss.sh     non-atomic redeploys under a verify loop, fork(), a huge text
 check_PROGRAMS += tests/test-faults-nss
-tests_test_faults_nss_SOURCES = tests/test-faults-nss.c
+tests_test_faults_nss_SOURCES = tests/test-faults-nss.c tests/der-file.h
 tests_test_faults_nss_CFLAGS = $(AM_CFLAGS) $(NSS_CFLAGS) $(NSPR_CFLAGS)
 tests_test_faults_nss_LDADD = $(NSS_LIBS) $(NSPR_LIBS)
 

@@ -26,28 +26,18 @@
 #include <prerror.h>
 #include <secmod.h>
 
+#include "der-file.h"
+
 static SECItem
 read_file(const char *dir, const char *name)
 {
-    char path[4096];
-    SECItem item = {siBuffer, NULL, 0};
-    FILE *fp;
-    long len;
+    der_file f;
 
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    fp = fopen(path, "rb");
-    if (!fp || fseek(fp, 0, SEEK_END) != 0 || (len = ftell(fp)) <= 0 || fseek(fp, 0, SEEK_SET)) {
-        fprintf(stderr, "cannot read %s\n", path);
+    if (!der_file_read(&f, dir, name)) {
+        fprintf(stderr, "cannot read %s\n", f.path);
         exit(2);
     }
-    item.data = malloc((size_t)len);
-    if (!item.data || fread(item.data, 1, (size_t)len, fp) != (size_t)len) {
-        fprintf(stderr, "cannot read %s\n", path);
-        exit(2);
-    }
-    item.len = (unsigned)len;
-    fclose(fp);
-    return item;
+    return f.item;
 }
 
 /* 0 when the chain's leaf verifies for a TLS server, else NSS's error. */

@@ -5,13 +5,13 @@
 P11KIT_TESTS = tests/p11kit-tools.sh tests/p11kit-gnutls.sh
 TESTS += $(P11KIT_TESTS)
 dist_noinst_SCRIPTS += $(P11KIT_TESTS)
-EXTRA_DIST += tests/test-gnutls.c
+EXTRA_DIST += tests/test-gnutls.c tests/gnutls-verify.h
 AM_TESTS_ENVIRONMENT += \
 	P11_KIT_MODULE_PATH='$(P11_KIT_MODULE_PATH)'; export P11_KIT_MODULE_PATH;
 
 if HAVE_GNUTLS
 check_PROGRAMS += tests/test-gnutls
-tests_test_gnutls_SOURCES = tests/test-gnutls.c
+tests_test_gnutls_SOURCES = tests/test-gnutls.c tests/gnutls-verify.h
 tests_test_gnutls_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS)
 tests_test_gnutls_LDADD = $(GNUTLS_LIBS)
 endif
@@ -23,7 +23,7 @@ dist_noinst_SCRIPTS += tests/p11kit-gnutls-system.sh
 EXTRA_DIST += tests/test-gnutls-system.c
 if HAVE_GNUTLS
 check_PROGRAMS += tests/test-gnutls-system
-tests_test_gnutls_system_SOURCES = tests/test-gnutls-system.c
+tests_test_gnutls_system_SOURCES = tests/test-gnutls-system.c tests/gnutls-verify.h
 tests_test_gnutls_system_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS)
 tests_test_gnutls_system_LDADD = $(GNUTLS_LIBS)
 endif

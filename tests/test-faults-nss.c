@@ -42,6 +42,8 @@
 #include <secerr.h>
 #include <secmod.h>
 
+#include "der-file.h"
+
 static CERTCertificate *leaf, *ca;
 
 static void
@@ -54,21 +56,11 @@ die(const char *what)
 static SECItem
 read_der(const char *dir, const char *name)
 {
-    char path[4096];
-    SECItem item = {siBuffer, NULL, 0};
-    FILE *f;
-    long n;
+    der_file f;
 
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    f = fopen(path, "rb");
-    if (!f || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) <= 0 || fseek(f, 0, SEEK_SET) != 0)
-        die(path);
-    item.data = malloc((size_t)n);
-    item.len = (unsigned)n;
-    if (!item.data || fread(item.data, 1, (size_t)n, f) != (size_t)n)
-        die(path);
-    fclose(f);
-    return item;
+    if (!der_file_read(&f, dir, name))
+        die(f.path);
+    return f.item;
 }
 
 static CERTCertificate *

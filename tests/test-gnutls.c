@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "gnutls-verify.h"
 #include "tap.h"
 
 /* Verifies PKIDIR/CHAIN-chain.pem against the trust list CAS: "pkcs11:" or
@@ -46,25 +47,13 @@ static unsigned
 verify_with(const char *cas, const char *pkidir, const char *chain, int *rv)
 {
     gnutls_x509_trust_list_t tl = NULL;
-    gnutls_x509_crt_t *crts = NULL;
-    gnutls_datum_t pem = {NULL, 0};
-    unsigned n = 0, status = (unsigned)-1;
-    char path[1024];
+    unsigned status = (unsigned)-1;
 
-    snprintf(path, sizeof(path), "%s/%s-chain.pem", pkidir, chain);
     *rv = gnutls_x509_trust_list_init(&tl, 0);
     if (*rv >= 0)
         *rv = gnutls_x509_trust_list_add_trust_file(tl, cas, NULL, GNUTLS_X509_FMT_PEM, 0, 0);
     if (*rv >= 0)
-        *rv = gnutls_load_file(path, &pem);
-    if (*rv >= 0)
-        *rv = gnutls_x509_crt_list_import2(&crts, &n, &pem, GNUTLS_X509_FMT_PEM, 0);
-    if (*rv >= 0)
-        *rv = gnutls_x509_trust_list_verify_crt(tl, crts, n, 0, &status, NULL);
-    for (unsigned i = 0; i < n; i++)
-        gnutls_x509_crt_deinit(crts[i]);
-    gnutls_free(crts);
-    gnutls_free(pem.data);
+        status = verify_chain(tl, pkidir, chain, rv);
     if (tl)
         gnutls_x509_trust_list_deinit(tl, 1);
     return status;

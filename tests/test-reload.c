@@ -39,17 +39,34 @@ static char odir[600], log_path[600], txt[700], ngo[700];
 static const unsigned char issuer_der[] = {0x30, 0x0c, 0x31, 0x0a, 0x30, 0x08, 0x06,
                                            0x03, 0x55, 0x04, 0x03, 0x13, 0x01, 0x41};
 
-/* Writes an overlay with serials first..last labelled "<tag>-<serial>",
- * through a temporary file and rename, as deployment tools do. Serials
- * below 128 take one byte, others three. */
+/* An overlay is replaced as deployment tools do: written to PATH.tmp, then
+ * renamed over PATH (with MTIME as its modification time when not 0). */
+static FILE *
+replace_begin(const char *path, char *tmp, size_t size)
+{
+    snprintf(tmp, size, "%s.tmp", path);
+    return fopen(tmp, "w");
+}
+
+static void
+replace_end(FILE *f, const char *tmp, const char *path, long mtime)
+{
+    fclose(f);
+    if (mtime) { /* distinct modification times, whatever the clock's grain */
+        struct timespec ts[2] = {{mtime, 0}, {mtime, 0}};
+        utimensat(AT_FDCWD, tmp, ts, 0);
+    }
+    rename(tmp, path);
+}
+
+/* Writes an overlay with serials first..last labelled "<tag>-<serial>".
+ * Serials below 128 take one byte, others three. */
 static void
 write_overlay(const char *path, const char *tag, int first, int last, long mtime)
 {
     char tmp[800];
-    FILE *f;
+    FILE *f = replace_begin(path, tmp, sizeof(tmp));
 
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    f = fopen(tmp, "w");
     if (!f)
         return;
     for (int s = first; s <= last; s++) {
@@ -67,12 +84,7 @@ write_overlay(const char *path, const char *tag, int first, int last, long mtime
                     s & 0xff);
         fprintf(f, "CKA_TRUST_SERVER_AUTH CK_TRUST CKT_NSS_NOT_TRUSTED\n\n");
     }
-    fclose(f);
-    if (mtime) { /* distinct modification times, whatever the clock's grain */
-        struct timespec ts[2] = {{mtime, 0}, {mtime, 0}};
-        utimensat(AT_FDCWD, tmp, ts, 0);
-    }
-    rename(tmp, path);
+    replace_end(f, tmp, path, mtime);
 }
 
 /* Replaces an overlay by one without entries (a comment): how distrust is
@@ -81,15 +93,12 @@ static void
 withdraw(const char *path)
 {
     char tmp[800];
-    FILE *f;
+    FILE *f = replace_begin(path, tmp, sizeof(tmp));
 
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    f = fopen(tmp, "w");
     if (!f)
         return;
     fputs("# every entry withdrawn\n", f);
-    fclose(f);
-    rename(tmp, path);
+    replace_end(f, tmp, path, 0);
 }
 
 static void

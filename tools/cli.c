@@ -59,8 +59,29 @@ common_option(tool_common *c, int opt, char *arg)
     }
 }
 
-int
-tool_parse_args(tool_common *c, int argc, char **argv)
+/* The operand count the flags ask for: true, or the message and usage. */
+static bool
+operands_ok(const tool_common *c, int n)
+{
+    bool ok = true;
+
+    if (c->flags & TOOL_OPT_NO_OPERAND)
+        ok = n == 0;
+    else if (c->flags & TOOL_OPT_ONE_OPERAND)
+        ok = n == 1;
+    else if (c->flags & TOOL_OPT_SOME_OPERANDS)
+        ok = n >= 1;
+    if (!ok) {
+        if (c->operand_error)
+            tool_error("%s", c->operand_error);
+        c->usage(stderr);
+    }
+    return ok;
+}
+
+/* -1 to go on, or the exit status. */
+static int
+parse_args(tool_common *c, int argc, char **argv)
 {
     char shortopts[64];
     struct option *all = merged_options(c);
@@ -73,6 +94,8 @@ tool_parse_args(tool_common *c, int argc, char **argv)
     while (rc < 0 && (opt = getopt_long(argc, argv, shortopts, all, NULL)) != -1)
         rc = common_option(c, opt, optarg);
     free(all);
+    if (rc < 0 && !operands_ok(c, argc - optind))
+        return TOOL_EXIT_ERROR;
     if (rc < 0 && (c->flags & TOOL_OPT_ARGS_ARE_OVERLAYS)) {
         for (int i = optind; i < argc; i++) {
             if (!tool_strv_push(&c->overlays, &c->n_overlays, argv[i]))
@@ -80,6 +103,15 @@ tool_parse_args(tool_common *c, int argc, char **argv)
         }
     }
     return rc;
+}
+
+bool
+tool_parse_args(tool_common *c, int argc, char **argv, int *rc)
+{
+    int status = parse_args(c, argc, argv);
+
+    *rc = status >= 0 ? status : TOOL_EXIT_ERROR;
+    return status < 0;
 }
 
 bool

@@ -386,10 +386,8 @@ tool_cmd_add(int argc, char **argv)
     int rc;
 
     memset(&a, 0, sizeof(a));
-    rc = tool_parse_args(&common, argc, argv);
-    if (rc >= 0)
+    if (!tool_parse_args(&common, argc, argv, &rc))
         goto out;
-    rc = TOOL_EXIT_ERROR;
     if (!add_args_ok(&a, argc) || !tool_nss_init(a.db))
         goto out;
     nss_up = true;

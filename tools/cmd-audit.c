@@ -548,8 +548,10 @@ print_audit(const audit_result *res, size_t n_certs, bool json)
 int
 tool_cmd_audit(int argc, char **argv)
 {
-    tool_common common = {
-        .name = "audit", .usage = usage, .flags = TOOL_OPT_JSON | TOOL_OPT_OVERLAY};
+    tool_common common = {.name = "audit",
+                          .usage = usage,
+                          .flags = TOOL_OPT_JSON | TOOL_OPT_OVERLAY | TOOL_OPT_SOME_OPERANDS,
+                          .operand_error = "audit wants a CERT-DIR, a BUNDLE or an sql:DB"};
     tool_certs certs = {0};
     tool_overlay ov;
     audit_result res;
@@ -557,15 +559,8 @@ tool_cmd_audit(int argc, char **argv)
     int rc;
 
     memset(&res, 0, sizeof(res));
-    rc = tool_parse_args(&common, argc, argv);
-    if (rc >= 0)
+    if (!tool_parse_args(&common, argc, argv, &rc))
         goto out;
-    rc = TOOL_EXIT_ERROR;
-    if (optind >= argc) {
-        tool_error("audit wants a CERT-DIR, a BUNDLE or an sql:DB");
-        usage(stderr);
-        goto out;
-    }
     if (!read_inputs(&certs, argc, argv, &nss_up))
         goto out;
     loaded = tool_common_load(&common, &ov);

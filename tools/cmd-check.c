@@ -714,7 +714,8 @@ tool_cmd_check(int argc, char **argv)
     checker ck;
     tool_common common = {.name = "check",
                           .usage = usage,
-                          .flags = TOOL_OPT_JSON,
+                          .flags = TOOL_OPT_JSON | TOOL_OPT_SOME_OPERANDS,
+                          .operand_error = "no overlay file given",
                           .options = options,
                           .option = check_option,
                           .ctx = &ck};
@@ -724,16 +725,9 @@ tool_cmd_check(int argc, char **argv)
     int rc;
 
     memset(&ck, 0, sizeof(ck));
-    rc = tool_parse_args(&common, argc, argv);
-    if (rc >= 0)
+    if (!tool_parse_args(&common, argc, argv, &rc))
         goto out;
-    rc = TOOL_EXIT_ERROR;
     ck.json = common.json;
-    if (optind >= argc) {
-        tool_error("no overlay file given");
-        usage(stderr);
-        goto out;
-    }
     paths = tool_overlay_paths(argv + optind, (size_t)(argc - optind));
     if (!paths || !parse_certs(&ck))
         goto out;

@@ -65,11 +65,12 @@ tool_cmd_compile(int argc, char **argv)
     compile_opts o = {true, NULL};
     tool_common common = {.name = "compile",
                           .usage = usage,
+                          .flags = TOOL_OPT_SOME_OPERANDS,
                           .options = opts,
                           .shortopts = "o:",
                           .option = compile_option,
                           .ctx = &o};
-    bool certificates;
+    bool certificates, go_on;
     const char *out;
     char *default_out = NULL;
     ng_records *files = NULL;
@@ -82,15 +83,14 @@ tool_cmd_compile(int argc, char **argv)
     int n, rc;
 
     memset(&ents, 0, sizeof(ents));
-    rc = tool_parse_args(&common, argc, argv);
+    go_on = tool_parse_args(&common, argc, argv, &rc);
     tool_common_clear(&common);
-    if (rc >= 0)
+    if (!go_on)
         return rc;
-    rc = TOOL_EXIT_ERROR;
     certificates = o.certificates;
     out = o.out;
     n = argc - optind;
-    if (n < 1 || (n > 1 && !out)) {
+    if (n > 1 && !out) {
         usage(stderr);
         return TOOL_EXIT_ERROR;
     }

@@ -414,16 +414,17 @@ enable_or_disable(int argc, char **argv, bool on)
     op_targets t = {0};
     tool_common common = {.name = on ? "enable" : "disable",
                           .usage = enable_usage,
+                          .flags = TOOL_OPT_NO_OPERAND,
                           .options = on ? op_enable_options : op_disable_options,
                           .option = op_target_option,
                           .ctx = &t};
-    int rc = tool_parse_args(&common, argc, argv);
-    if (rc >= 0)
+    int rc;
+
+    if (!tool_parse_args(&common, argc, argv, &rc))
         goto out;
     op_targets_finish(&t);
-    if (optind != argc || t.nssdbs.n + t.profiles.n + t.policies.n == 0) {
+    if (t.nssdbs.n + t.profiles.n + t.policies.n == 0) {
         enable_usage(stderr);
-        rc = TOOL_EXIT_ERROR;
         goto out;
     }
     op_run_state st = {.t = &t, .on = on};

@@ -280,23 +280,18 @@ explain_all(explain_ctx *x, const tool_certs *certs)
 int
 tool_cmd_explain(int argc, char **argv)
 {
-    tool_common common = {
-        .name = "explain", .usage = usage, .flags = TOOL_OPT_JSON | TOOL_OPT_OVERLAY};
+    tool_common common = {.name = "explain",
+                          .usage = usage,
+                          .flags = TOOL_OPT_JSON | TOOL_OPT_OVERLAY | TOOL_OPT_SOME_OPERANDS,
+                          .operand_error = "no certificate given"};
     explain_ctx x = {.first_cert = true};
     tool_certs certs = {0};
     bool loaded = false, nss_up = false;
     int rc;
 
-    rc = tool_parse_args(&common, argc, argv);
-    if (rc >= 0)
+    if (!tool_parse_args(&common, argc, argv, &rc))
         goto out;
-    rc = TOOL_EXIT_ERROR;
     x.json = common.json;
-    if (optind >= argc) {
-        tool_error("no certificate given");
-        usage(stderr);
-        goto out;
-    }
     if (!tool_nss_init(NULL))
         goto out;
     nss_up = true;

@@ -379,6 +379,8 @@ tool_cmd_import_mozilla(int argc, char **argv)
     moz_ctx m;
     tool_common common = {.name = "import-mozilla",
                           .usage = usage_mozilla,
+                          .flags = TOOL_OPT_ONE_OPERAND,
+                          .operand_error = "import-mozilla wants one certdata.txt",
                           .options = options,
                           .shortopts = "o:",
                           .option = moz_option,
@@ -387,15 +389,8 @@ tool_cmd_import_mozilla(int argc, char **argv)
     int rc;
 
     memset(&m, 0, sizeof(m));
-    rc = tool_parse_args(&common, argc, argv);
-    if (rc >= 0)
+    if (!tool_parse_args(&common, argc, argv, &rc))
         goto out;
-    rc = TOOL_EXIT_ERROR;
-    if (optind + 1 != argc) {
-        tool_error("import-mozilla wants one certdata.txt");
-        usage_mozilla(stderr);
-        goto out;
-    }
     m.path = argv[optind];
     if (!moz_read(&m, &nss_up) || !moz_write(&m))
         goto out;
@@ -785,6 +780,8 @@ tool_cmd_import_onecrl(int argc, char **argv)
     onecrl_ctx o;
     tool_common common = {.name = "import-onecrl",
                           .usage = usage_onecrl,
+                          .flags = TOOL_OPT_ONE_OPERAND,
+                          .operand_error = "import-onecrl wants one JSON file",
                           .options = options,
                           .shortopts = "o:",
                           .option = onecrl_option,
@@ -793,15 +790,8 @@ tool_cmd_import_onecrl(int argc, char **argv)
     int rc;
 
     memset(&o, 0, sizeof(o));
-    rc = tool_parse_args(&common, argc, argv);
-    if (rc >= 0)
+    if (!tool_parse_args(&common, argc, argv, &rc))
         goto out;
-    rc = TOOL_EXIT_ERROR;
-    if (optind + 1 != argc) {
-        tool_error("import-onecrl wants one JSON file");
-        usage_onecrl(stderr);
-        goto out;
-    }
     o.source = argv[optind];
     snprintf(o.prefix, sizeof(o.prefix), "%s: ", o.source);
     if (!onecrl_read(&o, &nss_up) || !onecrl_write(&o))

@@ -34,10 +34,8 @@ tool_cmd_list(int argc, char **argv)
     bool loaded = false;
     int rc;
 
-    rc = tool_parse_args(&common, argc, argv);
-    if (rc >= 0)
+    if (!tool_parse_args(&common, argc, argv, &rc))
         goto out;
-    rc = TOOL_EXIT_ERROR;
     loaded = tool_common_load(&common, &ov);
     if (!loaded)
         goto out;

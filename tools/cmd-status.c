@@ -520,20 +520,16 @@ tool_cmd_status(int argc, char **argv)
     op_targets t = {0};
     tool_common common = {.name = "status",
                           .usage = status_usage,
-                          .flags = TOOL_OPT_JSON,
+                          .flags = TOOL_OPT_JSON | TOOL_OPT_NO_OPERAND,
                           .options = op_status_options,
                           .option = op_target_option,
                           .ctx = &t};
     char *scratch = NULL;
-    int rc = tool_parse_args(&common, argc, argv);
-    if (rc >= 0)
+    int rc;
+
+    if (!tool_parse_args(&common, argc, argv, &rc))
         goto out;
-    rc = TOOL_EXIT_ERROR;
     op_targets_finish(&t);
-    if (optind != argc) {
-        status_usage(stderr);
-        goto out;
-    }
     bool defaults = t.nssdbs.n + t.profiles.n + t.policies.n == 0;
     if (defaults || (t.system && t.nssdbs.n == 0))
         collect_default(&t, t.system);

@@ -708,7 +708,8 @@ tool_cmd_verify(int argc, char **argv)
     verify_ctx *v = calloc(1, sizeof(*v));
     tool_common common = {.name = "verify",
                           .usage = usage,
-                          .flags = TOOL_OPT_JSON | TOOL_OPT_OVERLAY,
+                          .flags = TOOL_OPT_JSON | TOOL_OPT_OVERLAY | TOOL_OPT_ONE_OPERAND,
+                          .operand_error = "verify wants one CHAIN file",
                           .options = options,
                           .option = verify_option,
                           .ctx = v};
@@ -720,16 +721,9 @@ tool_cmd_verify(int argc, char **argv)
     v->cert_usage = certificateUsageSSLServer;
     v->chain_usage = certUsageSSLServer;
     v->err_depth = -1;
-    rc = tool_parse_args(&common, argc, argv);
-    if (rc >= 0)
+    if (!tool_parse_args(&common, argc, argv, &rc))
         goto out;
-    rc = TOOL_EXIT_ERROR;
     v->json = common.json;
-    if (optind + 1 != argc) {
-        tool_error("verify wants one CHAIN file");
-        usage(stderr);
-        goto out;
-    }
     v->chain_file = argv[optind];
     if (!find_module_and_db(v) || !load_module(v, &common) || !read_chain(v))
         goto out;

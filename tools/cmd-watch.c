@@ -295,10 +295,10 @@ tool_cmd_watch(int argc, char **argv)
                           .options = watch_options,
                           .option = watch_option,
                           .ctx = &o};
-    int rc = tool_parse_args(&common, argc, argv);
-    if (rc >= 0)
+    int rc;
+
+    if (!tool_parse_args(&common, argc, argv, &rc))
         goto out;
-    rc = TOOL_EXIT_ERROR;
     if (!operands_ok(&o, argc, argv)) {
         watch_usage(stderr);
         goto out;

@@ -59,6 +59,9 @@ typedef struct tool_overlay tool_overlay;
 #define TOOL_OPT_JSON 0x1u              /* --json */
 #define TOOL_OPT_OVERLAY 0x2u           /* --overlay FILE|DIR, repeatable */
 #define TOOL_OPT_ARGS_ARE_OVERLAYS 0x4u /* operands are overlays too (list) */
+#define TOOL_OPT_NO_OPERAND 0x8u        /* operands: none */
+#define TOOL_OPT_ONE_OPERAND 0x10u      /* ... exactly one */
+#define TOOL_OPT_SOME_OPERANDS 0x20u    /* ... one or more */
 
 /* A subcommand's own option: returns -1 to go on, or the exit status. */
 typedef int (*tool_option_fn)(void *ctx, int opt, char *arg);
@@ -71,14 +74,18 @@ typedef struct {
     const char *shortopts;        /* ... and short ones ("o:"), or NULL */
     tool_option_fn option;        /* called for each of them */
     void *ctx;                    /* passed to option */
+    const char *operand_error;    /* said (then usage) when a TOOL_OPT_*_OPERAND* count is
+                                     not met; NULL: usage alone */
     bool json;                    /* --json was given */
     char **overlays;              /* --overlay arguments (borrowed strings) */
     size_t n_overlays;
 } tool_common;
 
-/* Parses argv (getopt_long, optind left at the first operand). Returns -1
- * to go on, or the exit status to return at once (0 after --help). */
-int tool_parse_args(tool_common *c, int argc, char **argv);
+/* Parses argv (getopt_long, optind left at the first operand) and checks the
+ * operand count the flags ask for. Returns true to go on, *rc then
+ * TOOL_EXIT_ERROR (the status until the subcommand succeeds); false to
+ * return *rc at once (0 after --help). */
+bool tool_parse_args(tool_common *c, int argc, char **argv, int *rc);
 /* tool_overlay_load on the --overlay arguments (none: the configuration). */
 bool tool_common_load(tool_common *c, tool_overlay *ov);
 void tool_common_clear(tool_common *c);
