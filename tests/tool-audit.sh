@@ -63,8 +63,10 @@ unconstrained  sub-CA  -            CN=nssguard DNS-only sub-CA,O=nssguard tests
     "audit: code signing only is not for TLS; dNSName constraints alone are not enough"
 
 got=$("$t" audit --overlay "$ov" "$pki" 2>"$out/dir.err" | tail -n 1)
-is "$?:$got" "0:7 CA certificates (1 root) among 26: 1 constrained, 5 unconstrained, 1 not for TLS; 2 unconstrained sub-CAs not covered by the overlay" \
-    "audit CERT-DIR: every certificate file once, duplicates dropped"
+# Directories are read recursively (tools/corpus.c): rsa/ adds the RSA root
+# and its MITM sub-CA.
+is "$?:$got" "0:9 CA certificates (2 roots) among 34: 1 constrained, 7 unconstrained, 1 not for TLS; 3 unconstrained sub-CAs not covered by the overlay" \
+    "audit CERT-DIR: every certificate file once, duplicates dropped, subdirectories read"
 is "$(cat "$out/dir.err")" "nssguard: $pki/ncdns-nc.der: not a certificate, skipped
 nssguard: $pki/tc-nc.der: not a certificate, skipped" "audit CERT-DIR: other DER is skipped with a warning"
 

@@ -34,12 +34,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <base64.h>
 #include <cert.h>
 #include <certdb.h>
 #include <prprf.h>
 #include <secoid.h>
 
-#include "tool.h"
+#include "corpus.h"
 
 typedef enum {
     CLASS_CONSTRAINED,
@@ -50,7 +51,6 @@ typedef enum {
 static const char *const class_names[] = {"constrained", "unconstrained", "not-for-TLS"};
 
 typedef struct {
-    const SECItem *der;
     const char *origin;
     char subject[1024];
     char serial[256];
@@ -60,89 +60,142 @@ typedef struct {
     bool has_eku;
     char why[512];
     const ng_entry *entry; /* the overlay entry covering it, or NULL */
+    bool onecrl;           /* an enabled OneCRL record (--onecrl) lists it */
 } audit_row;
 
-/* ---- reading the input ---- */
+/* ---- OneCRL (--onecrl FILE): its enabled records ---- */
+
+typedef struct {
+    tool_hmap map;               /* ng_entry_hash(issuer, serial DER) -> i */
+    ng_bytes *issuers, *serials; /* malloc'd, parallel */
+    tool_subject_key *sks;       /* subject+pubKeyHash records */
+    size_t n_sks, n_records;
+} onecrl_set;
+
+static void
+onecrl_clear(onecrl_set *o)
+{
+    for (size_t i = 0; i < o->map.n; i++) {
+        free((unsigned char *)o->issuers[i].data);
+        free((unsigned char *)o->serials[i].data);
+    }
+    for (size_t i = 0; i < o->n_sks; i++)
+        tool_subject_key_clear(&o->sks[i]);
+    free(o->issuers);
+    free(o->serials);
+    free(o->sks);
+    tool_hmap_clear(&o->map);
+    memset(o, 0, sizeof(*o));
+}
 
 static bool
-cert_file_name(const char *name)
+onecrl_add_is(onecrl_set *o, const char *issuer_b64, const char *serial_b64)
 {
-    static const char *const exts[] = {".pem", ".crt", ".cer", ".der"};
-    size_t n = strlen(name);
+    unsigned ilen = 0, slen = 0;
+    unsigned char *issuer = ATOB_AsciiToData(issuer_b64, &ilen);
+    unsigned char *serial = ATOB_AsciiToData(serial_b64, &slen);
+    unsigned char *icopy = issuer ? malloc(ilen ? ilen : 1) : NULL, *sder = NULL;
+    size_t sder_len = 0, n = o->map.n;
+    ng_bytes *ni = NULL, *ns = NULL;
+    bool ok = true;
 
-    if (name[0] == '.')
+    if (issuer && serial && slen && icopy &&
+        (sder = tool_der_integer(serial, slen, &sder_len)) != NULL) {
+        memcpy(icopy, issuer, ilen);
+        ok = (ni = realloc(o->issuers, (n + 1) * sizeof(*ni))) != NULL && (o->issuers = ni) &&
+             (ns = realloc(o->serials, (n + 1) * sizeof(*ns))) != NULL && (o->serials = ns);
+        if (ok) {
+            ni[n] = (ng_bytes){icopy, ilen};
+            ns[n] = (ng_bytes){sder, sder_len};
+            ok = tool_hmap_add(&o->map, ng_entry_hash(ni[n], ns[n]));
+            icopy = sder = NULL;
+        }
+    }
+    free(icopy);
+    free(sder);
+    if (issuer)
+        PORT_Free(issuer);
+    if (serial)
+        PORT_Free(serial);
+    return ok;
+}
+
+static bool
+onecrl_add_sk(onecrl_set *o, const char *subject_b64, const char *hash_b64)
+{
+    tool_subject_key *n = realloc(o->sks, (o->n_sks + 1) * sizeof(*n));
+
+    if (!n)
         return false;
-    for (size_t i = 0; i < NG_N_ELEMENTS(exts); i++) {
-        if (n > 4 && strcmp(name + n - 4, exts[i]) == 0)
+    o->sks = n;
+    if (tool_subject_key_decode(&n[o->n_sks], subject_b64, hash_b64))
+        o->n_sks++;
+    return true;
+}
+
+/* A Remote Settings export ({"data": [...]} or [...]): its enabled records. */
+static bool
+onecrl_load(onecrl_set *o, const char *path)
+{
+    unsigned char *text = NULL;
+    size_t len = 0;
+    const char *why;
+    char err[256];
+    tool_json *root = NULL;
+    const tool_json *data;
+    bool ok = false;
+
+    if (!tool_read_file(path, &text, &len, &why)) {
+        tool_error("%s: %s", path, why);
+        return false;
+    }
+    if (!tool_json_parse((const char *)text, len, &root, err, sizeof(err))) {
+        tool_error("%s: %s", path, err);
+        goto out;
+    }
+    data = tool_json_type_of(root) == TOOL_JSON_ARRAY ? root : tool_json_get(root, "data");
+    if (!data || tool_json_type_of(data) != TOOL_JSON_ARRAY) {
+        tool_error("%s: want a Remote Settings export: {\"data\": [records]} or [records]", path);
+        goto out;
+    }
+    ok = true;
+    for (size_t i = 0; ok && i < tool_json_length(data); i++) {
+        const tool_json *rec = tool_json_at(data, i), *en = tool_json_get(rec, "enabled");
+        const char *is = tool_json_get_string(rec, "issuerName");
+        const char *sn = tool_json_get_string(rec, "serialNumber");
+        const char *sub = tool_json_get_string(rec, "subject");
+        const char *pkh = tool_json_get_string(rec, "pubKeyHash");
+        if (en && tool_json_type_of(en) == TOOL_JSON_FALSE)
+            continue;
+        o->n_records++;
+        if (is && sn)
+            ok = onecrl_add_is(o, is, sn);
+        else if (sub && pkh)
+            ok = onecrl_add_sk(o, sub, pkh);
+    }
+out:
+    tool_json_free(root);
+    free(text);
+    return ok;
+}
+
+static bool
+onecrl_lists(const onecrl_set *o, const tool_corpus_cert *cc, CERTCertificate *cert)
+{
+    size_t cursor = SIZE_MAX, v;
+
+    while ((v = tool_hmap_next(&o->map, ng_entry_hash(cc->issuer, cc->serial_der), &cursor)) !=
+           SIZE_MAX) {
+        if (o->issuers[v].len == cc->issuer.len && o->serials[v].len == cc->serial_der.len &&
+            memcmp(o->issuers[v].data, cc->issuer.data, cc->issuer.len) == 0 &&
+            memcmp(o->serials[v].data, cc->serial_der.data, cc->serial_der.len) == 0)
+            return true;
+    }
+    for (size_t i = 0; i < o->n_sks; i++) {
+        if (tool_subject_key_matches(&o->sks[i], cert))
             return true;
     }
     return false;
-}
-
-static int
-compare_strings(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* A directory: its *.pem, *.crt, *.cer and *.der files in name order. */
-static bool
-read_dir(tool_certs *certs, const char *path)
-{
-    DIR *d = opendir(path);
-    struct dirent *de;
-    char **names = NULL, **nn;
-    tool_certs one = {0};
-    size_t n = 0;
-    bool ok = false;
-    const char *why;
-
-    if (!d) {
-        tool_error("%s: %s", path, strerror(errno));
-        return false;
-    }
-    while ((de = readdir(d)) != NULL) {
-        if (!cert_file_name(de->d_name))
-            continue;
-        nn = realloc(names, (n + 1) * sizeof(*nn));
-        if (!nn)
-            goto out;
-        names = nn;
-        if (asprintf(&names[n], "%s/%s", path, de->d_name) < 0)
-            goto out;
-        n++;
-    }
-    qsort(names, n, sizeof(*names), compare_strings);
-    for (size_t i = 0; i < n; i++) {
-        struct stat st;
-        if (stat(names[i], &st) == 0 && !S_ISREG(st.st_mode))
-            continue;
-        if (!tool_certs_read_file(&one, names[i], &why)) {
-            tool_error("%s: %s", names[i], why);
-            goto out;
-        }
-        /* Keys, requests and other DER in the directory are not input. */
-        for (size_t j = 0; j < one.n; j++) {
-            CERTCertificate *cert =
-                CERT_DecodeCertFromPackage((char *)one.items[j].data, (int)one.items[j].len);
-            if (!cert) {
-                tool_error("%s: not a certificate, skipped", one.origins[j]);
-                continue;
-            }
-            CERT_DestroyCertificate(cert);
-            if (!tool_certs_push(certs, one.items[j].data, one.items[j].len, one.origins[j]))
-                goto out;
-        }
-        tool_certs_clear(&one);
-    }
-    ok = true;
-out:
-    tool_certs_clear(&one);
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
-    closedir(d);
-    return ok;
 }
 
 /* ---- the policy ---- */
@@ -363,7 +416,7 @@ cover_word(const ng_entry *e)
 }
 
 static void
-print_row(const audit_row *r)
+print_row(const audit_row *r, bool onecrl)
 {
     printf("%-13s  %-6s  %-11s  %s\n", class_names[r->cls], r->root ? "root" : "sub-CA",
            cover_word(r->entry), r->subject);
@@ -372,6 +425,8 @@ print_row(const audit_row *r)
     if (r->entry)
         printf("    overlay entry: %s (%s:%u)\n",
                r->entry->label[0] ? r->entry->label : "(no label)", r->entry->file, r->entry->line);
+    if (onecrl && r->onecrl)
+        printf("    listed by OneCRL\n");
 }
 
 static void
@@ -399,7 +454,7 @@ json_row(const audit_row *r)
     } else {
         fputs("null", stdout);
     }
-    putchar('}');
+    printf(",\"onecrl\":%s}", r->onecrl ? "true" : "false");
 }
 
 static int
@@ -414,17 +469,21 @@ compare_rows(const void *a, const void *b)
 static void
 usage(FILE *fp)
 {
-    fputs("usage: nssguard audit [--overlay FILE|DIR]... [--json] CERT-DIR|BUNDLE|sql:DB...\n"
+    fputs("usage: nssguard audit [--overlay FILE|DIR]... [--onecrl FILE] [--summary] [--json]\n"
+          "                      CORPUS...\n"
           "\n"
           "For every CA certificate, whether it is technically constrained as Mozilla's\n"
           "Root Store Policy (5.3.1) defines it, and whether an overlay entry covers it.\n"
-          "A directory means its *.pem, *.crt, *.cer and *.der files (other DER\n"
-          "in them is skipped with a warning).\n"
+          "A CORPUS is a PEM bundle, a DER file, a directory (recursively: its *.pem,\n"
+          "*.crt, *.cer, *.der, *.csv and *.csv.xz files; other DER is skipped with a\n"
+          "warning), an NSS database (sql:DIR) or CCADB's CSV (.csv, .csv.xz).\n"
           "Exit status 0 none to act on, 1 an unconstrained sub-CA that no overlay\n"
           "entry covers, 2 unreadable input.\n"
           "\n"
           "  --overlay PATH   overlay files or directories (default: the module's\n"
           "                   configuration)\n"
+          "  --onecrl FILE    also say which CAs an enabled OneCRL record lists\n"
+          "  --summary        the counts only, with the sub-CAs' own counts\n"
           "  --json           one JSON object instead of the table\n"
           "  -h, --help       show this help\n",
           fp);
@@ -434,145 +493,182 @@ usage(FILE *fp)
 typedef struct {
     audit_row *rows;
     size_t n_rows, counts[3], n_roots, n_open;
+    size_t sub_counts[3];  /* the same for sub-CAs (not self-issued) */
+    size_t n_open_onecrl;  /* unconstrained sub-CAs OneCRL lists, no overlay entry */
+    size_t n_open_covered; /* ... that an overlay entry covers */
+    size_t n_open_both;    /* ... that both cover */
 } audit_result;
 
-/* Every certificate of the arguments: CERT-DIRs, BUNDLEs, one sql:DB. */
-static bool
-read_inputs(tool_certs *certs, int argc, char **argv, bool *nss_up)
-{
-    const char *db = NULL, *why;
-    struct stat st;
+typedef struct {
+    const char *onecrl;
+    bool summary;
+} audit_opts;
 
-    for (int i = optind; i < argc; i++) {
-        if (strncmp(argv[i], "sql:", 4) == 0 || strncmp(argv[i], "dbm:", 4) == 0) {
-            if (db) {
-                tool_error("audit reads one NSS database at a time");
-                return false;
-            }
-            db = argv[i];
-        }
+static int
+audit_option(void *ctx, int opt, char *arg)
+{
+    audit_opts *o = ctx;
+
+    if (opt == 'O') {
+        o->onecrl = arg;
+        return -1;
     }
-    if (!tool_nss_init(db))
-        return false;
-    *nss_up = true;
-    for (int i = optind; i < argc; i++) {
-        if (argv[i] == db) {
-            if (!tool_certs_read_nssdb(certs, db)) {
-                tool_error("%s: out of memory", db);
-                return false;
-            }
-        } else if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)) {
-            if (!read_dir(certs, argv[i]))
-                return false;
-        } else if (!tool_certs_read_file(certs, argv[i], &why)) {
-            tool_error("%s: %s", argv[i], why);
-            return false;
-        }
+    if (opt == 'S') {
+        o->summary = true;
+        return -1;
     }
-    return true;
+    return TOOL_EXIT_ERROR;
+}
+
+static void
+count_row(audit_result *res, const audit_row *r)
+{
+    bool open = !r->root && r->cls == CLASS_UNCONSTRAINED;
+
+    res->counts[r->cls]++;
+    res->n_roots += r->root;
+    if (!r->root)
+        res->sub_counts[r->cls]++;
+    res->n_open += open && !r->entry;
+    res->n_open_covered += open && r->entry;
+    res->n_open_onecrl += open && r->onecrl && !r->entry;
+    res->n_open_both += open && r->onecrl && r->entry;
+    res->n_rows++;
 }
 
 /* One row per distinct CA certificate, classified, with its entry. */
 static bool
-audit_certs(audit_result *res, const tool_certs *certs, const tool_overlay *ov)
+audit_certs(audit_result *res, const tool_corpus *corpus, const tool_overlay *ov,
+            const onecrl_set *onecrl)
 {
-    res->rows = calloc(certs->n ? certs->n : 1, sizeof(*res->rows));
+    res->rows = calloc(corpus->n ? corpus->n : 1, sizeof(*res->rows));
     if (!res->rows)
         return false;
-    for (size_t i = 0; i < certs->n; i++) {
+    for (size_t i = 0; i < corpus->n; i++) {
+        const tool_corpus_cert *cc = &corpus->certs[i];
         CERTCertificate *cert;
         CERTBasicConstraints bc;
-        bool dup = false;
         audit_row *r = &res->rows[res->n_rows];
 
-        for (size_t j = 0; j < i && !dup; j++)
-            dup = SECITEM_ItemsAreEqual(&certs->items[i], &certs->items[j]);
-        if (dup)
-            continue;
-        cert = CERT_DecodeCertFromPackage((char *)certs->items[i].data, (int)certs->items[i].len);
+        cert = CERT_DecodeCertFromPackage((char *)cc->der.data, (int)cc->der.len);
         if (!cert) {
-            tool_error("%s: cannot decode the certificate", certs->origins[i]);
+            tool_error("%s: cannot decode the certificate", cc->origin);
             return false;
         }
         if (!basic_ca(cert, &bc)) {
             CERT_DestroyCertificate(cert);
             continue;
         }
-        r->der = &certs->items[i];
-        r->origin = certs->origins[i];
-        tool_name_text((ng_bytes){cert->derSubject.data, cert->derSubject.len}, r->subject,
-                       sizeof(r->subject));
+        r->origin = cc->origin;
+        tool_name_text(cc->subject, r->subject, sizeof(r->subject));
         tool_hex(cert->serialNumber.data, cert->serialNumber.len, r->serial, sizeof(r->serial));
         r->root = SECITEM_ItemsAreEqual(&cert->derSubject, &cert->derIssuer);
         classify(cert, r);
         r->entry = tool_overlay_find(ov, cert);
+        r->onecrl = onecrl && onecrl_lists(onecrl, cc, cert);
         CERT_DestroyCertificate(cert);
-        res->counts[r->cls]++;
-        res->n_roots += r->root;
-        res->n_open += !r->root && r->cls == CLASS_UNCONSTRAINED && !r->entry;
-        res->n_rows++;
+        count_row(res, r);
     }
     qsort(res->rows, res->n_rows, sizeof(*res->rows), compare_rows);
     return true;
 }
 
 static void
-print_audit(const audit_result *res, size_t n_certs, bool json)
+print_json(const audit_result *res, size_t n_certs, bool onecrl)
 {
-    const size_t *counts = res->counts;
+    const size_t *counts = res->counts, *sub = res->sub_counts;
 
-    if (json) {
-        printf("{\"certificates\":%zu,\"cas\":[", n_certs);
-        for (size_t i = 0; i < res->n_rows; i++) {
-            if (i)
-                putchar(',');
-            json_row(&res->rows[i]);
-        }
-        printf("],\"constrained\":%zu,\"unconstrained\":%zu,\"not_for_tls\":%zu,\"roots\":%zu,"
-               "\"uncovered\":%zu}\n",
-               counts[CLASS_CONSTRAINED], counts[CLASS_UNCONSTRAINED], counts[CLASS_NOT_FOR_TLS],
-               res->n_roots, res->n_open);
-        return;
+    printf("{\"certificates\":%zu,\"cas\":[", n_certs);
+    for (size_t i = 0; i < res->n_rows; i++) {
+        if (i)
+            putchar(',');
+        json_row(&res->rows[i]);
     }
-    if (res->n_rows)
+    printf("],\"constrained\":%zu,\"unconstrained\":%zu,\"not_for_tls\":%zu,\"roots\":%zu,"
+           "\"uncovered\":%zu,\"sub_cas\":{\"constrained\":%zu,\"unconstrained\":%zu,"
+           "\"not_for_tls\":%zu,\"unconstrained_covered\":%zu",
+           counts[CLASS_CONSTRAINED], counts[CLASS_UNCONSTRAINED], counts[CLASS_NOT_FOR_TLS],
+           res->n_roots, res->n_open, sub[CLASS_CONSTRAINED], sub[CLASS_UNCONSTRAINED],
+           sub[CLASS_NOT_FOR_TLS], res->n_open_covered);
+    if (onecrl)
+        printf(",\"unconstrained_onecrl_only\":%zu,\"unconstrained_onecrl_and_overlay\":%zu",
+               res->n_open_onecrl, res->n_open_both);
+    printf("}}\n");
+}
+
+static void
+print_audit(const audit_result *res, size_t n_certs, const audit_opts *o)
+{
+    const size_t *counts = res->counts, *sub = res->sub_counts;
+
+    if (res->n_rows && !o->summary)
         printf("%-13s  %-6s  %-11s  %s\n", "CLASS", "ROLE", "OVERLAY", "SUBJECT");
-    for (size_t i = 0; i < res->n_rows; i++)
-        print_row(&res->rows[i]);
+    for (size_t i = 0; i < res->n_rows && !o->summary; i++)
+        print_row(&res->rows[i], o->onecrl != NULL);
     printf("%zu CA certificate%s (%zu root%s) among %zu: %zu constrained, %zu unconstrained, "
            "%zu not for TLS; %zu unconstrained sub-CA%s not covered by the overlay\n",
            res->n_rows, res->n_rows == 1 ? "" : "s", res->n_roots, res->n_roots == 1 ? "" : "s",
            n_certs, counts[CLASS_CONSTRAINED], counts[CLASS_UNCONSTRAINED],
            counts[CLASS_NOT_FOR_TLS], res->n_open, res->n_open == 1 ? "" : "s");
+    if (!o->summary && !o->onecrl)
+        return;
+    printf("sub-CAs: %zu constrained, %zu unconstrained, %zu not for TLS; of the unconstrained, "
+           "%zu covered by the overlay",
+           sub[CLASS_CONSTRAINED], sub[CLASS_UNCONSTRAINED], sub[CLASS_NOT_FOR_TLS],
+           res->n_open_covered);
+    if (o->onecrl)
+        printf(", %zu listed by OneCRL and no overlay entry, %zu by both", res->n_open_onecrl,
+               res->n_open_both);
+    putchar('\n');
 }
 
 int
 tool_cmd_audit(int argc, char **argv)
 {
+    static const struct option options[] = {
+        {"onecrl", required_argument, NULL, 'O'},
+        {"summary", no_argument, NULL, 'S'},
+        {NULL, 0, NULL, 0},
+    };
+    audit_opts o = {NULL, false};
     tool_common common = {.name = "audit",
                           .usage = usage,
                           .flags = TOOL_OPT_JSON | TOOL_OPT_OVERLAY | TOOL_OPT_SOME_OPERANDS,
-                          .operand_error = "audit wants a CERT-DIR, a BUNDLE or an sql:DB"};
-    tool_certs certs = {0};
+                          .options = options,
+                          .option = audit_option,
+                          .ctx = &o,
+                          .operand_error = "audit wants a CORPUS: a CERT-DIR, a BUNDLE, an sql:DB "
+                                           "or a CCADB CSV"};
+    tool_corpus corpus;
+    onecrl_set onecrl;
     tool_overlay ov;
     audit_result res;
     bool loaded = false, nss_up = false;
     int rc;
 
     memset(&res, 0, sizeof(res));
+    memset(&corpus, 0, sizeof(corpus));
+    memset(&onecrl, 0, sizeof(onecrl));
     if (!tool_parse_args(&common, argc, argv, &rc))
         goto out;
-    if (!read_inputs(&certs, argc, argv, &nss_up))
+    if (!(nss_up = tool_nss_init(NULL)) ||
+        !tool_corpus_load_all(&corpus, argv + optind, (size_t)(argc - optind)) ||
+        (o.onecrl && !onecrl_load(&onecrl, o.onecrl)))
         goto out;
     loaded = tool_common_load(&common, &ov);
-    if (!loaded || !audit_certs(&res, &certs, &ov))
+    if (!loaded || !audit_certs(&res, &corpus, &ov, o.onecrl ? &onecrl : NULL))
         goto out;
-    print_audit(&res, certs.n, common.json);
+    if (common.json)
+        print_json(&res, corpus.n + corpus.n_duplicates, o.onecrl != NULL);
+    else
+        print_audit(&res, corpus.n + corpus.n_duplicates, &o);
     rc = res.n_open ? TOOL_EXIT_FOUND : TOOL_EXIT_OK;
 out:
     free(res.rows);
     if (loaded)
         tool_overlay_clear(&ov);
-    tool_certs_clear(&certs);
+    onecrl_clear(&onecrl);
+    tool_corpus_clear(&corpus);
     if (nss_up)
         tool_nss_shutdown();
     tool_common_clear(&common);

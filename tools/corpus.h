@@ -47,7 +47,7 @@ typedef struct {
 typedef struct {
     tool_corpus_cert *certs; /* in the order read; index i is stable */
     size_t n, cap;
-    size_t n_duplicates; /* byte-identical certificates left out */
+    size_t n_duplicates;        /* byte-identical certificates left out */
     tool_hmap by_issuer_serial; /* value i: certs[i] */
     tool_hmap by_subject_key;   /* value i: certs[i] */
     tool_hmap by_der;           /* value i: certs[i] */

@@ -6,6 +6,8 @@ bin_PROGRAMS += nssguard
 nssguard_SOURCES = \
 	tools/tool.h \
 	tools/util.c \
+	tools/corpus.c \
+	tools/corpus.h \
 	tools/cli.c \
 	tools/names.c \
 	tools/nssguard.c \

@@ -111,6 +111,8 @@ bool tool_valid_reason(const char *reason);
 /* Reads a whole file (NUL-terminated for convenience), at most
  * TOOL_INPUT_MAX bytes. On failure *why is set. */
 bool tool_read_file(const char *path, unsigned char **data, size_t *len, const char **why);
+/* The same from an open stream (a pipe), which the caller closes. */
+bool tool_read_stream(FILE *fp, unsigned char **data, size_t *len, const char **why);
 
 /* DER certificates read from files, NSS databases or bundles. */
 typedef struct {

@@ -51,16 +51,26 @@ tool_valid_reason(const char *reason)
 bool
 tool_read_file(const char *path, unsigned char **data, size_t *len, const char **why)
 {
-    FILE *fp = NULL;
+    FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    bool ok;
+
+    if (!fp) {
+        *why = strerror(errno);
+        return false;
+    }
+    ok = tool_read_stream(fp, data, len, why);
+    if (fp != stdin)
+        fclose(fp);
+    return ok;
+}
+
+bool
+tool_read_stream(FILE *fp, unsigned char **data, size_t *len, const char **why)
+{
     unsigned char *buf = NULL, *bigger;
     size_t n = 0, cap = 0, got;
     bool ok = false;
 
-    fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (!fp) {
-        *why = strerror(errno);
-        goto out;
-    }
     for (;;) {
         if (n == cap) {
             cap = cap ? cap * 2 : 16384;
@@ -94,8 +104,6 @@ tool_read_file(const char *path, unsigned char **data, size_t *len, const char *
     ok = true;
 out:
     free(buf);
-    if (fp && fp != stdin)
-        fclose(fp);
     return ok;
 }
 
