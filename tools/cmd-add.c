@@ -33,7 +33,7 @@
 #include <nss.h>
 #include <pk11pub.h>
 
-#include "tool.h"
+#include "corpus.h"
 
 static void
 usage(FILE *fp)
@@ -41,10 +41,11 @@ usage(FILE *fp)
     fprintf(fp, "usage: nssguard add --reason REASON --ref URL [--label TEXT] [--issuer-serial]\n"
                 "                    [--subject-key SUBJECT:KEYHASH]... [--db sql:DIR]\n"
                 "                    [--name-constraints SPEC] [--distrust-after YYYY-MM-DD]\n"
-                "                    [-o FILE] CERT...\n"
+                "                    [-o FILE] CORPUS...\n"
                 "\n"
                 "Writes distrust records (Mozilla certdata.txt syntax) for each certificate\n"
-                "in the DER or PEM files given.\n"
+                "in the corpora given: PEM bundles, DER files, directories, sql:DIR, CCADB's\n"
+                "CSV (.csv, .csv.xz); byte-identical certificates once.\n"
                 "\n"
                 "  --reason REASON   mitm, revoked, compromised or misissued\n"
                 "  --ref URL         where the decision is documented\n"
@@ -322,7 +323,7 @@ add_args_ok(const add_ctx *a, int argc)
 
 /* The records of every selected certificate, written only when all are. */
 static int
-add_write(const add_ctx *a, const tool_certs *certs)
+add_write(const add_ctx *a, const tool_corpus *certs)
 {
     char *buf = NULL;
     size_t buf_len = 0, written = 0;
@@ -335,10 +336,12 @@ add_write(const add_ctx *a, const tool_certs *certs)
         return rc;
     }
     for (size_t i = 0; i < certs->n; i++) {
-        if (!selected(&certs->items[i], a->sks, a->n_sks))
+        const tool_corpus_cert *cc = &certs->certs[i];
+        SECItem der = {siBuffer, (unsigned char *)cc->der.data, (unsigned)cc->der.len};
+        if (!selected(&der, a->sks, a->n_sks))
             continue;
-        if (!tool_add_cert(mem, &certs->items[i], &a->opt, &why)) {
-            tool_error("%s: %s", certs->origins[i], why);
+        if (!tool_add_cert(mem, &der, &a->opt, &why)) {
+            tool_error("%s: %s", cc->origin, why);
             fclose(mem);
             goto out;
         }
@@ -357,6 +360,23 @@ add_write(const add_ctx *a, const tool_certs *certs)
 out:
     free(buf);
     return rc;
+}
+
+/* --db DIR: the database's certificates too ("sql:" assumed). */
+static bool
+add_load_db(tool_corpus *certs, const char *db)
+{
+    char spec[4100];
+    const char *why;
+
+    if (!db)
+        return true;
+    snprintf(spec, sizeof(spec), "%s%s",
+             strncmp(db, "sql:", 4) == 0 || strncmp(db, "dbm:", 4) == 0 ? "" : "sql:", db);
+    if (tool_corpus_load(certs, spec, &why))
+        return true;
+    tool_error("%s: %s", db, why);
+    return false;
 }
 
 int
@@ -381,29 +401,27 @@ tool_cmd_add(int argc, char **argv)
                           .shortopts = "o:",
                           .option = add_option,
                           .ctx = &a};
-    tool_certs certs = {0};
+    tool_corpus certs;
     bool nss_up = false;
     int rc;
 
     memset(&a, 0, sizeof(a));
+    memset(&certs, 0, sizeof(certs));
     if (!tool_parse_args(&common, argc, argv, &rc))
         goto out;
-    if (!add_args_ok(&a, argc) || !tool_nss_init(a.db))
+    if (!add_args_ok(&a, argc) || !tool_nss_init(NULL))
         goto out;
     nss_up = true;
-    if (!tool_certs_read_args(&certs, argc, argv, optind))
+    if (!tool_corpus_load_all(&certs, argv + optind, (size_t)(argc - optind)) ||
+        !add_load_db(&certs, a.db))
         goto out;
-    if (a.db && !tool_certs_read_nssdb(&certs, a.db)) {
-        tool_error("%s: out of memory", a.db);
-        goto out;
-    }
     rc = add_write(&a, &certs);
 out:
     free(a.nc_der);
     for (size_t i = 0; i < a.n_sks; i++)
         tool_subject_key_clear(&a.sks[i]);
     free(a.sks);
-    tool_certs_clear(&certs);
+    tool_corpus_clear(&certs);
     if (nss_up)
         tool_nss_shutdown();
     tool_common_clear(&common);

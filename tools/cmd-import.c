@@ -35,7 +35,7 @@
 #include <base64.h>
 #include <pk11pub.h>
 
-#include "tool.h"
+#include "corpus.h"
 
 /* ---- facts: REASON REFERENCE LABEL ---- */
 
@@ -417,6 +417,7 @@ out:
 
 typedef struct {
     size_t records, imported, expanded, disabled, duplicates, unconverted;
+    size_t with_cert; /* imported issuer+serial entries written with their certificate */
 } onecrl_stats;
 
 typedef struct {
@@ -499,8 +500,9 @@ onecrl_label(const tool_json *rec)
 static bool
 import_issuer_serial(FILE *out, const tool_json *rec, const char *issuer_b64,
                      const char *serial_b64, seen_key **seen, size_t *n_seen, onecrl_stats *st,
-                     const char *why_prefix)
+                     const char *why_prefix, const tool_corpus *corpus)
 {
+    const tool_corpus_cert *cc;
     unsigned char *issuer = NULL, *serial = NULL, *serial_der = NULL;
     unsigned issuer_len = 0, serial_len = 0;
     size_t serial_der_len = 0;
@@ -547,6 +549,14 @@ import_issuer_serial(FILE *out, const tool_json *rec, const char *issuer_b64,
     e.serial_der = (ng_bytes){serial_der, serial_der_len};
     e.reason = onecrl_reason(rec);
     e.reference = ref;
+    /* The certificate, when a corpus given holds it: Chromium mode and
+     * p11-kit's trust list then see it (NSS mode serves no hash anyway). */
+    cc = tool_corpus_find_issuer_serial(corpus, e.issuer, e.serial_der);
+    if (cc) {
+        e.cert = cc->der;
+        e.subject = cc->subject;
+        st->with_cert++;
+    }
     tool_write_entry(out, &e);
     st->imported++;
     ok = true;
@@ -563,9 +573,11 @@ out:
 }
 
 static bool
-import_subject_key(FILE *out, const tool_json *rec, const tool_certs *certs, onecrl_stats *st,
+import_subject_key(FILE *out, const tool_json *rec, const tool_corpus *corpus, onecrl_stats *st,
                    const char *source)
 {
+    const tool_corpus_cert *cc;
+    size_t cursor = SIZE_MAX;
     const char *subject_b64 = tool_json_get_string(rec, "subject");
     const char *hash_b64 = tool_json_get_string(rec, "pubKeyHash");
     const char *id = tool_json_get_string(rec, "id");
@@ -588,16 +600,11 @@ import_subject_key(FILE *out, const tool_json *rec, const tool_certs *certs, one
     if (!label || !ref)
         goto out;
     opt = (tool_add_options){onecrl_reason(rec), ref, label, false, {NULL, 0}, NULL};
-    for (size_t i = 0; i < certs->n; i++) {
-        CERTCertificate *cert =
-            CERT_DecodeCertFromPackage((char *)certs->items[i].data, (int)certs->items[i].len);
-        bool hit = cert && tool_subject_key_matches(&sk, cert);
-        if (cert)
-            CERT_DestroyCertificate(cert);
-        if (!hit)
-            continue;
-        if (!tool_add_cert(out, &certs->items[i], &opt, &why)) {
-            tool_error("%s: %s", certs->origins[i], why);
+    while ((cc = tool_corpus_next_subject_key(corpus, (ng_bytes){sk.subject, sk.subject_len},
+                                              sk.key_hash, &cursor)) != NULL) {
+        SECItem der = {siBuffer, (unsigned char *)cc->der.data, (unsigned)cc->der.len};
+        if (!tool_add_cert(out, &der, &opt, &why)) {
+            tool_error("%s: %s", cc->origin, why);
             goto out;
         }
         matched++;
@@ -623,17 +630,20 @@ out:
 static void
 usage_onecrl(FILE *fp)
 {
-    fputs("usage: nssguard import-onecrl [--include-disabled] [--certs FILE]... [--db sql:DIR]\n"
+    fputs("usage: nssguard import-onecrl [--include-disabled] [--certs CORPUS]... [--db sql:DIR]\n"
           "                              [-o FILE] ONECRL.json\n"
           "\n"
           "Writes OneCRL records (a Remote Settings export) as overlay entries:\n"
-          "issuerName+serialNumber records as issuer+serial entries, subject+pubKeyHash\n"
-          "records as full entries for each certificate given that has that subject\n"
-          "and key. Records that cannot be converted are listed on stderr and make\n"
-          "the exit status 1.\n"
+          "issuerName+serialNumber records as issuer+serial entries (with the\n"
+          "certificate when a corpus given holds it), subject+pubKeyHash records as\n"
+          "full entries for each certificate given that has that subject and key.\n"
+          "Records that cannot be converted are listed on stderr and make the exit\n"
+          "status 1. A CORPUS is a PEM bundle, a DER file, a directory, an sql:DIR\n"
+          "or CCADB's CSV (.csv, .csv.xz).\n"
           "\n"
           "  --include-disabled  also import records with \"enabled\": false\n"
-          "  --certs FILE        certificates to expand subject+pubKeyHash records against\n"
+          "  --certs CORPUS      certificates to attach to issuer+serial entries and to\n"
+          "                      expand subject+pubKeyHash records against\n"
           "  --db sql:DIR        ... and the certificates of this NSS database\n"
           "  -o FILE             write to FILE instead of standard output\n",
           fp);
@@ -650,7 +660,7 @@ typedef struct {
     size_t input_len;
     tool_json *root;
     const tool_json *data; /* the array of records */
-    tool_certs certs;
+    tool_corpus corpus;
     onecrl_stats st;
     seen_key *seen;
     size_t n_seen;
@@ -700,16 +710,21 @@ onecrl_read(onecrl_ctx *o, bool *nss_up)
                    o->source);
         return false;
     }
-    if (!tool_nss_init(o->db))
+    if (!tool_nss_init(NULL))
         return false;
     *nss_up = true;
-    for (size_t i = 0; i < o->n_cert_files; i++) {
-        if (!tool_certs_read_file(&o->certs, o->cert_files[i], &why)) {
-            tool_error("%s: %s", o->cert_files[i], why);
+    if (!tool_corpus_load_all(&o->corpus, o->cert_files, o->n_cert_files))
+        return false;
+    if (o->db) {
+        char spec[4100];
+        bool prefixed = strncmp(o->db, "sql:", 4) == 0 || strncmp(o->db, "dbm:", 4) == 0;
+        snprintf(spec, sizeof(spec), "%s%s", prefixed ? "" : "sql:", o->db);
+        if (!tool_corpus_load(&o->corpus, spec, &why)) {
+            tool_error("%s: %s", o->db, why);
             return false;
         }
     }
-    return !o->db || tool_certs_read_nssdb(&o->certs, o->db);
+    return true;
 }
 
 static bool
@@ -728,9 +743,9 @@ onecrl_record(onecrl_ctx *o, FILE *mem, size_t i)
     }
     if (issuer && serial)
         return import_issuer_serial(mem, rec, issuer, serial, &o->seen, &o->n_seen, &o->st,
-                                    o->prefix);
+                                    o->prefix, &o->corpus);
     if (tool_json_get_string(rec, "subject") && tool_json_get_string(rec, "pubKeyHash"))
-        return import_subject_key(mem, rec, &o->certs, &o->st, o->source);
+        return import_subject_key(mem, rec, &o->corpus, &o->st, o->source);
     tool_error("%s: record %zu (%s): neither issuerName+serialNumber nor "
                "subject+pubKeyHash; not imported",
                o->source, i + 1, id ? id : "no id");
@@ -801,6 +816,11 @@ tool_cmd_import_onecrl(int argc, char **argv)
             "subject+pubKeyHash, %zu disabled, %zu duplicates, %zu not converted\n",
             o.st.records, o.st.imported, o.st.expanded, o.st.disabled, o.st.duplicates,
             o.st.unconverted);
+    if ((o.n_cert_files || o.db) && o.st.imported)
+        fprintf(stderr,
+                "nssguard: import-onecrl: %zu of the %zu issuer+serial entries written with "
+                "their certificate (%zu certificates given)\n",
+                o.st.with_cert, o.st.imported, o.corpus.n);
     rc = o.st.unconverted ? TOOL_EXIT_FOUND : TOOL_EXIT_OK;
 out:
     for (size_t i = 0; i < o.n_seen; i++) {
@@ -811,7 +831,7 @@ out:
     tool_json_free(o.root);
     free(o.input);
     free(o.cert_files);
-    tool_certs_clear(&o.certs);
+    tool_corpus_clear(&o.corpus);
     if (nss_up)
         tool_nss_shutdown();
     tool_common_clear(&common);
