@@ -386,7 +386,7 @@ csv_parse(tool_corpus *c, const char *text, size_t len, const char *path, const 
     static char msg[96];
     csv_in in = {text, text + len, path, 1, NULL, 0, 0};
     char fpr[80] = "";
-    bool eor, ok = false;
+    bool eor, two, ok = false;
     unsigned line;
 
     while (in.p < in.end) {
@@ -398,11 +398,11 @@ csv_parse(tool_corpus *c, const char *text, size_t len, const char *path, const 
         line = in.line;
         if (!csv_field(&in, &eor, why))
             goto out;
-        if (!eor)
-            snprintf(fpr, sizeof(fpr), "%s", in.buf);
-        if (!eor && !csv_field(&in, &eor, why))
+        two = !eor;
+        snprintf(fpr, sizeof(fpr), "%s", in.buf);
+        if (two && !csv_field(&in, &eor, why))
             goto out;
-        if (!eor || (fpr[0] == '\0' && in.len == 0)) {
+        if (!two || !eor) {
             snprintf(msg, sizeof(msg), "line %u: want two fields", line);
             *why = msg;
             goto out;
