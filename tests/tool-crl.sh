@@ -22,9 +22,10 @@ key()
 key root && key good-ca
 ok $? "pk12util and openssl export the keys of root and good-ca"
 
-# crl NAME SIGNER THISUPDATE NEXTUPDATE INDEX-LINES: $out/NAME.pem, a CRL
-# signed by SIGNER (a nickname of tests/pki.sh) revoking what the
-# openssl ca database lines say, CRL number 42.
+# crl NAME SIGNER THISUPDATE NEXTUPDATE INDEX-LINES [CERT]: $out/NAME.pem, a
+# CRL signed by SIGNER's key (a nickname of tests/pki.sh) revoking what the
+# openssl ca database lines say, CRL number 42, its issuer Name taken from
+# CERT (default SIGNER's certificate).
 crl()
 {
     ca=$out/ca-$1
@@ -34,7 +35,7 @@ crl()
     echo 2A >"$ca/crlnumber"
     printf '[ca]\ndefault_ca = c\n[c]\ndatabase = %s\ncrlnumber = %s\ndefault_md = sha256\ncrl_extensions = e\n[e]\n' \
         "$ca/index.txt" "$ca/crlnumber" >"$ca/ca.cnf"
-    openssl ca -config "$ca/ca.cnf" -gencrl -keyfile "$out/$2.key" -cert "$pki/$2.pem" \
+    openssl ca -config "$ca/ca.cnf" -gencrl -keyfile "$out/$2.key" -cert "${6:-$pki/$2.pem}" \
         -crl_lastupdate "$3" -crl_nextupdate "$4" -out "$out/$1.pem" >"$ca/log" 2>&1
 }
 # mitm-ca is serial 11 (0x0b), revoked for keyCompromise; 0x4d has no reason.
@@ -94,6 +95,29 @@ expect_good "$vfy_db" classic isonly "(not in this CRL)"
 log_has "$out/module.log" '"event":"distrust"' '"label":"serial 0b revoked by nssguard Test Root"' \
     '"reason":"compromised"'
 ok $? "the module's distrust event names the CRL entry"
+
+diag "the issuer Name in other bytes"
+# The root's key and Name, the Name as UTF8String (certutil wrote
+# PrintableString): equal under RFC 5280, other bytes. NSS matches bytes,
+# so each serial gets an entry for both spellings.
+openssl req -new -x509 -key "$out/root.key" -subj "/O=nssguard tests/CN=nssguard Test Root" \
+    -utf8 -days 30 -out "$out/root-utf8.pem" 2>/dev/null &&
+    crl utf8 root 20260101000000Z 20491231000000Z "$revoked" "$out/root-utf8.pem" &&
+    ! cmp -s "$pki/root.der" "$out/root-utf8.pem"
+ok $? "a CRL signed by the root's key, its issuer Name as UTF8String"
+"$t" import-crl --issuer "$pki/root.pem" -o "$out/utf8.txt" "$out/utf8.pem" 2>"$out/utf8.err"
+is "$?:$(cat "$out/utf8.err")" \
+    "0:nssguard: import-crl: the CRL spells $root in other bytes than the certificate's subject (equal under RFC 5280): an entry for each spelling of each of 2 serials
+nssguard: import-crl: 4 entries from CRL #42 of $root, thisUpdate 2026-01-01T00:00:00Z, signature verified" \
+    "accepted: the Names are equal under RFC 5280; 2 serials, 2 spellings"
+is "$(grep -c '^# the same serial, the issuer Name in the CRL' "$out/utf8.txt")" 2 \
+    "the second spelling's entries say why they are there"
+got=$("$t" check "$out/utf8.txt")
+is "$?:$got" "0:1 file, 4 entries, 0 findings, 0 unreadable" "... and pass check"
+utf8_db=$out/client-utf8
+client_db "$utf8_db" >/dev/null && add_module "$utf8_db" "$out/utf8.txt" "$out/module-utf8.log"
+expect_distrust "$utf8_db" classic mitm "(CRL naming the issuer in other bytes)"
+expect_good "$utf8_db" classic good
 
 diag "refused, nothing written"
 # refused NAME ARGS...: exit 2, nothing at $out/NAME.txt; stderr in $out/NAME.err

@@ -274,8 +274,9 @@ entry_reason(CERTCrlEntry *e, const char **code)
 }
 
 /* One entry per issuer form (the certificate's subject, and the CRL's Name
- * when its bytes differ: NSS matches bytes). False when out of memory. */
-static bool
+ * when its bytes differ: NSS matches bytes). Returns how many, 0 when out of
+ * memory. */
+static int
 write_one(FILE *out, crl_job *j, CERTCrlEntry *ce, const char *reason, const char *code,
           const char *ref)
 {
@@ -284,11 +285,11 @@ write_one(FILE *out, crl_job *j, CERTCrlEntry *ce, const char *reason, const cha
     size_t serial_der_len = 0;
     PRTime when;
     tool_entry e;
-    bool ok = false;
+    int written = 0;
 
     serial_der = tool_der_integer(ce->serialNumber.data, ce->serialNumber.len, &serial_der_len);
     if (!serial_der)
-        return false;
+        return 0;
     tool_hex(ce->serialNumber.data, ce->serialNumber.len, hex, sizeof(hex));
     if (!time_text(&ce->revocationDate, &when, revoked, sizeof(revoked)))
         snprintf(revoked, sizeof(revoked), "(unreadable)");
@@ -309,27 +310,29 @@ write_one(FILE *out, crl_job *j, CERTCrlEntry *ce, const char *reason, const cha
     e.reference = ref;
     e.issuer = (ng_bytes){j->issuer->derSubject.data, j->issuer->derSubject.len};
     tool_write_entry(out, &e);
+    written++;
     if (!SECITEM_ItemsAreEqual(&j->crl->crl.derName, &j->issuer->derSubject)) {
         e.issuer = (ng_bytes){j->crl->crl.derName.data, j->crl->crl.derName.len};
         e.comment = "the same serial, the issuer Name in the CRL's bytes";
         tool_write_entry(out, &e);
+        written++;
     }
-    ok = true;
 out:
     free(comment);
     free(label);
     free(serial_der);
-    return ok;
+    return written;
 }
 
 /* The header comment and every entry. Returns the number of entries, or
- * -1 when out of memory. */
+ * -1 when out of memory; *serials counts the serials they distrust. */
 static long
-write_entries(FILE *out, crl_job *j, const char *crl_path, size_t *skipped)
+write_entries(FILE *out, crl_job *j, const char *crl_path, size_t *skipped, long *serials)
 {
     CERTCrlEntry **entries = j->crl->crl.entries;
     char *ref = NULL;
     const char *reason, *code;
+    int written;
     long n = 0;
 
     tool_write_comment(out, "nssguard import-crl: entries from a CRL");
@@ -355,11 +358,13 @@ write_entries(FILE *out, crl_job *j, const char *crl_path, size_t *skipped)
             (*skipped)++;
             continue;
         }
-        if (!write_one(out, j, entries[i], reason, code, ref)) {
+        written = write_one(out, j, entries[i], reason, code, ref);
+        if (written == 0) {
             n = -1;
             break;
         }
-        n++;
+        n += written;
+        (*serials)++;
     }
     free(ref);
     return n;
@@ -423,14 +428,14 @@ import_write(crl_job *j, const crl_opts *o, const char *crl_path)
     char *buf = NULL;
     size_t buf_len = 0, skipped = 0;
     FILE *mem = open_memstream(&buf, &buf_len);
-    long n;
+    long n, serials = 0;
     int rc = TOOL_EXIT_ERROR;
 
     if (!mem) {
         tool_error("%s", strerror(errno));
         return rc;
     }
-    n = write_entries(mem, j, crl_path, &skipped);
+    n = write_entries(mem, j, crl_path, &skipped, &serials);
     if (fclose(mem) != 0 || n < 0) {
         tool_error("import-crl: out of memory");
         goto out;
@@ -440,6 +445,10 @@ import_write(crl_job *j, const crl_opts *o, const char *crl_path)
     if (skipped)
         tool_error("import-crl: %zu removeFromCRL entr%s skipped (a delta CRL un-revokes them)",
                    skipped, skipped == 1 ? "y" : "ies");
+    if (n != serials)
+        tool_error("import-crl: the CRL spells %s in other bytes than the certificate's subject "
+                   "(equal under RFC 5280): an entry for each spelling of each of %ld serials",
+                   j->issuer_text, serials);
     tool_error("import-crl: %ld entr%s from CRL %sof %s, thisUpdate %s%s", n, n == 1 ? "y" : "ies",
                j->number, j->issuer_text, j->this_update,
                j->problems[0] ? " (FORCED)" : ", signature verified");
