@@ -9,7 +9,7 @@
  *   builtins.c mode=builtins: Mozilla's roots (roots=PATH) keyed into images
  *   objects.c  the lookup: what each mode serves (one table), the serial
  *              rule, the find over every source, attributes
- *   session.c  the session table
+ *   session.c  the session table (acquire, pin, release: inline, below)
  *   config.c   parameter string and configuration file
  *   log.c      security events (syslog, stderr, JSON lines)
  *   module.c   the PKCS#11 entry points, kept thin
@@ -18,34 +18,36 @@
  * into processes (Firefox) that bring their own copy.
  *
  * NSS's trust query, C_FindObjectsInit {TOKEN, CLASS, ISSUER, SERIAL} to its
- * answer, runs code of six module files. module.c calls session.c, then
- * objects.c, each a call down that comes back; objects.c calls der.c and
- * index.c (leaves) and image.c, whose probe runs in index.c and calls back
- * into image.c. overlay.c is entered only when a reload is due:
+ * answer, runs code of four module files: module.c, objects.c, index.c,
+ * image.c. Every call goes down and comes back; none calls back into a file
+ * it came from (no return trip). The session's lock and pin and the
+ * serial's DER are small inline functions in this header (each says why),
+ * so session.c and der.c are not entered; overlay.c is entered only when a
+ * reload is due, trace.c only with NSSGUARD_DEBUG set:
  *
  *   module.c   mod_C_FindObjectsInit: ng_overlays_poll (inline on ng, below:
  *              overlay.c's ng_overlays_poll_due only once the reload
- *              interval has passed; never waits), then the session:
- *   session.c  ng_session_acquire, ng_session_pin: the generation to read
- *              (inline on ng: ng_overlays_current, ng_overlays_epoch); a
- *              leaf, back to module.c
+ *              interval has passed; never waits), the session:
+ *              ng_session_acquire, ng_session_pin (the generation to read),
+ *              ng_session_release (inline on ng.sessions, below), and:
  *   objects.c  ng_objects_find: the template read once (class -> the mode's
- *              table); issuer+serial hashed once in both serial forms
- *              (der.c's ng_der_integer_value, index.c's ng_issuer_hash and
- *              ng_serial_hash: leaves); each source probed in turn, the
- *              roots (mode=builtins) then the overlay's files
- *              (ng_overlay->images), the hits matched against the table
- *              and returned as handles
- *   image.c    ng_image_find_der_like / ng_image_find_hashed, ng_image_entry,
- *              called from objects.c only; find_hashed runs index.c's
- *              ng_index_probe, which calls back into image.c
- *              (record_matches) for each equal fingerprint
+ *              table); the serial rule: the serial read as a DER INTEGER
+ *              (ng_der_integer_value, inline), issuer+serial hashed once in
+ *              both serial forms (index.c's ng_issuer_hash and
+ *              ng_serial_hash); each source probed in turn, the roots
+ *              (mode=builtins) then the overlay's files (ng_overlay->images)
+ *              through image.c; the hits (image.c's ng_image_entry) matched
+ *              against the table and returned as handles
+ *   index.c    the hash, called from objects.c; the probe, called from
+ *              image.c: it reads the directory and the fingerprints and
+ *              returns the run of positions whose fingerprint is the hash's
+ *              (calls nothing)
+ *   image.c    ng_image_find_der_like / ng_image_find_hashed (the latter
+ *              probes through index.c, then compares the candidate records
+ *              itself), ng_image_entry: called from objects.c only
  *
- * Six files, one return trip (image -> index -> image). Four would take:
- * der.c's ng_der_read and ng_der_integer_value inline in this header (they
- * are the serial rule's only DER), and the hash and the probe inline in
- * index.c's section, with image.c matching the probe's candidates itself:
- * then module, session, objects, image.
+ * In mode=builtins the roots' records are read through parser.c's
+ * ng_record_get and ng_record_ulong (leaves): five files there.
  *
  * C_FindObjects hands the handles out (a hit of a trust query is a distrust
  * event: objects.c's ng_objects_report), C_GetAttributeValue reads them
