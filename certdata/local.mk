@@ -1,7 +1,8 @@
 # The shipped default overlay, installed where the module looks by default.
 overlaydir = $(datadir)/nssguard
 dist_overlay_DATA = certdata/nssguard-default.txt
-EXTRA_DIST += certdata/mozilla-facts.conf certdata/nssguard-default.head
+EXTRA_DIST += certdata/mozilla-facts.conf certdata/nssguard-default.head \
+	certdata/mozilla-removed.certdata
 
 # `make regen-certdata`: rebuild the shipped overlay from Mozilla's own
 # records with the tool. Needs ../shared/data beside the checkout; the result
@@ -13,7 +14,8 @@ regen-certdata: nssguard$(EXEEXT)
 		--facts $(srcdir)/certdata/mozilla-facts.conf \
 		--header $(srcdir)/certdata/nssguard-default.head \
 		--source $(MOZILLA_CERTDATA_URL) \
-		-o $(srcdir)/certdata/nssguard-default.txt.tmp $(MOZILLA_CERTDATA)
+		-o $(srcdir)/certdata/nssguard-default.txt.tmp $(MOZILLA_CERTDATA) \
+		$(srcdir)/certdata/mozilla-removed.certdata
 	./nssguard$(EXEEXT) check $(srcdir)/certdata/nssguard-default.txt.tmp
 	mv $(srcdir)/certdata/nssguard-default.txt.tmp $(srcdir)/certdata/nssguard-default.txt
 .PHONY: regen-certdata

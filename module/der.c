@@ -1,7 +1,9 @@
 /*
  * der.c: the few DER structures the module reads: TLVs, INTEGER, Name,
  * and a certificate's issuer and serial. Every read is bounds-checked;
- * the input is hostile.
+ * the input is hostile. The TLV reader and the INTEGER (ng_der_read,
+ * ng_der_integer_value) are inline in internal.h: the trust query reads
+ * its serial with them.
  */
 #include "config.h"
 
@@ -9,46 +11,6 @@
 #include <string.h>
 
 #include "internal.h"
-
-bool
-ng_der_read(const unsigned char *p, size_t len, unsigned *tag, ng_bytes *contents, size_t *total)
-{
-    size_t hdr = 2, clen;
-
-    if (len < 2 || (p[0] & 0x1f) == 0x1f) /* no multi-byte tags */
-        return false;
-    *tag = p[0];
-    if (p[1] < 0x80) {
-        clen = p[1];
-    } else {
-        size_t n = p[1] & 0x7f;
-        if (n == 0 || n > 4 || len < 2 + n)
-            return false; /* indefinite or absurd */
-        clen = 0;
-        for (size_t i = 0; i < n; i++)
-            clen = (clen << 8) | p[2 + i];
-        if (clen < 0x80 || (n > 1 && p[2] == 0))
-            return false; /* not minimal: not DER */
-        hdr += n;
-    }
-    if (clen > len - hdr)
-        return false;
-    contents->data = p + hdr;
-    contents->len = clen;
-    *total = hdr + clen;
-    return true;
-}
-
-bool
-ng_der_integer_value(ng_bytes der, ng_bytes *value)
-{
-    unsigned tag;
-    size_t total;
-
-    if (!ng_der_read(der.data, der.len, &tag, value, &total))
-        return false;
-    return tag == 0x02 && total == der.len && value->len > 0;
-}
 
 bool
 ng_der_is_sequence(ng_bytes der)

@@ -1039,33 +1039,32 @@ ng_image_entries(const ng_image *img, ng_entry *out)
         ng_image_entry(img, i, &out[img->records[i].seq]);
 }
 
-typedef struct {
-    const ng_image *img;
-    ng_bytes issuer, serial_value;
-    uint64_t hash;
-} image_query;
-
-/* The record at pos is issuer + serial_value (its fingerprint is equal). */
+/* The record at pos (its fingerprint equal) is issuer + serial_value. */
 static bool
-record_matches(const void *ctx, size_t pos)
+record_matches(const ng_image *img, size_t pos, uint64_t h, ng_bytes issuer, ng_bytes serial_value)
 {
-    const image_query *q = ctx;
-    const record *r = &q->img->records[pos];
+    const record *r = &img->records[pos];
     ng_bytes v;
 
-    if (r->hash != q->hash || r->issuer_len != q->issuer.len)
+    if (r->hash != h || r->issuer_len != issuer.len)
         return false;
-    v = serial_value_of(q->img, r);
-    return v.len == q->serial_value.len && memcmp(v.data, q->serial_value.data, v.len) == 0 &&
-           memcmp(q->img->blob + r->issuer_off, q->issuer.data, q->issuer.len) == 0;
+    v = serial_value_of(img, r);
+    return v.len == serial_value.len && memcmp(v.data, serial_value.data, v.len) == 0 &&
+           memcmp(img->blob + r->issuer_off, issuer.data, issuer.len) == 0;
 }
 
+/* The probe (index.c) gives the records whose fingerprint is h's; each is
+ * matched here, where the record layout is known. */
 long
 ng_image_find_hashed(const ng_image *img, uint64_t h, ng_bytes issuer, ng_bytes serial_value)
 {
-    image_query q = {img, issuer, serial_value, h};
+    size_t pos, end;
 
-    return ng_index_probe(&img->probe, h, record_matches, &q);
+    for (end = ng_index_probe(&img->probe, h, &pos); pos < end; pos++) {
+        if (record_matches(img, pos, h, issuer, serial_value))
+            return (long)pos;
+    }
+    return -1;
 }
 
 long
@@ -1088,8 +1087,7 @@ ng_image_find_der_like(const ng_image *img, uint64_t h, ng_bytes issuer, ng_byte
     }
     for (; lo < img->n_der_like && img->der_like[lo].hash == h; lo++) {
         uint64_t i = img->der_like[lo].entry;
-        image_query q = {img, issuer, serial_value, h};
-        if (record_matches(&q, (size_t)i))
+        if (record_matches(img, (size_t)i, h, issuer, serial_value))
             return (long)i;
     }
     return -1;

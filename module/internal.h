@@ -9,7 +9,7 @@
  *   builtins.c mode=builtins: Mozilla's roots (roots=PATH) keyed into images
  *   objects.c  the lookup: what each mode serves (one table), the serial
  *              rule, the find over every source, attributes
- *   session.c  the session table
+ *   session.c  the session table (acquire, pin, release: inline, below)
  *   config.c   parameter string and configuration file
  *   log.c      security events (syslog, stderr, JSON lines)
  *   module.c   the PKCS#11 entry points, kept thin
@@ -18,34 +18,36 @@
  * into processes (Firefox) that bring their own copy.
  *
  * NSS's trust query, C_FindObjectsInit {TOKEN, CLASS, ISSUER, SERIAL} to its
- * answer, runs code of six module files. module.c calls session.c, then
- * objects.c, each a call down that comes back; objects.c calls der.c and
- * index.c (leaves) and image.c, whose probe runs in index.c and calls back
- * into image.c. overlay.c is entered only when a reload is due:
+ * answer, runs code of four module files: module.c, objects.c, index.c,
+ * image.c. Every call goes down and comes back; none calls back into a file
+ * it came from (no return trip). The session's lock and pin and the
+ * serial's DER are small inline functions in this header (each says why),
+ * so session.c and der.c are not entered; overlay.c is entered only when a
+ * reload is due, trace.c only with NSSGUARD_DEBUG set:
  *
  *   module.c   mod_C_FindObjectsInit: ng_overlays_poll (inline on ng, below:
  *              overlay.c's ng_overlays_poll_due only once the reload
- *              interval has passed; never waits), then the session:
- *   session.c  ng_session_acquire, ng_session_pin: the generation to read
- *              (inline on ng: ng_overlays_current, ng_overlays_epoch); a
- *              leaf, back to module.c
+ *              interval has passed; never waits), the session:
+ *              ng_session_acquire, ng_session_pin (the generation to read),
+ *              ng_session_release (inline on ng.sessions, below), and:
  *   objects.c  ng_objects_find: the template read once (class -> the mode's
- *              table); issuer+serial hashed once in both serial forms
- *              (der.c's ng_der_integer_value, index.c's ng_issuer_hash and
- *              ng_serial_hash: leaves); each source probed in turn, the
- *              roots (mode=builtins) then the overlay's files
- *              (ng_overlay->images), the hits matched against the table
- *              and returned as handles
- *   image.c    ng_image_find_der_like / ng_image_find_hashed, ng_image_entry,
- *              called from objects.c only; find_hashed runs index.c's
- *              ng_index_probe, which calls back into image.c
- *              (record_matches) for each equal fingerprint
+ *              table); the serial rule: the serial read as a DER INTEGER
+ *              (ng_der_integer_value, inline), issuer+serial hashed once in
+ *              both serial forms (index.c's ng_issuer_hash and
+ *              ng_serial_hash); each source probed in turn, the roots
+ *              (mode=builtins) then the overlay's files (ng_overlay->images)
+ *              through image.c; the hits (image.c's ng_image_entry) matched
+ *              against the table and returned as handles
+ *   index.c    the hash, called from objects.c; the probe, called from
+ *              image.c: it reads the directory and the fingerprints and
+ *              returns the run of positions whose fingerprint is the hash's
+ *              (calls nothing)
+ *   image.c    ng_image_find_der_like / ng_image_find_hashed (the latter
+ *              probes through index.c, then compares the candidate records
+ *              itself), ng_image_entry: called from objects.c only
  *
- * Six files, one return trip (image -> index -> image). Four would take:
- * der.c's ng_der_read and ng_der_integer_value inline in this header (they
- * are the serial rule's only DER), and the hash and the probe inline in
- * index.c's section, with image.c matching the probe's candidates itself:
- * then module, session, objects, image.
+ * In mode=builtins the roots' records are read through parser.c's
+ * ng_record_get and ng_record_ulong (leaves): five files there.
  *
  * C_FindObjects hands the handles out (a hit of a trust query is a distrust
  * event: objects.c's ng_objects_report), C_GetAttributeValue reads them
@@ -113,12 +115,53 @@ void ng_error_set(ng_error *err, const char *file, unsigned line, const char *fm
 
 /* ---- der.c: the little DER this module needs ---- */
 
+/* ng_der_read and ng_der_integer_value are defined here, inline, not in
+ * der.c: every trust query reads its serial with them (the serial rule,
+ * objects.c), and a call into der.c for a dozen instructions would make
+ * der.c one more file on the query's path. Every caller uses these. */
+
 /* Reads one TLV at p (len bytes available). On success sets the tag, the
  * contents and the total encoded size. Definite lengths only. */
-bool ng_der_read(const unsigned char *p, size_t len, unsigned *tag, ng_bytes *contents,
-                 size_t *total);
+static inline bool
+ng_der_read(const unsigned char *p, size_t len, unsigned *tag, ng_bytes *contents, size_t *total)
+{
+    size_t hdr = 2, clen;
+
+    if (len < 2 || (p[0] & 0x1f) == 0x1f) /* no multi-byte tags */
+        return false;
+    *tag = p[0];
+    if (p[1] < 0x80) {
+        clen = p[1];
+    } else {
+        size_t n = p[1] & 0x7f;
+        if (n == 0 || n > 4 || len < 2 + n)
+            return false; /* indefinite or absurd */
+        clen = 0;
+        for (size_t i = 0; i < n; i++)
+            clen = (clen << 8) | p[2 + i];
+        if (clen < 0x80 || (n > 1 && p[2] == 0))
+            return false; /* not minimal: not DER */
+        hdr += n;
+    }
+    if (clen > len - hdr)
+        return false;
+    contents->data = p + hdr;
+    contents->len = clen;
+    *total = hdr + clen;
+    return true;
+}
+
 /* The value bytes of a DER INTEGER that fills exactly `der`. */
-bool ng_der_integer_value(ng_bytes der, ng_bytes *value);
+static inline bool
+ng_der_integer_value(ng_bytes der, ng_bytes *value)
+{
+    unsigned tag;
+    size_t total;
+
+    if (!ng_der_read(der.data, der.len, &tag, value, &total))
+        return false;
+    return tag == 0x02 && total == der.len && value->len > 0;
+}
 /* True when `der` is exactly one DER SEQUENCE (a Name, a certificate). */
 bool ng_der_is_sequence(ng_bytes der);
 /* The fields of a certificate that PKCS#11 objects carry, as full TLVs. */
@@ -244,15 +287,14 @@ typedef struct {
 
 #define NG_FRAG(h) ((uint32_t)((h) >> 32))
 
-/* Is the key at this position (its fingerprint equal) the one sought? */
-typedef bool (*ng_index_match)(const void *ctx, size_t pos);
-
 /* The number of directory bits for n keys. */
 unsigned ng_index_bits(size_t n);
 /* Fills dir for the n sorted fingerprints of p; false when not sorted. */
 bool ng_index_directory(const ng_probe *p, uint32_t *dir, size_t n);
-/* The first position with hash h that `match` accepts, or -1. */
-long ng_index_probe(const ng_probe *p, uint64_t h, ng_index_match match, const void *ctx);
+/* The candidates for hash h: the positions [*first, returned end) whose
+ * fingerprint is h's (an empty range when none). The caller compares the
+ * keys at them itself: the probe calls nothing back. */
+size_t ng_index_probe(const ng_probe *p, uint64_t h, size_t *first);
 
 /* An index over an array of entries (in any order). */
 typedef struct {
@@ -575,12 +617,8 @@ void ng_sessions_forget(void);
 void ng_sessions_close_all(void);
 CK_RV ng_session_open(CK_FLAGS flags, CK_SESSION_HANDLE *handle);
 CK_RV ng_session_close(CK_SESSION_HANDLE handle);
-/* Finds a session and locks it (its own lock only); release with
- * ng_session_release. */
-CK_RV ng_session_acquire(CK_SESSION_HANDLE handle, ng_session **sess);
-void ng_session_release(ng_session *sess);
-/* Makes the current generation the session's, for a new search. */
-void ng_session_pin(ng_session *sess);
+/* ng_session_acquire, ng_session_release and ng_session_pin: inline on
+ * ng.sessions, below with the module state. */
 /* The generation a handle belongs to, if this session may read it: one it
  * reads already, or the current one (handles are valid in every session). */
 ng_overlay *ng_session_overlay_of(ng_session *sess, CK_OBJECT_HANDLE handle);
@@ -698,6 +736,75 @@ static inline uint64_t
 ng_overlays_epoch(void)
 {
     return __atomic_load_n(&ng.epoch, __ATOMIC_SEQ_CST);
+}
+
+/* ---- session.c's hot part: a session's slot, its lock, its pin ----
+ * Inline here, not in session.c: every PKCS#11 call that takes a session
+ * runs them (a trust query: acquire, pin, release), a few instructions
+ * each, and a call into session.c would put one more file on the query's
+ * path. session.c keeps opening, closing and managing the table, and the
+ * other half of the pin's protocol (ng_sessions_may_read: see its header
+ * comment). */
+
+/* The slot a handle names (its low 16 bits), or NULL when that slot's chunk
+ * was never allocated. */
+static inline ng_session_slot *
+ng_session_slot_of(CK_SESSION_HANDLE handle)
+{
+    size_t index = handle & 0xffff;
+    ng_session_slot *chunk =
+        __atomic_load_n(&ng.sessions.chunks[index / NG_SESSION_CHUNK], __ATOMIC_ACQUIRE);
+
+    return chunk ? &chunk[index % NG_SESSION_CHUNK] : NULL;
+}
+
+/* Finds a session and locks it (its own lock only); release with
+ * ng_session_release. */
+static inline CK_RV
+ng_session_acquire(CK_SESSION_HANDLE handle, ng_session **sess)
+{
+    ng_session_slot *sl = ng_session_slot_of(handle);
+
+    if (!sl)
+        return CKR_SESSION_HANDLE_INVALID;
+    pthread_mutex_lock(&sl->lock);
+    if (!sl->session || sl->session->handle != handle) {
+        pthread_mutex_unlock(&sl->lock);
+        return CKR_SESSION_HANDLE_INVALID;
+    }
+    *sess = sl->session;
+    return CKR_OK;
+}
+
+static inline void
+ng_session_release(ng_session *sess)
+{
+    pthread_mutex_unlock(&ng_session_slot_of(sess->handle)->lock);
+}
+
+/* Makes the current generation the session's, for a new search. */
+static inline void
+ng_session_pin(ng_session *s)
+{
+    ng_session_slot *sl = ng_session_slot_of(s->handle);
+    uint64_t e = ng_overlays_epoch();
+    ng_overlay *ov;
+
+    /* Announce the switch before reading `current`: a generation replaced
+     * after this point is not freed until the switch is over. */
+    __atomic_store_n(&sl->pinning, e, __ATOMIC_SEQ_CST);
+    ov = ng_overlays_current();
+    if (ov != s->cur) {
+        /* keep one generation back, so that handles found just before a
+         * reload still resolve; the id being dropped is never the only one
+         * published in between */
+        s->prev = s->cur;
+        __atomic_store_n(&sl->held[1], s->prev ? s->prev->id : 0, __ATOMIC_RELAXED);
+        s->cur = ov;
+        __atomic_store_n(&sl->held[0], ov ? ov->id : 0, __ATOMIC_RELAXED);
+    }
+    /* release: a reclaimer that sees the switch over sees the ids above */
+    __atomic_store_n(&sl->pinning, 0, __ATOMIC_RELEASE);
 }
 
 /* CLOCK_MONOTONIC_COARSE in milliseconds: a few ms of grain is plenty for

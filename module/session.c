@@ -9,7 +9,9 @@
  * free slot.
  *
  * Each slot also publishes which generations its session reads (their ids)
- * and, while it is switching to the current one, the epoch it started at.
+ * and, while it is switching to the current one, the epoch it started at
+ * (ng_session_pin, inline in internal.h with ng_session_acquire and
+ * ng_session_release: they run on every call).
  * The reload thread frees a replaced generation only when no slot reads it
  * and no slot started switching before it was replaced (see overlay.c).
  */
@@ -26,15 +28,6 @@
 #define MAX_CHUNKS NG_SESSION_CHUNKS
 
 typedef ng_session_slot slot;
-
-static slot *
-slot_of(CK_SESSION_HANDLE handle)
-{
-    size_t index = handle & 0xffff;
-    slot *chunk = __atomic_load_n(&ng.sessions.chunks[index / CHUNK_SLOTS], __ATOMIC_ACQUIRE);
-
-    return chunk ? &chunk[index % CHUNK_SLOTS] : NULL;
-}
 
 static void destroy(ng_session *s);
 
@@ -173,7 +166,7 @@ ng_session_open(CK_FLAGS flags, CK_SESSION_HANDLE *handle)
 CK_RV
 ng_session_close(CK_SESSION_HANDLE handle)
 {
-    slot *sl = slot_of(handle);
+    slot *sl = ng_session_slot_of(handle);
     ng_session *s = NULL;
 
     if (!sl)
@@ -191,52 +184,6 @@ ng_session_close(CK_SESSION_HANDLE handle)
     destroy(s);
     ng_overlays_reclaim(); /* its generations may be the last readers' */
     return CKR_OK;
-}
-
-CK_RV
-ng_session_acquire(CK_SESSION_HANDLE handle, ng_session **sess)
-{
-    slot *sl = slot_of(handle);
-
-    if (!sl)
-        return CKR_SESSION_HANDLE_INVALID;
-    pthread_mutex_lock(&sl->lock);
-    if (!sl->session || sl->session->handle != handle) {
-        pthread_mutex_unlock(&sl->lock);
-        return CKR_SESSION_HANDLE_INVALID;
-    }
-    *sess = sl->session;
-    return CKR_OK;
-}
-
-void
-ng_session_release(ng_session *sess)
-{
-    pthread_mutex_unlock(&slot_of(sess->handle)->lock);
-}
-
-void
-ng_session_pin(ng_session *s)
-{
-    slot *sl = slot_of(s->handle);
-    uint64_t e = ng_overlays_epoch();
-    ng_overlay *ov;
-
-    /* Announce the switch before reading `current`: a generation replaced
-     * after this point is not freed until the switch is over. */
-    __atomic_store_n(&sl->pinning, e, __ATOMIC_SEQ_CST);
-    ov = ng_overlays_current();
-    if (ov != s->cur) {
-        /* keep one generation back, so that handles found just before a
-         * reload still resolve; the id being dropped is never the only one
-         * published in between */
-        s->prev = s->cur;
-        __atomic_store_n(&sl->held[1], s->prev ? s->prev->id : 0, __ATOMIC_RELAXED);
-        s->cur = ov;
-        __atomic_store_n(&sl->held[0], ov ? ov->id : 0, __ATOMIC_RELAXED);
-    }
-    /* release: a reclaimer that sees the switch over sees the ids above */
-    __atomic_store_n(&sl->pinning, 0, __ATOMIC_RELEASE);
 }
 
 static ng_overlay *

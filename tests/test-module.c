@@ -605,6 +605,50 @@ test_p11kit_mode(void)
     p11->C_Finalize(NULL);
 }
 
+/* "Bogus kuix.de" (removed from NSS in 2014 by bug 895375): the shipped
+ * overlay's record carries no CKA_TRUST_CLIENT_AUTH, as Mozilla wrote it; the
+ * module still serves CKT_NSS_NOT_TRUSTED for every purpose of that
+ * issuer+serial (UTN-USERFirst-Hardware, 72:03:21:05:c5:0c:08:57:3d:8e:a5:30:
+ * 4e:fe:e8:b0), since it only ever serves distrust. */
+static void
+shipped_kuix(CK_SESSION_HANDLE s)
+{
+    static const unsigned char utn_hardware[] = {
+        0x30, 0x81, 0x97, 0x31, 0x0b, 0x30, 0x09, 0x06, 0x03, 0x55, 0x04, 0x06, 0x13, 0x02,
+        0x55, 0x53, 0x31, 0x0b, 0x30, 0x09, 0x06, 0x03, 0x55, 0x04, 0x08, 0x13, 0x02, 0x55,
+        0x54, 0x31, 0x17, 0x30, 0x15, 0x06, 0x03, 0x55, 0x04, 0x07, 0x13, 0x0e, 0x53, 0x61,
+        0x6c, 0x74, 0x20, 0x4c, 0x61, 0x6b, 0x65, 0x20, 0x43, 0x69, 0x74, 0x79, 0x31, 0x1e,
+        0x30, 0x1c, 0x06, 0x03, 0x55, 0x04, 0x0a, 0x13, 0x15, 0x54, 0x68, 0x65, 0x20, 0x55,
+        0x53, 0x45, 0x52, 0x54, 0x52, 0x55, 0x53, 0x54, 0x20, 0x4e, 0x65, 0x74, 0x77, 0x6f,
+        0x72, 0x6b, 0x31, 0x21, 0x30, 0x1f, 0x06, 0x03, 0x55, 0x04, 0x0b, 0x13, 0x18, 0x68,
+        0x74, 0x74, 0x70, 0x3a, 0x2f, 0x2f, 0x77, 0x77, 0x77, 0x2e, 0x75, 0x73, 0x65, 0x72,
+        0x74, 0x72, 0x75, 0x73, 0x74, 0x2e, 0x63, 0x6f, 0x6d, 0x31, 0x1f, 0x30, 0x1d, 0x06,
+        0x03, 0x55, 0x04, 0x03, 0x13, 0x16, 0x55, 0x54, 0x4e, 0x2d, 0x55, 0x53, 0x45, 0x52,
+        0x46, 0x69, 0x72, 0x73, 0x74, 0x2d, 0x48, 0x61, 0x72, 0x64, 0x77, 0x61, 0x72, 0x65};
+    static const unsigned char serial[] = {0x02, 0x10, 0x72, 0x03, 0x21, 0x05, 0xc5, 0x0c, 0x08,
+                                           0x57, 0x3d, 0x8e, 0xa5, 0x30, 0x4e, 0xfe, 0xe8, 0xb0};
+    CK_OBJECT_CLASS cls = CKO_NSS_TRUST;
+    CK_ATTRIBUTE q[] = {
+        {CKA_CLASS, &cls, sizeof(cls)},
+        {CKA_ISSUER, (void *)utn_hardware, sizeof(utn_hardware)},
+        {CKA_SERIAL_NUMBER, (void *)serial, sizeof(serial)},
+    };
+    CK_OBJECT_HANDLE h[64];
+    CK_TRUST t[4] = {0, 0, 0, 0};
+    CK_ATTRIBUTE a[] = {
+        {CKA_TRUST_SERVER_AUTH, &t[0], sizeof(t[0])},
+        {CKA_TRUST_CLIENT_AUTH, &t[1], sizeof(t[1])},
+        {CKA_TRUST_EMAIL_PROTECTION, &t[2], sizeof(t[2])},
+        {CKA_TRUST_CODE_SIGNING, &t[3], sizeof(t[3])},
+    };
+
+    tap_is_ulong(find(s, q, 3, h), 1, "Bogus kuix.de: one trust object for its issuer+serial");
+    tap_is_ulong(p11->C_GetAttributeValue(s, h[0], a, 4), CKR_OK, "... with its four purposes");
+    tap_ok(t[0] == CKT_NSS_NOT_TRUSTED && t[1] == CKT_NSS_NOT_TRUSTED &&
+               t[2] == CKT_NSS_NOT_TRUSTED && t[3] == CKT_NSS_NOT_TRUSTED,
+           "... every one CKT_NSS_NOT_TRUSTED");
+}
+
 /* The shipped overlay folder loads whole: every *.txt in certdata/ is an
  * overlay, and all 28 of Mozilla's 3.28 records are served from it. */
 static void
@@ -620,8 +664,10 @@ test_shipped_overlay(void)
     unlink(log_path);
     snprintf(p, sizeof(p), "overlay=%s/certdata log=file:%s", top, log_path);
     tap_is_ulong(init_with(p), CKR_OK, "C_Initialize with the shipped certdata/ folder");
-    tap_is_ulong(count_in_file(log_path, "\"entries\":28,\"files\":1,\"refused\":0"), 1,
-                 "certdata/ holds one overlay file, 28 entries, nothing refused");
+    tap_is_ulong(count_in_file(log_path, "\"entries\":29,\"files\":1,\"refused\":0"), 1,
+                 "certdata/ holds one overlay file, 29 entries (Mozilla's 28 of NSS 3.28 and "
+                 "Bogus kuix.de), nothing refused");
+    shipped_kuix(open_session());
     p11->C_Finalize(NULL);
 }
 

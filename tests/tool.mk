@@ -8,6 +8,7 @@ TOOL_TESTS = \
 	tests/tool-constraints.sh \
 	tests/tool-faults.sh \
 	tests/tool-cli.sh \
+	tests/tool-crl.sh \
 	tests/tool-corpus.sh
 
 TESTS += $(TOOL_TESTS)

@@ -1,14 +1,15 @@
 /*
  * cmd-import.c: overlay entries from Mozilla's own distrust data.
  *
- *   nssguard import-mozilla [--facts FILE] [--source URL] [--header FILE] [-o FILE] CERTDATA
+ *   nssguard import-mozilla [--facts FILE] [--source URL] [--header FILE] [-o FILE] CERTDATA...
  *   nssguard import-onecrl [--include-disabled] [--certs FILE]... [--db sql:DIR]
  *                          [-o FILE] ONECRL.json
  *
  * import-mozilla reads certdata.txt with the module's parser and builder: the
  * entries are exactly the records the module would serve as distrust from
  * that file (a CKO_NSS_TRUST record with a CKT_NSS_NOT_TRUSTED purpose and
- * no positive trust), each written with its certificate when Mozilla had it,
+ * no positive trust), each written with the purposes Mozilla marked
+ * CKT_NSS_NOT_TRUSTED (no others) and its certificate when Mozilla had it,
  * the verified SHA-1, a reason and a reference. The reason comes from the
  * facts file (REASON REFERENCE LABEL lines) or else from the record's own
  * words (MITM -> mitm; mis-issued, not complying -> misissued; bogus,
@@ -199,10 +200,12 @@ static void
 usage_mozilla(FILE *fp)
 {
     fputs("usage: nssguard import-mozilla [--facts FILE] [--source URL] [--header FILE]\n"
-          "                               [-o FILE] CERTDATA.txt\n"
+          "                               [-o FILE] CERTDATA.txt...\n"
           "\n"
           "Writes Mozilla's explicit-distrust records (trust objects with a\n"
-          "CKT_NSS_NOT_TRUSTED purpose and no positive trust) as overlay entries.\n"
+          "CKT_NSS_NOT_TRUSTED purpose and no positive trust) as overlay entries,\n"
+          "each purpose as the record gives it. With several files, a record whose\n"
+          "issuer+serial an earlier file already gave is skipped.\n"
           "\n"
           "  --facts FILE    REASON REFERENCE LABEL lines that set the reason and\n"
           "                  reference of the records with that label (- keeps it)\n"
@@ -212,16 +215,27 @@ usage_mozilla(FILE *fp)
           fp);
 }
 
-/* One import-mozilla run: options, input, and what was written. */
+/* One certdata.txt: parsed and built as the module does, its certificates,
+ * its SHA-256. */
 typedef struct {
-    const char *facts_path, *source, *header, *output, *path;
-    facts fs;
+    const char *path;
     ng_records recs;
     ng_entries ents;
     tool_cert_index cert_ix;
-    unsigned char *header_text, *input;
-    size_t header_len, input_len, n_with_cert, n_facts_used;
-    char hex[200]; /* the input's SHA-256 */
+    unsigned char *input;
+    size_t input_len;
+    char hex[200];
+} moz_input;
+
+/* One import-mozilla run: options, inputs, and what was written. */
+typedef struct {
+    const char *facts_path, *source, *header, *output;
+    facts fs;
+    moz_input *in;
+    size_t n_in;
+    unsigned char *header_text;
+    size_t header_len, n_entries, n_records, n_skipped, n_with_cert, n_facts_used;
+    size_t n_duplicates, n_left_out; /* records seen before; purposes not NOT_TRUSTED */
 } moz_ctx;
 
 static int
@@ -247,14 +261,36 @@ moz_option(void *ctx, int opt, char *arg)
     }
 }
 
-/* The facts, the header, the input parsed and built as the module does, its
- * SHA-256 (NSS is initialised for it). */
+/* One input parsed and built as the module does, and its SHA-256 (NSS is up). */
 static bool
-moz_read(moz_ctx *m, bool *nss_up)
+moz_read_input(moz_input *in)
 {
     const char *why;
     ng_error err;
     unsigned char sha256[32];
+
+    if (!tool_read_file(in->path, &in->input, &in->input_len, &why)) {
+        tool_error("%s: %s", in->path, why);
+        return false;
+    }
+    if (!ng_parse_buffer(in->path, (const char *)in->input, in->input_len, &in->recs, &err) ||
+        !ng_build_entries(&in->recs, &in->ents, &err)) {
+        tool_error("%s", err.msg);
+        return false;
+    }
+    if (PK11_HashBuf(SEC_OID_SHA256, sha256, in->input, (PRInt32)in->input_len) != SECSuccess) {
+        tool_error("cannot hash %s", in->path);
+        return false;
+    }
+    tool_hex(sha256, sizeof(sha256), in->hex, sizeof(in->hex));
+    return tool_cert_index_build(&in->cert_ix, &in->recs);
+}
+
+/* The facts, the header, then every input. */
+static bool
+moz_read(moz_ctx *m, bool *nss_up)
+{
+    const char *why;
 
     if (m->facts_path && !facts_read(&m->fs, m->facts_path))
         return false;
@@ -262,33 +298,50 @@ moz_read(moz_ctx *m, bool *nss_up)
         tool_error("%s: %s", m->header, why);
         return false;
     }
-    if (!tool_read_file(m->path, &m->input, &m->input_len, &why)) {
-        tool_error("%s: %s", m->path, why);
-        return false;
-    }
-    if (!ng_parse_buffer(m->path, (const char *)m->input, m->input_len, &m->recs, &err) ||
-        !ng_build_entries(&m->recs, &m->ents, &err)) {
-        tool_error("%s", err.msg);
-        return false;
-    }
     if (!tool_nss_init(NULL))
         return false;
     *nss_up = true;
-    if (PK11_HashBuf(SEC_OID_SHA256, sha256, m->input, (PRInt32)m->input_len) != SECSuccess) {
-        tool_error("cannot hash %s", m->path);
-        return false;
+    for (size_t i = 0; i < m->n_in; i++) {
+        if (!moz_read_input(&m->in[i]))
+            return false;
+        m->n_records += m->in[i].recs.n_records;
+        m->n_skipped += m->in[i].ents.skipped;
     }
-    tool_hex(sha256, sizeof(sha256), m->hex, sizeof(m->hex));
-    return tool_cert_index_build(&m->cert_ix, &m->recs);
+    return true;
 }
 
-/* One entry as an overlay entry: the certificate when the input has it,
- * the reason and reference from the facts, the record's words or the source. */
-static bool
-moz_write_entry(moz_ctx *m, FILE *mem, const ng_entry *e)
+/* The purposes the record marks CKT_NSS_NOT_TRUSTED, as TOOL_PURPOSE_* bits.
+ * The builder made an entry only of a record without positive trust; a
+ * purpose with another value (MUST_VERIFY_TRUST, TRUST_UNKNOWN: not neutral
+ * in NSS) is left out and counted, never written. */
+static unsigned
+moz_not_trusted(moz_ctx *m, const ng_record *rec)
 {
-    const ng_record *rec = record_at(&m->recs, e->line);
-    const ng_record *cert_rec = tool_cert_index_find(&m->cert_ix, e->issuer, e->serial_der);
+    static const CK_ATTRIBUTE_TYPE purposes[] = {CKA_TRUST_SERVER_AUTH, CKA_TRUST_CLIENT_AUTH,
+                                                 CKA_TRUST_EMAIL_PROTECTION,
+                                                 CKA_TRUST_CODE_SIGNING};
+    unsigned bits = 0;
+    CK_ULONG t;
+
+    for (unsigned i = 0; rec && i < NG_N_ELEMENTS(purposes); i++) {
+        if (!ng_record_ulong(rec, purposes[i], &t))
+            continue;
+        if (t == CKT_NSS_NOT_TRUSTED)
+            bits |= 1u << i;
+        else
+            m->n_left_out++;
+    }
+    return bits;
+}
+
+/* One entry as an overlay entry: the certificate when the input has it, the
+ * record's purposes, the reason and reference from the facts, the record's
+ * words or the source. */
+static bool
+moz_write_entry(moz_ctx *m, const moz_input *in, FILE *mem, const ng_entry *e)
+{
+    const ng_record *rec = record_at(&in->recs, e->line);
+    const ng_record *cert_rec = tool_cert_index_find(&in->cert_ix, e->issuer, e->serial_der);
     const ng_attr *md5 = rec ? ng_record_get(rec, CKA_CERT_MD5_HASH) : NULL;
     const fact *f = facts_find(&m->fs, e->label);
     tool_entry out;
@@ -302,7 +355,7 @@ moz_write_entry(moz_ctx *m, FILE *mem, const ng_entry *e)
         const ng_attr *value = ng_record_get(cert_rec, CKA_VALUE);
         out.cert = (ng_bytes){value->value, value->len};
         if (!ng_der_cert_parts(out.cert, &parts)) {
-            tool_error("%s:%u: cannot find the subject", m->path, cert_rec->line);
+            tool_error("%s:%u: cannot find the subject", in->path, cert_rec->line);
             return false;
         }
         out.subject = parts.subject;
@@ -314,16 +367,76 @@ moz_write_entry(moz_ctx *m, FILE *mem, const ng_entry *e)
         out.has_md5 = true;
         memcpy(out.md5, md5->value, sizeof(out.md5));
     }
+    out.trust_as_given = true;
+    out.not_trusted = moz_not_trusted(m, rec);
     out.reason = f ? f->reason : reason_from_words(e->label, rec ? rec->comment : NULL);
     out.reference = f && f->reference ? f->reference
                     : e->reference[0] ? e->reference
                     : m->source       ? m->source
-                                      : base_name(m->path);
+                                      : base_name(in->path);
     m->n_facts_used += f != NULL;
-    out.comment = import_comment(rec, base_name(m->path));
+    out.comment = import_comment(rec, base_name(in->path));
     tool_write_entry(mem, &out);
     free((char *)out.comment);
     return true;
+}
+
+static bool
+same_bytes(ng_bytes a, ng_bytes b)
+{
+    return a.len == b.len && (a.len == 0 || memcmp(a.data, b.data, a.len) == 0);
+}
+
+/* Whether an earlier input, or this one before index j, gave the entry. */
+static bool
+moz_seen(const moz_ctx *m, size_t k, size_t j)
+{
+    const ng_entry *e = &m->in[k].ents.entries[j];
+
+    for (size_t i = 0; i <= k; i++) {
+        size_t end = i == k ? j : m->in[i].ents.n_entries;
+        for (size_t x = 0; x < end; x++) {
+            const ng_entry *o = &m->in[i].ents.entries[x];
+            if (same_bytes(o->issuer, e->issuer) && same_bytes(o->serial, e->serial))
+                return true;
+        }
+    }
+    return false;
+}
+
+/* The provenance lines: the command, each input's SHA-256, the count. */
+static void
+moz_write_provenance(moz_ctx *m, FILE *mem)
+{
+    fprintf(mem, "# Generated by: nssguard import-mozilla%s%s", m->facts_path ? " --facts " : "",
+            m->facts_path ? base_name(m->facts_path) : "");
+    for (size_t i = 0; i < m->n_in; i++)
+        fprintf(mem, " %s", base_name(m->in[i].path));
+    fputc('\n', mem);
+    for (size_t i = 0; i < m->n_in; i++) {
+        fprintf(mem, "# Input SHA-256: %s", m->in[i].hex);
+        if (m->n_in > 1)
+            fprintf(mem, " (%s)", base_name(m->in[i].path));
+        fputc('\n', mem);
+    }
+    fprintf(mem, "# Entries: %zu (%zu records in the input%s)\n\nBEGINDATA\n\n", m->n_entries,
+            m->n_records, m->n_in > 1 ? "s" : "");
+}
+
+/* Facts that named no record are said, not ignored. */
+static void
+moz_unused_facts(const moz_ctx *m)
+{
+    for (size_t i = 0; i < m->fs.n; i++) {
+        bool used = false;
+        for (size_t k = 0; k < m->n_in && !used; k++) {
+            for (size_t j = 0; j < m->in[k].ents.n_entries && !used; j++)
+                used = strcmp(m->in[k].ents.entries[j].label, m->fs.facts[i].label) == 0;
+        }
+        if (!used)
+            tool_error("%s: no distrust record is labelled \"%s\"", m->facts_path,
+                       m->fs.facts[i].label);
+    }
 }
 
 static bool
@@ -338,32 +451,46 @@ moz_write(moz_ctx *m)
         return false;
     if (m->header_text)
         fwrite(m->header_text, 1, m->header_len, mem);
-    fprintf(mem, "# Generated by: nssguard import-mozilla%s%s %s\n",
-            m->facts_path ? " --facts " : "", m->facts_path ? base_name(m->facts_path) : "",
-            base_name(m->path));
-    fprintf(mem, "# Input SHA-256: %s\n", m->hex);
-    fprintf(mem, "# Entries: %zu (%zu records in the input)\n\nBEGINDATA\n\n", m->ents.n_entries,
-            m->recs.n_records);
-    for (size_t i = 0; i < m->ents.n_entries; i++) {
-        if (!moz_write_entry(m, mem, &m->ents.entries[i])) {
-            fclose(mem);
-            goto out;
+    for (size_t k = 0; k < m->n_in; k++) {
+        for (size_t j = 0; j < m->in[k].ents.n_entries; j++)
+            m->n_entries += !moz_seen(m, k, j);
+    }
+    m->n_duplicates = 0;
+    moz_write_provenance(m, mem);
+    for (size_t k = 0; k < m->n_in; k++) {
+        for (size_t j = 0; j < m->in[k].ents.n_entries; j++) {
+            if (moz_seen(m, k, j)) {
+                m->n_duplicates++;
+                continue;
+            }
+            if (!moz_write_entry(m, &m->in[k], mem, &m->in[k].ents.entries[j])) {
+                fclose(mem);
+                goto out;
+            }
         }
     }
     if (fclose(mem) != 0)
         goto out;
-    for (size_t i = 0; i < m->fs.n; i++) {
-        bool used = false;
-        for (size_t j = 0; j < m->ents.n_entries && !used; j++)
-            used = strcmp(m->ents.entries[j].label, m->fs.facts[i].label) == 0;
-        if (!used)
-            tool_error("%s: no distrust record is labelled \"%s\"", m->facts_path,
-                       m->fs.facts[i].label);
-    }
+    moz_unused_facts(m);
     ok = tool_write_output(m->output, buf, buf_len);
 out:
     free(buf);
     return ok;
+}
+
+static void
+moz_summary(const moz_ctx *m)
+{
+    fprintf(stderr,
+            "nssguard: import-mozilla: %zu entries (%zu with the certificate, %zu "
+            "issuer+serial only), %zu records skipped, %zu set by facts",
+            m->n_entries, m->n_with_cert, m->n_entries - m->n_with_cert, m->n_skipped,
+            m->n_facts_used);
+    if (m->n_duplicates)
+        fprintf(stderr, ", %zu given by an earlier file", m->n_duplicates);
+    if (m->n_left_out)
+        fprintf(stderr, ", %zu purposes neither distrust nor positive left out", m->n_left_out);
+    fputc('\n', stderr);
 }
 
 int
@@ -379,8 +506,8 @@ tool_cmd_import_mozilla(int argc, char **argv)
     moz_ctx m;
     tool_common common = {.name = "import-mozilla",
                           .usage = usage_mozilla,
-                          .flags = TOOL_OPT_ONE_OPERAND,
-                          .operand_error = "import-mozilla wants one certdata.txt",
+                          .flags = TOOL_OPT_SOME_OPERANDS,
+                          .operand_error = "import-mozilla wants a certdata.txt",
                           .options = options,
                           .shortopts = "o:",
                           .option = moz_option,
@@ -391,20 +518,25 @@ tool_cmd_import_mozilla(int argc, char **argv)
     memset(&m, 0, sizeof(m));
     if (!tool_parse_args(&common, argc, argv, &rc))
         goto out;
-    m.path = argv[optind];
+    m.n_in = (size_t)(argc - optind);
+    m.in = calloc(m.n_in, sizeof(*m.in));
+    rc = TOOL_EXIT_ERROR;
+    if (!m.in)
+        goto out;
+    for (size_t i = 0; i < m.n_in; i++)
+        m.in[i].path = argv[optind + (int)i];
     if (!moz_read(&m, &nss_up) || !moz_write(&m))
         goto out;
-    fprintf(stderr,
-            "nssguard: import-mozilla: %zu entries (%zu with the certificate, %zu "
-            "issuer+serial only), %zu records skipped, %zu set by facts\n",
-            m.ents.n_entries, m.n_with_cert, m.ents.n_entries - m.n_with_cert, m.ents.skipped,
-            m.n_facts_used);
+    moz_summary(&m);
     rc = TOOL_EXIT_OK;
 out:
-    ng_entries_clear(&m.ents);
-    tool_cert_index_clear(&m.cert_ix);
-    ng_records_clear(&m.recs);
-    free(m.input);
+    for (size_t i = 0; m.in && i < m.n_in; i++) {
+        ng_entries_clear(&m.in[i].ents);
+        tool_cert_index_clear(&m.in[i].cert_ix);
+        ng_records_clear(&m.in[i].recs);
+        free(m.in[i].input);
+    }
+    free(m.in);
     free(m.header_text);
     facts_clear(&m.fs);
     if (nss_up)

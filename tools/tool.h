@@ -40,6 +40,8 @@ typedef struct {
 int tool_cmd_add(int argc, char **argv);
 int tool_cmd_import_mozilla(int argc, char **argv);
 int tool_cmd_import_onecrl(int argc, char **argv);
+/* issue 13 item 4: tools/cmd-import-crl.c */
+int tool_cmd_import_crl(int argc, char **argv);
 int tool_cmd_check(int argc, char **argv);
 int tool_cmd_list(int argc, char **argv);
 int tool_cmd_explain(int argc, char **argv);
@@ -164,14 +166,24 @@ typedef struct {
     const char *reason;
     const char *reference;
     bool no_distrust; /* write no purpose NOT_TRUSTED (constraint/date entries) */
+    /* trust_as_given: write CKT_NSS_NOT_TRUSTED only for the purposes whose bit
+     * is set in not_trusted (TOOL_PURPOSE_*), as the source record had them;
+     * otherwise every purpose (import-mozilla copies Mozilla's records) */
+    bool trust_as_given;
+    unsigned not_trusted;
     /* module/schema.h's attributes (name_constraints...), len 0 when none:
      * tool_write_entry writes each one that is set */
     NG_ENTRY_ATTRS(NG_ENTRY_ATTR_FIELD)
     const char *distrust_after; /* UTCTime text YYMMDDHHMMSSZ, or NULL */
 } tool_entry;
 
+#define TOOL_PURPOSE_SERVER_AUTH 0x1u
+#define TOOL_PURPOSE_CLIENT_AUTH 0x2u
+#define TOOL_PURPOSE_EMAIL_PROTECTION 0x4u
+#define TOOL_PURPOSE_CODE_SIGNING 0x8u
+
 /* One entry: a certificate object when e->cert is set, then the trust
- * object with every purpose CKT_NSS_NOT_TRUSTED. */
+ * object with every purpose CKT_NSS_NOT_TRUSTED (or those trust_as_given). */
 void tool_write_entry(FILE *out, const tool_entry *e);
 void tool_write_octal(FILE *out, const char *attr, const unsigned char *data, size_t len);
 void tool_write_utf8(FILE *out, const char *attr, const char *text);

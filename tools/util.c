@@ -405,10 +405,12 @@ tool_write_entry(FILE *out, const tool_entry *e)
     tool_write_octal(out, "CKA_ISSUER", e->issuer.data, e->issuer.len);
     tool_write_octal(out, "CKA_SERIAL_NUMBER", e->serial_der.data, e->serial_der.len);
     if (!e->no_distrust) {
-        fputs("CKA_TRUST_SERVER_AUTH CK_TRUST CKT_NSS_NOT_TRUSTED\n", out);
-        fputs("CKA_TRUST_CLIENT_AUTH CK_TRUST CKT_NSS_NOT_TRUSTED\n", out);
-        fputs("CKA_TRUST_EMAIL_PROTECTION CK_TRUST CKT_NSS_NOT_TRUSTED\n", out);
-        fputs("CKA_TRUST_CODE_SIGNING CK_TRUST CKT_NSS_NOT_TRUSTED\n", out);
+        static const char *const names[] = {"CKA_TRUST_SERVER_AUTH", "CKA_TRUST_CLIENT_AUTH",
+                                            "CKA_TRUST_EMAIL_PROTECTION", "CKA_TRUST_CODE_SIGNING"};
+        for (unsigned i = 0; i < NG_N_ELEMENTS(names); i++) {
+            if (!e->trust_as_given || (e->not_trusted & (1u << i)))
+                fprintf(out, "%s CK_TRUST CKT_NSS_NOT_TRUSTED\n", names[i]);
+        }
     }
     fputs("CKA_TRUST_STEP_UP_APPROVED CK_BBOOL CK_FALSE\n", out);
 #define SCHEMA_WRITE(field, cka, name, check, listed)                                              \
