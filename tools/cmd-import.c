@@ -587,7 +587,7 @@ import_subject_key(FILE *out, const tool_json *rec, const tool_certs *certs, one
     ref = onecrl_reference(rec);
     if (!label || !ref)
         goto out;
-    opt = (tool_add_options){onecrl_reason(rec), ref, label, false, {NULL, 0}, NULL};
+    opt = (tool_add_options){onecrl_reason(rec), ref, label, false, {NULL, 0}, NULL, false};
     for (size_t i = 0; i < certs->n; i++) {
         CERTCertificate *cert =
             CERT_DecodeCertFromPackage((char *)certs->items[i].data, (int)certs->items[i].len);

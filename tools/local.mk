@@ -18,6 +18,8 @@ nssguard_SOURCES = \
 	tools/cmd-verify.c \
 	tools/cmd-audit.c \
 	tools/cmd-compile.c
+# issue 13: key entries -> issuer+serial entries
+nssguard_SOURCES += tools/cmd-expand.c
 # issue 15: putting the module in place, and whether it enforces there
 nssguard_SOURCES += \
 	tools/cmd-enable.c \
