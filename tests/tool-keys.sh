@@ -124,4 +124,35 @@ vfy "$out/c-bad" classic good
 log_has "$out/c-bad.log" '"event":"load_error"' "a key entry's reason is mitm or compromised"
 ok $? "the module refuses it with a load_error"
 
+diag "the shipped key entries (certdata/): DigiNotar's cross-certificates"
+cd "$top_srcdir" || exit 1
+got=$("$tool" check --certs certdata/chromium-blocklist.pem certdata/nssguard-default.txt \
+    certdata/nssguard-keys.txt)
+is "$?" 1 "check --certs Chromium's blocklist certificates: findings without the expansion"
+is "$(printf '%s\n' "$got" | grep -c 'key-uncovered')" 10 \
+    "10 certificates of distrusted keys that nssguard-default.txt does not name"
+printf '%s\n' "$got" | grep -q "key-uncovered: certdata/chromium-blocklist.pem#6 (issuer CN=Entrust.net Secure Server Certification Authority"
+ok $? "among them DigiNotar Root CA cross-certified by Entrust"
+"$tool" check --certs certdata/chromium-blocklist.pem certdata/nssguard-default.txt \
+    certdata/nssguard-keys.txt certdata/nssguard-keys-expanded.txt >/dev/null
+ok $? "with nssguard-keys-expanded.txt: every one is named"
+if [ -f "$NSSGUARD_SHARED/ccadb/ccadb-certificates-2026-08.csv.xz" ]; then
+    xz -dc "$NSSGUARD_SHARED/ccadb/ccadb-certificates-2026-08.csv.xz" \
+        >"$out/ccadb-certificates-2026-08.csv"
+    rm -rf "$out/regen" && mkdir -p "$out/regen/certdata" &&
+        cp certdata/nssguard-default.txt certdata/nssguard-keys.txt \
+            certdata/chromium-blocklist.pem "$out/regen/certdata/" &&
+        mv "$out/ccadb-certificates-2026-08.csv" "$out/regen/" &&
+        (cd "$out/regen" && "$tool" expand --certs ccadb-certificates-2026-08.csv \
+            --certs ./certdata/chromium-blocklist.pem \
+            --covered ./certdata/nssguard-default.txt \
+            -o expanded.txt ./certdata/nssguard-keys.txt 2>/dev/null)
+    ok $? "expand against the CCADB snapshot"
+    cmp -s "$out/regen/expanded.txt" certdata/nssguard-keys-expanded.txt
+    ok $? "the same bytes as certdata/nssguard-keys-expanded.txt (make regen-certdata-keys)"
+    rm -f "$out/regen/ccadb-certificates-2026-08.csv"
+else
+    diag "no ../shared/data/ccadb: the regeneration is not compared"
+fi
+
 done_testing

@@ -130,8 +130,9 @@ expand_option(void *ctx, int opt, char *arg)
     }
 }
 
-/* NSS (the PEM decoder, a database), then every corpus, then each
- * certificate's parts and hashes. */
+/* NSS (the PEM decoder, a database), then every corpus (the certificates
+ * the --covered overlays hold come first), then each certificate's parts
+ * and hashes. */
 static bool
 load_corpora(expander *x)
 {
@@ -144,6 +145,13 @@ load_corpora(expander *x)
     if (!tool_nss_init(db))
         return false;
     x->nss_up = true;
+    for (size_t i = 0; i < x->cov.n_entries; i++) {
+        const ng_entry *e = &x->cov.entries[i];
+        char origin[4096];
+        snprintf(origin, sizeof(origin), "%s:%u", e->file, e->line);
+        if (e->cert.len && !tool_certs_push(&x->certs, e->cert.data, e->cert.len, origin))
+            return false;
+    }
     for (size_t i = 0; i < x->n_corpora; i++) {
         if (!read_corpus(x, x->corpora[i]))
             return false;
@@ -364,7 +372,8 @@ usage(FILE *fp)
           "  --certs CORPUS    a DER or PEM file (a bundle, CCADB's CSV), a directory of\n"
           "                    them, or sql:DIR (an NSS database); repeatable\n"
           "  --covered OVERLAY certificates an entry of OVERLAY names already are not\n"
-          "                    written again (counted in the summary); repeatable\n"
+          "                    written again (counted in the summary), and the\n"
+          "                    certificates OVERLAY holds join the corpus; repeatable\n"
           "  -o, --output OUT  write to OUT (only when complete; default stdout)\n"
           "  -h, --help        show this help\n",
           fp);
@@ -442,7 +451,7 @@ tool_cmd_expand(int argc, char **argv)
         tool_error("expand: no --certs corpus given");
         goto out;
     }
-    if (load_corpora(&x) && load_covered(&x) &&
+    if (load_covered(&x) && load_corpora(&x) &&
         expand_all(&x, argv + optind, (size_t)(argc - optind)))
         rc = TOOL_EXIT_OK;
 out:
