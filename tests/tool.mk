@@ -8,7 +8,8 @@ TOOL_TESTS = \
 	tests/tool-audit.sh \
 	tests/tool-constraints.sh \
 	tests/tool-faults.sh \
-	tests/tool-cli.sh
+	tests/tool-cli.sh \
+	tests/tool-crl.sh
 
 TESTS += $(TOOL_TESTS)
 dist_noinst_SCRIPTS += $(TOOL_TESTS)

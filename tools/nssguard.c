@@ -14,6 +14,7 @@ static const tool_command commands[] = {
     {"add", tool_cmd_add, "write distrust records for certificates"},
     {"import-mozilla", tool_cmd_import_mozilla, "Mozilla certdata.txt distrust -> overlay"},
     {"import-onecrl", tool_cmd_import_onecrl, "OneCRL records (JSON) -> overlay"},
+    {"import-crl", tool_cmd_import_crl, "a root's CRL (signature verified) -> overlay"},
     {"check", tool_cmd_check, "parse and lint overlay files"},
     {"list", tool_cmd_list, "list the entries of an overlay"},
     {"explain", tool_cmd_explain, "which entries match a certificate or chain, and why"},

@@ -40,6 +40,8 @@ typedef struct {
 int tool_cmd_add(int argc, char **argv);
 int tool_cmd_import_mozilla(int argc, char **argv);
 int tool_cmd_import_onecrl(int argc, char **argv);
+/* issue 13 item 4: tools/cmd-import-crl.c */
+int tool_cmd_import_crl(int argc, char **argv);
 int tool_cmd_check(int argc, char **argv);
 int tool_cmd_list(int argc, char **argv);
 int tool_cmd_explain(int argc, char **argv);
