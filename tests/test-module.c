@@ -606,7 +606,9 @@ test_p11kit_mode(void)
 }
 
 /* The shipped overlay folder loads whole: every *.txt in certdata/ is an
- * overlay, and all 28 of Mozilla's 3.28 records are served from it. */
+ * overlay: Mozilla's 28 records of 3.28 (nssguard-default.txt), the 18 key
+ * entries of nssguard-keys.txt (counted, not served) and the 13 entries
+ * they became (nssguard-keys-expanded.txt, issue 13). */
 static void
 test_shipped_overlay(void)
 {
@@ -620,8 +622,11 @@ test_shipped_overlay(void)
     unlink(log_path);
     snprintf(p, sizeof(p), "overlay=%s/certdata log=file:%s", top, log_path);
     tap_is_ulong(init_with(p), CKR_OK, "C_Initialize with the shipped certdata/ folder");
-    tap_is_ulong(count_in_file(log_path, "\"entries\":28,\"files\":1,\"refused\":0"), 1,
-                 "certdata/ holds one overlay file, 28 entries, nothing refused");
+    tap_is_ulong(count_in_file(log_path, "\"entries\":41,\"files\":3,\"refused\":0,"
+                                         "\"skipped\":0,\"keys\":18,"),
+                 1,
+                 "certdata/ holds three overlay files, 28 + 13 entries, 18 key entries, "
+                 "nothing refused");
     p11->C_Finalize(NULL);
 }
 
