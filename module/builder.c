@@ -7,6 +7,15 @@
  * Everything else (Mozilla's roots, the root-list object, neutral records) is
  * counted as skipped: overlay mode serves distrust only.
  *
+ * A key entry (issue 13) is a distrust record with CKA_SUBJECT and
+ * CKA_NSSGUARD_SPKI_SHA256 and neither CKA_ISSUER nor CKA_SERIAL_NUMBER: it
+ * distrusts every certificate of that subject and key. NSS asks by issuer and
+ * serial only, so the module serves nothing for it and counts it (`keys` in
+ * the load event); `nssguard expand` turns it into issuer+serial entries. Its
+ * reason must be mitm or compromised: a revoked or mis-issued certificate's
+ * key is shared by legitimate re-issues (291 in the CCADB share subject and
+ * key with a OneCRL certificate).
+ *
  * A certificate object with the same issuer and serial supplies the SHA-1
  * that is served and the DER that p11-kit mode serves as a certificate; a CKA_CERT_SHA1_HASH that
  * does not match it refuses the file (NSS drops a trust record whose hash does not match, which
@@ -216,6 +225,60 @@ classify(const ng_record *rec)
     return ng_record_get(rec, CKA_NSSGUARD_NAME_CONSTRAINTS) ? RECORD_CONSTRAINT : RECORD_SKIP;
 }
 
+/* 1 when rec is a key entry (filled into *k), 0 when it is not one, -1 when
+ * it tries to be one and is malformed (err set). */
+int
+ng_key_entry_read(const ng_records *recs, const ng_record *rec, ng_key_entry *k, ng_error *err)
+{
+    const ng_attr *subject = ng_record_get(rec, CKA_SUBJECT);
+    const ng_attr *spki = ng_record_get(rec, CKA_NSSGUARD_SPKI_SHA256);
+    const ng_attr *reason = ng_record_get(rec, CKA_NSSGUARD_REASON);
+    const ng_attr *label = ng_record_get(rec, CKA_LABEL);
+    const ng_attr *ref = ng_record_get(rec, CKA_NSSGUARD_REFERENCE);
+    CK_ULONG cls;
+
+    if (!ng_record_ulong(rec, CKA_CLASS, &cls) || cls != CKO_NSS_TRUST ||
+        ng_record_get(rec, CKA_ISSUER) || ng_record_get(rec, CKA_SERIAL_NUMBER) ||
+        (!subject && !spki))
+        return 0;
+    memset(k, 0, sizeof(*k));
+    if (!subject || !spki) {
+        ng_error_set(err, recs->file, rec->line, "key entry without %s",
+                     subject ? "CKA_NSSGUARD_SPKI_SHA256" : "CKA_SUBJECT");
+        return -1;
+    }
+    if (classify(rec) != RECORD_DISTRUST) {
+        ng_error_set(err, recs->file, rec->line,
+                     "key entry that distrusts nothing (or grants trust)");
+        return -1;
+    }
+    k->subject = attr_bytes(subject);
+    k->spki_sha256 = attr_bytes(spki);
+    if (!ng_der_is_sequence(k->subject)) {
+        ng_error_set(err, recs->file, subject->line, "CKA_SUBJECT is not a DER Name");
+        return -1;
+    }
+    if (k->spki_sha256.len != NG_SHA256_LEN) {
+        ng_error_set(err, recs->file, spki->line,
+                     "CKA_NSSGUARD_SPKI_SHA256 is not a SHA-256 "
+                     "(32 bytes)");
+        return -1;
+    }
+    k->reason = reason ? (const char *)reason->value : "";
+    if (strcmp(k->reason, "mitm") != 0 && strcmp(k->reason, "compromised") != 0) {
+        ng_error_set(err, reason ? recs->file : recs->file, reason ? reason->line : rec->line,
+                     "a key entry's reason is mitm or compromised, not '%.40s' (a revoked or "
+                     "mis-issued certificate's key is shared by legitimate re-issues: name "
+                     "the certificate by issuer and serial)",
+                     reason ? k->reason : "(none)");
+        return -1;
+    }
+    k->label = label ? (const char *)label->value : "";
+    k->reference = ref ? (const char *)ref->value : "";
+    k->line = rec->line;
+    return 1;
+}
+
 static bool
 add_entry(ng_entries *out, const cert_map *map, const ng_records *recs, const ng_record *rec,
           bool distrusted, ng_error *err)
@@ -305,7 +368,7 @@ add_entry(ng_entries *out, const cert_map *map, const ng_records *recs, const ng
 bool
 ng_build_entries(const ng_records *recs, ng_entries *out, ng_error *err)
 {
-    size_t first = out->n_entries, first_string = out->n_strings, skipped = 0;
+    size_t first = out->n_entries, first_string = out->n_strings, skipped = 0, keys = 0;
     cert_map map;
     CK_ULONG cls;
     bool ok = false;
@@ -325,6 +388,14 @@ ng_build_entries(const ng_records *recs, ng_entries *out, ng_error *err)
         const ng_record *rec = &recs->records[i];
         if (!ng_record_ulong(rec, CKA_CLASS, &cls) || cls == CKO_CERTIFICATE)
             continue;
+        ng_key_entry key;
+        int is_key = ng_key_entry_read(recs, rec, &key, err);
+        if (is_key < 0)
+            goto out;
+        if (is_key) { /* served by its expansion, not by the module */
+            keys++;
+            continue;
+        }
         record_kind kind = cls == CKO_NSS_TRUST ? classify(rec) : RECORD_SKIP;
         if (kind == RECORD_SKIP) {
             skipped++;
@@ -334,6 +405,7 @@ ng_build_entries(const ng_records *recs, ng_entries *out, ng_error *err)
             goto out;
     }
     out->skipped += skipped;
+    out->keys += keys;
     ok = true;
 out:
     if (!ok) { /* all or nothing: forget what this file added */

@@ -260,7 +260,22 @@ typedef struct {
     char **strings; /* strings the builder made (labels, references) */
     size_t n_strings;
     size_t skipped; /* records that are not distrust (roots, root list...) */
+    size_t keys;    /* key entries: not served, expanded by the tool (issue 13) */
 } ng_entries;
+
+/* A key entry (issue 13): distrusts every certificate of a subject and key.
+ * Pointers into the records. */
+typedef struct {
+    ng_bytes subject;     /* DER Name */
+    ng_bytes spki_sha256; /* 32 bytes */
+    const char *reason;   /* mitm or compromised */
+    const char *label;
+    const char *reference;
+    unsigned line;
+} ng_key_entry;
+
+/* 1: rec is a key entry, in *k; 0: it is not one; -1: a malformed one (err). */
+int ng_key_entry_read(const ng_records *recs, const ng_record *rec, ng_key_entry *k, ng_error *err);
 
 /* Turns one file's records into entries appended to `out`. All or nothing:
  * on an error nothing is appended and err says file:line: reason. */
@@ -492,6 +507,7 @@ struct ng_overlay {
     size_t n_entries;
     size_t n_refused;
     size_t skipped;
+    size_t keys;                /* key entries read and not served (issue 13) */
     struct ng_file_stamp *scan; /* what the files looked like (overlay.c) */
     size_t n_scan;
     ng_rate *rates; /* per-entry event rate limiting: the only mutable part */

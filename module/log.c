@@ -54,11 +54,11 @@ static const struct {
     const char *fields;
 } events[NG_EV_COUNT] = {
     [NG_EV_LOAD] = {"load", LOG_INFO, false, true,
-                    "entries# files# refused# skipped# generation# compiled config"},
+                    "entries# files# refused# skipped# keys# generation# compiled config"},
     [NG_EV_RELOAD] = {"reload", LOG_INFO, false, true,
-                      "entries# files# refused# skipped# generation# compiled config"},
+                      "entries# files# refused# skipped# keys# generation# compiled config"},
     [NG_EV_LOAD_FAILED] = {"load_failed", LOG_ERR, true, true,
-                           "entries# files# refused# skipped# generation# compiled config"},
+                           "entries# files# refused# skipped# keys# generation# compiled config"},
     [NG_EV_LOAD_ERROR] = {"load_error", LOG_ERR, true, false, "file error serving"},
     [NG_EV_STALE_COMPILED] = {"stale_compiled", LOG_WARNING, true, false, "file using"},
     [NG_EV_CONFIG_ERROR] = {"config_error", LOG_ERR, true, false, "error"},

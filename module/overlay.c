@@ -370,7 +370,7 @@ copy_stamp(file_stamp *dst, const file_stamp *src)
 }
 
 static ng_image *
-load_text(const char *path, const file_stamp *st, size_t *skipped, ng_error *err)
+load_text(const char *path, const file_stamp *st, size_t *skipped, size_t *keys, ng_error *err)
 {
     ng_records recs;
     ng_entries ents;
@@ -382,6 +382,7 @@ load_text(const char *path, const file_stamp *st, size_t *skipped, ng_error *err
     if (ng_build_entries(&recs, &ents, err)) {
         img = ng_image_build(&ents, st->size, st->mtime_ns, err);
         *skipped += ents.skipped;
+        *keys += ents.keys;
     }
     ng_entries_clear(&ents);
     ng_records_clear(&recs);
@@ -607,7 +608,7 @@ unit_text(const unit_paths *u, const file_stamp *txt, const file_stamp *ngo, con
                      "serving", failed, NULL);
         return;
     }
-    ng.job.src->image = load_text(path, txt, &ng.job.ov->skipped, &err);
+    ng.job.src->image = load_text(path, txt, &ng.job.ov->skipped, &ng.job.ov->keys, &err);
     if (!ng.job.src->image)
         load_error(path, err.msg, failed);
 }
@@ -707,7 +708,7 @@ reload_unlock(void)
 static void
 log_generation(ng_event event, const ng_overlay *ov, const ng_config *cfg)
 {
-    char n[5][24];
+    char n[6][24];
     size_t compiled = 0;
 
     for (size_t i = 0; i < ov->n_sources; i++)
@@ -717,11 +718,12 @@ log_generation(ng_event event, const ng_overlay *ov, const ng_config *cfg)
     snprintf(n[2], sizeof(n[2]), "%zu", ov->n_refused);
     snprintf(n[3], sizeof(n[3]), "%zu", ov->skipped);
     snprintf(n[4], sizeof(n[4]), "%llu", (unsigned long long)ov->id);
+    snprintf(n[5], sizeof(n[5]), "%zu", ov->keys);
     /* a configuration file's bad lines are named here too (config_error) */
-    ng_log_event(event, "entries", n[0], "files", n[1], "refused", n[2], "skipped", n[3],
-                 "generation", n[4], "compiled", compiled ? "yes" : "no", "config", cfg->source,
-                 cfg->n_errors ? "config_error" : NULL, cfg->n_errors ? cfg->errors[0] : NULL,
-                 NULL);
+    ng_log_event(event, "entries", n[0], "files", n[1], "refused", n[2], "skipped", n[3], "keys",
+                 n[5], "generation", n[4], "compiled", compiled ? "yes" : "no", "config",
+                 cfg->source, cfg->n_errors ? "config_error" : NULL,
+                 cfg->n_errors ? cfg->errors[0] : NULL, NULL);
 }
 
 /* Each configured path that gives no entry: an overlay_empty event (an

@@ -650,7 +650,9 @@ shipped_kuix(CK_SESSION_HANDLE s)
 }
 
 /* The shipped overlay folder loads whole: every *.txt in certdata/ is an
- * overlay, and all 28 of Mozilla's 3.28 records are served from it. */
+ * overlay: Mozilla's 28 records of 3.28 and Bogus kuix.de (nssguard-default.txt), the 18 key
+ * entries of nssguard-keys.txt (counted, not served) and the 13 entries
+ * they became (nssguard-keys-expanded.txt, issue 13). */
 static void
 test_shipped_overlay(void)
 {
@@ -664,9 +666,12 @@ test_shipped_overlay(void)
     unlink(log_path);
     snprintf(p, sizeof(p), "overlay=%s/certdata log=file:%s", top, log_path);
     tap_is_ulong(init_with(p), CKR_OK, "C_Initialize with the shipped certdata/ folder");
-    tap_is_ulong(count_in_file(log_path, "\"entries\":29,\"files\":1,\"refused\":0"), 1,
-                 "certdata/ holds one overlay file, 29 entries (Mozilla's 28 of NSS 3.28 and "
-                 "Bogus kuix.de), nothing refused");
+    tap_is_ulong(count_in_file(log_path, "\"entries\":42,\"files\":3,\"refused\":0,"
+                                         "\"skipped\":0,\"keys\":18,"),
+                 1,
+                 "certdata/ holds three overlay files, 29 + 13 entries (Mozilla's 28 of NSS "
+                 "3.28 and Bogus kuix.de, and what the key entries became), 18 key entries, "
+                 "nothing refused");
     shipped_kuix(open_session());
     p11->C_Finalize(NULL);
 }

@@ -2,6 +2,7 @@
 # subcommand on the PKI from tests/pki.sh and on ../shared/data.
 TOOL_TESTS = \
 	tests/tool-check.sh \
+	tests/tool-keys.sh \
 	tests/tool-import.sh \
 	tests/tool-verify.sh \
 	tests/tool-audit.sh \

@@ -52,6 +52,9 @@ usage(FILE *fp)
                 "  --label TEXT      object label (default: the subject's common name)\n"
                 "  --issuer-serial   write only the trust object, by issuer and serial,\n"
                 "                    without certificate hashes\n"
+                "  --by-key          a key entry: distrust the certificate's subject and key\n"
+                "                    (reason mitm or compromised; nssguard expand makes it\n"
+                "                    issuer+serial entries, which NSS matches)\n"
                 "  --subject-key S:K only the certificates whose DER subject is S and whose\n"
                 "                    public key's SHA-256 is K (both base64, OneCRL's form),\n"
                 "                    among those given and those in --db\n"
@@ -87,6 +90,7 @@ tool_add_cert(FILE *out, const SECItem *der, const tool_add_options *opt, const 
     CERTCertificate *cert = NULL;
     char *cn = NULL, *comment = NULL;
     char serial_hex[256], sha1_hex[64];
+    unsigned char key_hash[32];
     ng_bytes issuer, serial_der;
     tool_entry e;
     bool ok = false;
@@ -131,7 +135,21 @@ tool_add_cert(FILE *out, const SECItem *der, const tool_add_options *opt, const 
     e.comment = comment;
     e.issuer = issuer;
     e.serial_der = serial_der;
-    if (!opt->issuer_serial) {
+    if (opt->by_key && (!opt->reason || (strcmp(opt->reason, "mitm") != 0 &&
+                                         strcmp(opt->reason, "compromised") != 0))) {
+        *why = "--by-key takes reason mitm or compromised: a revoked or mis-issued "
+               "certificate's key is shared by legitimate re-issues";
+        goto out;
+    }
+    if (opt->by_key) { /* issue 13: subject + key, no issuer or serial */
+        e.issuer = e.serial_der = (ng_bytes){NULL, 0};
+        e.subject = (ng_bytes){cert->derSubject.data, cert->derSubject.len};
+        if (!tool_spki_sha256(cert, key_hash)) {
+            *why = "cannot hash the public key";
+            goto out;
+        }
+        e.spki_sha256 = (ng_bytes){key_hash, sizeof(key_hash)};
+    } else if (!opt->issuer_serial) {
         e.cert = (ng_bytes){cert->derCert.data, cert->derCert.len};
         e.subject = (ng_bytes){cert->derSubject.data, cert->derSubject.len};
         e.has_sha1 = true;
@@ -265,6 +283,9 @@ add_option(void *ctx, int opt, char *arg)
     case 'i':
         a->opt.issuer_serial = true;
         return -1;
+    case 'K':
+        a->opt.by_key = true;
+        return -1;
     case 'k':
         return add_subject_key(a, arg);
     case 'N':
@@ -387,6 +408,7 @@ tool_cmd_add(int argc, char **argv)
         {"ref", required_argument, NULL, 'R'},
         {"label", required_argument, NULL, 'l'},
         {"issuer-serial", no_argument, NULL, 'i'},
+        {"by-key", no_argument, NULL, 'K'},
         {"subject-key", required_argument, NULL, 'k'},
         {"name-constraints", required_argument, NULL, 'N'},
         {"distrust-after", required_argument, NULL, 'A'},

@@ -21,6 +21,8 @@
  *   root-list      a CKO_NSS_BUILTIN_ROOT_LIST object (trustOrder 100)
  *   ca-policy      CKA_NSS_MOZILLA_CA_POLICY true (Chromium skips the entry)
  *   refused        the builder's error: the module would load nothing from the file
+ *   key-uncovered  (--certs) a certificate with the subject and key a key entry
+ *                  distrusts that no entry names by issuer+serial: NSS trusts it
  *
  * Output: "file:line: kind: message" lines and a summary; exit 0 clean,
  * 1 findings, 2 a file could not be read or parsed.
@@ -537,6 +539,57 @@ check_hash_served(checker *ck, char **paths, size_t n_paths)
     free(seen);
 }
 
+/* --certs and key entries (issue 13): each certificate of a distrusted
+ * subject and key that no entry of the files names by issuer and serial. */
+static void
+check_one_key(checker *ck, const ng_records *recs, const ng_key_entry *k, const ng_entries *ents,
+              const ng_index *idx)
+{
+    unsigned char spki[NG_SHA256_LEN];
+    char issuer[512];
+
+    for (size_t c = 0; c < ck->certs.n; c++) {
+        const ng_cert_parts *p = &ck->parts[c];
+        if (!ck->serials[c].len || !same(p->subject, k->subject))
+            continue;
+        ng_sha256(p->spki.data, p->spki.len, spki);
+        if (memcmp(spki, k->spki_sha256.data, NG_SHA256_LEN) != 0 ||
+            ng_index_find(idx, ents->entries, p->issuer, ck->serials[c]) >= 0)
+            continue;
+        ng_der_name_text(p->issuer, issuer, sizeof(issuer));
+        add_finding(ck, recs->file, k->line, "key-uncovered",
+                    "%s (issuer %s) has the subject and key this entry distrusts, and no entry "
+                    "names its issuer and serial: NSS trusts it (nssguard expand --certs writes "
+                    "the entry)",
+                    ck->certs.origins[c], issuer);
+    }
+}
+
+static void
+check_keys(checker *ck, const ng_records *files, size_t n_files)
+{
+    ng_entries ents;
+    ng_index idx;
+    ng_error err;
+    ng_key_entry k;
+
+    if (!ck->certs.n)
+        return;
+    memset(&ents, 0, sizeof(ents));
+    memset(&idx, 0, sizeof(idx));
+    for (size_t i = 0; i < n_files; i++) /* a refused file names nothing */
+        if (files[i].file)
+            (void)ng_build_entries(&files[i], &ents, &err);
+    if (ng_index_build(&idx, ents.entries, ents.n_entries)) {
+        for (size_t i = 0; i < n_files; i++)
+            for (size_t r = 0; files[i].file && r < files[i].n_records; r++)
+                if (ng_key_entry_read(&files[i], &files[i].records[r], &k, &err) == 1)
+                    check_one_key(ck, &files[i], &k, &ents, &idx);
+    }
+    ng_index_clear(&idx);
+    ng_entries_clear(&ents);
+}
+
 static void
 usage(FILE *fp)
 {
@@ -550,7 +603,9 @@ usage(FILE *fp)
           "  --json       one JSON object instead of text\n"
           "  --certs FILE|sql:DIR\n"
           "               also report entries that name the issuer of one of these\n"
-          "               certificates in other bytes (name-bytes): NSS never matches them\n"
+          "               certificates in other bytes (name-bytes): NSS never matches them,\n"
+          "               and each certificate of a key entry's subject and key that no\n"
+          "               entry names by issuer and serial (key-uncovered)\n"
           "  -h, --help   show this help\n",
           fp);
 }
@@ -739,6 +794,7 @@ tool_cmd_check(int argc, char **argv)
     for (size_t i = 0; i < n_files; i++)
         check_path(&ck, paths[i], &files[i]);
     check_hash_served(&ck, paths, n_files);
+    check_keys(&ck, files, n_files);
     if (ck.json)
         print_json(&ck);
     else

@@ -731,7 +731,7 @@ import_subject_key(FILE *out, const tool_json *rec, const tool_corpus *corpus, o
     ref = onecrl_reference(rec);
     if (!label || !ref)
         goto out;
-    opt = (tool_add_options){onecrl_reason(rec), ref, label, false, {NULL, 0}, NULL};
+    opt = (tool_add_options){onecrl_reason(rec), ref, label, false, {NULL, 0}, NULL, false};
     while ((cc = tool_corpus_next_subject_key(corpus, (ng_bytes){sk.subject, sk.subject_len},
                                               sk.key_hash, &cursor)) != NULL) {
         SECItem der = {siBuffer, (unsigned char *)cc->der.data, (unsigned)cc->der.len};

@@ -20,6 +20,8 @@ nssguard_SOURCES = \
 	tools/cmd-verify.c \
 	tools/cmd-audit.c \
 	tools/cmd-compile.c
+# issue 13: key entries -> issuer+serial entries
+nssguard_SOURCES += tools/cmd-expand.c
 # issue 13 item 4: a root's CRL -> issuer+serial entries
 nssguard_SOURCES += tools/cmd-import-crl.c
 # issue 15: putting the module in place, and whether it enforces there

@@ -21,6 +21,7 @@ static const tool_command commands[] = {
     {"verify", tool_cmd_verify, "verify a chain with NSS and the module loaded"},
     {"audit", tool_cmd_audit, "find CA certificates that are not technically constrained"},
     {"compile", tool_cmd_compile, "compile overlay text into the image the module maps"},
+    {"expand", tool_cmd_expand, "key entries -> issuer+serial entries from certificate corpora"},
     {"enable", tool_cmd_enable, "add the module to NSS databases, Firefox profiles, policy"},
     {"disable", tool_cmd_disable, "remove the module from where enable put it"},
     {"status", tool_cmd_status, "where the module is loaded, and whether it enforces there"},

@@ -48,6 +48,7 @@ int tool_cmd_explain(int argc, char **argv);
 int tool_cmd_verify(int argc, char **argv);
 int tool_cmd_audit(int argc, char **argv);
 int tool_cmd_compile(int argc, char **argv);
+int tool_cmd_expand(int argc, char **argv); /* issue 13: distrust by key */
 /* issue 15: tools/cmd-enable.c, cmd-status.c, cmd-watch.c */
 int tool_cmd_enable(int argc, char **argv);
 int tool_cmd_disable(int argc, char **argv);
@@ -205,6 +206,7 @@ typedef struct {
     bool issuer_serial;
     ng_bytes name_constraints;  /* a constraint entry instead of distrust */
     const char *distrust_after; /* UTCTime text: a distrust-after record */
+    bool by_key;                /* a key entry (subject + SPKI SHA-256; issue 13) */
 } tool_add_options;
 
 /* Writes the records for one DER certificate. On failure sets *why. */

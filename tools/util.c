@@ -402,8 +402,12 @@ tool_write_entry(FILE *out, const tool_entry *e)
         tool_write_octal(out, "CKA_CERT_SHA1_HASH", e->sha1, sizeof(e->sha1));
     if (e->has_md5)
         tool_write_octal(out, "CKA_CERT_MD5_HASH", e->md5, sizeof(e->md5));
-    tool_write_octal(out, "CKA_ISSUER", e->issuer.data, e->issuer.len);
-    tool_write_octal(out, "CKA_SERIAL_NUMBER", e->serial_der.data, e->serial_der.len);
+    if (e->issuer.len) {
+        tool_write_octal(out, "CKA_ISSUER", e->issuer.data, e->issuer.len);
+        tool_write_octal(out, "CKA_SERIAL_NUMBER", e->serial_der.data, e->serial_der.len);
+    } else { /* a key entry (issue 13): the subject, and the key's hash below */
+        tool_write_octal(out, "CKA_SUBJECT", e->subject.data, e->subject.len);
+    }
     if (!e->no_distrust) {
         static const char *const names[] = {"CKA_TRUST_SERVER_AUTH", "CKA_TRUST_CLIENT_AUTH",
                                             "CKA_TRUST_EMAIL_PROTECTION", "CKA_TRUST_CODE_SIGNING"};
