@@ -35,12 +35,12 @@ regen-certdata-keys: nssguard$(EXEEXT)
 		exit 0; \
 	fi; \
 	set -e; \
-	xz -dc $(CCADB_CSV_XZ) >ccadb-certificates-2026-08.csv; \
-	./nssguard$(EXEEXT) expand --certs ccadb-certificates-2026-08.csv \
+	ln -sf $(CCADB_CSV_XZ) ccadb-certificates-2026-08.csv.xz; \
+	./nssguard$(EXEEXT) expand --certs ccadb-certificates-2026-08.csv.xz \
 		--certs $(srcdir)/certdata/chromium-blocklist.pem \
 		--covered $(srcdir)/certdata/nssguard-default.txt \
 		-o $(srcdir)/certdata/nssguard-keys-expanded.txt.tmp $(srcdir)/certdata/nssguard-keys.txt; \
-	rm -f ccadb-certificates-2026-08.csv; \
+	rm -f ccadb-certificates-2026-08.csv.xz; \
 	./nssguard$(EXEEXT) check $(srcdir)/certdata/nssguard-default.txt \
 		$(srcdir)/certdata/nssguard-keys.txt $(srcdir)/certdata/nssguard-keys-expanded.txt.tmp; \
 	mv $(srcdir)/certdata/nssguard-keys-expanded.txt.tmp $(srcdir)/certdata/nssguard-keys-expanded.txt

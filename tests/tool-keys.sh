@@ -137,20 +137,18 @@ ok $? "among them DigiNotar Root CA cross-certified by Entrust"
     certdata/nssguard-keys.txt certdata/nssguard-keys-expanded.txt >/dev/null
 ok $? "with nssguard-keys-expanded.txt: every one is named"
 if [ -f "$NSSGUARD_SHARED/ccadb/ccadb-certificates-2026-08.csv.xz" ]; then
-    xz -dc "$NSSGUARD_SHARED/ccadb/ccadb-certificates-2026-08.csv.xz" \
-        >"$out/ccadb-certificates-2026-08.csv"
     rm -rf "$out/regen" && mkdir -p "$out/regen/certdata" &&
         cp certdata/nssguard-default.txt certdata/nssguard-keys.txt \
             certdata/chromium-blocklist.pem "$out/regen/certdata/" &&
-        mv "$out/ccadb-certificates-2026-08.csv" "$out/regen/" &&
-        (cd "$out/regen" && "$tool" expand --certs ccadb-certificates-2026-08.csv \
+        ln -s "$NSSGUARD_SHARED/ccadb/ccadb-certificates-2026-08.csv.xz" "$out/regen/" &&
+        (cd "$out/regen" && "$tool" expand --certs ccadb-certificates-2026-08.csv.xz \
             --certs ./certdata/chromium-blocklist.pem \
             --covered ./certdata/nssguard-default.txt \
             -o expanded.txt ./certdata/nssguard-keys.txt 2>/dev/null)
     ok $? "expand against the CCADB snapshot"
     cmp -s "$out/regen/expanded.txt" certdata/nssguard-keys-expanded.txt
     ok $? "the same bytes as certdata/nssguard-keys-expanded.txt (make regen-certdata-keys)"
-    rm -f "$out/regen/ccadb-certificates-2026-08.csv"
+    rm -f "$out/regen/ccadb-certificates-2026-08.csv.xz"
 else
     diag "no ../shared/data/ccadb: the regeneration is not compared"
 fi

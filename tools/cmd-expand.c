@@ -17,27 +17,17 @@
 #endif
 #include "config.h"
 
-#include <dirent.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include "corpus.h"
 #include "tool.h"
 
-/* A corpus certificate, its parts, and what identifies it. */
 typedef struct {
-    ng_bytes der;
-    ng_cert_parts parts;
-    ng_bytes serial; /* INTEGER value */
-    unsigned char spki_sha256[NG_SHA256_LEN];
-    unsigned char sha256[NG_SHA256_LEN];
-    bool written; /* an entry for its issuer+serial is in the output already */
-} corpus_cert;
-
-typedef struct {
-    tool_certs certs;
-    corpus_cert *cc; /* parallel to certs.items */
+    tool_corpus corpus;
+    bool *written; /* parallel to corpus.certs: an entry for the first certificate
+                      of its issuer+serial is in the output already */
     char **corpora;
     size_t n_corpora;
     char **covered;
@@ -47,7 +37,6 @@ typedef struct {
     ng_index cov_index;
     const char *out_path;
     bool nss_up;
-    bool db_read;
 } expander;
 
 static void
@@ -60,56 +49,14 @@ hex(char *buf, size_t size, const unsigned char *data, size_t len, const char *s
         w += (size_t)snprintf(buf + w, size - w, "%s%02x", i ? sep : "", data[i]);
 }
 
-/* A directory: each regular file in it, in name order (dot files left out). */
-static bool
-read_dir(expander *x, const char *path)
+/* The INTEGER value of a corpus certificate's serial (the corpus decoded it). */
+static ng_bytes
+serial_value(const tool_corpus_cert *c)
 {
-    struct dirent **names = NULL;
-    int n = scandir(path, &names, NULL, alphasort);
-    bool ok = n >= 0;
-    const char *why;
+    ng_bytes v = {NULL, 0};
 
-    if (!ok)
-        tool_error("%s: cannot read the directory", path);
-    for (int i = 0; i < n; i++) {
-        char *file = NULL;
-        struct stat st;
-        if (ok && names[i]->d_name[0] != '.' &&
-            asprintf(&file, "%s/%s", path, names[i]->d_name) >= 0 && stat(file, &st) == 0 &&
-            S_ISREG(st.st_mode) && !tool_certs_read_file(&x->certs, file, &why)) {
-            tool_error("%s: %s", file, why);
-            ok = false;
-        }
-        free(file);
-        free(names[i]);
-    }
-    free(names);
-    return ok;
-}
-
-/* One --certs argument: sql:DIR, a directory, or a DER/PEM file (a PEM
- * bundle, or CCADB's CSV whose cells hold PEM certificates). */
-static bool
-read_corpus(expander *x, const char *arg)
-{
-    struct stat st;
-    const char *why;
-
-    if (strncmp(arg, "sql:", 4) == 0) {
-        if (x->db_read) {
-            tool_error("expand reads one NSS database");
-            return false;
-        }
-        x->db_read = true;
-        return tool_certs_read_nssdb(&x->certs, arg);
-    }
-    if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode))
-        return read_dir(x, arg);
-    if (!tool_certs_read_file(&x->certs, arg, &why)) {
-        tool_error("%s: %s", arg, why);
-        return false;
-    }
-    return true;
+    (void)ng_der_integer_value(c->serial_der, &v);
+    return v;
 }
 
 static int
@@ -130,48 +77,26 @@ expand_option(void *ctx, int opt, char *arg)
     }
 }
 
-/* NSS (the PEM decoder, a database), then every corpus (the certificates
- * the --covered overlays hold come first), then each certificate's parts
- * and hashes. */
+/* NSS (the corpus reader hashes with it, and opens sql: databases beside
+ * it), then every corpus through the one reader (the certificates the
+ * --covered overlays hold come first). */
 static bool
 load_corpora(expander *x)
 {
-    const char *db = NULL;
-
-    for (size_t i = 0; i < x->n_corpora; i++) {
-        if (strncmp(x->corpora[i], "sql:", 4) == 0)
-            db = x->corpora[i];
-    }
-    if (!tool_nss_init(db))
+    if (!tool_nss_init(NULL))
         return false;
     x->nss_up = true;
     for (size_t i = 0; i < x->cov.n_entries; i++) {
         const ng_entry *e = &x->cov.entries[i];
         char origin[4096];
         snprintf(origin, sizeof(origin), "%s:%u", e->file, e->line);
-        if (e->cert.len && !tool_certs_push(&x->certs, e->cert.data, e->cert.len, origin))
+        if (e->cert.len && !tool_corpus_add(&x->corpus, e->cert.data, e->cert.len, origin))
             return false;
     }
-    for (size_t i = 0; i < x->n_corpora; i++) {
-        if (!read_corpus(x, x->corpora[i]))
-            return false;
-    }
-    x->cc = calloc(x->certs.n + 1, sizeof(*x->cc));
-    if (!x->cc)
+    if (!tool_corpus_load_all(&x->corpus, x->corpora, x->n_corpora))
         return false;
-    for (size_t i = 0; i < x->certs.n; i++) {
-        corpus_cert *c = &x->cc[i];
-        c->der = (ng_bytes){x->certs.items[i].data, x->certs.items[i].len};
-        if (!ng_der_cert_parts(c->der, &c->parts) ||
-            !ng_der_integer_value(c->parts.serial, &c->serial)) {
-            tool_error("%s: not an X.509 certificate, left out", x->certs.origins[i]);
-            c->der.len = 0;
-            continue;
-        }
-        ng_sha256(c->parts.spki.data, c->parts.spki.len, c->spki_sha256);
-        ng_sha256(c->der.data, c->der.len, c->sha256);
-    }
-    return true;
+    x->written = calloc(x->corpus.n + 1, sizeof(*x->written));
+    return x->written != NULL;
 }
 
 /* The --covered overlays' entries, indexed by issuer+serial. */
@@ -194,19 +119,22 @@ load_covered(expander *x)
 }
 
 static bool
-key_matches(const ng_key_entry *k, const corpus_cert *c)
+same_bytes(ng_bytes a, ng_bytes b)
 {
-    return c->der.len && c->parts.subject.len == k->subject.len &&
-           memcmp(c->parts.subject.data, k->subject.data, k->subject.len) == 0 &&
-           memcmp(c->spki_sha256, k->spki_sha256.data, NG_SHA256_LEN) == 0;
+    return a.len == b.len && memcmp(a.data, b.data, a.len) == 0;
 }
 
 static bool
-same_issuer_serial(const corpus_cert *a, const corpus_cert *b)
+same_issuer_serial(const tool_corpus_cert *a, const tool_corpus_cert *b)
 {
-    return a->parts.issuer.len == b->parts.issuer.len && a->serial.len == b->serial.len &&
-           memcmp(a->parts.issuer.data, b->parts.issuer.data, a->parts.issuer.len) == 0 &&
-           memcmp(a->serial.data, b->serial.data, a->serial.len) == 0;
+    return same_bytes(a->issuer, b->issuer) && same_bytes(a->serial_der, b->serial_der);
+}
+
+/* The next certificate of key entry k's subject and key (in the order read). */
+static const tool_corpus_cert *
+next_of_key(const expander *x, const ng_key_entry *k, size_t *cursor)
+{
+    return tool_corpus_next_subject_key(&x->corpus, k->subject, k->spki_sha256.data, cursor);
 }
 
 /* Counts of what one key entry became. */
@@ -219,35 +147,44 @@ typedef struct {
 /* The comment above one expanded entry: the key entry, the certificate, and
  * every place the corpora hold it (the same issuer and serial). */
 static void
-write_found(FILE *out, const expander *x, const char *file, const ng_key_entry *k, size_t i)
+write_found(FILE *out, const expander *x, const char *file, const ng_key_entry *k,
+            const tool_corpus_cert *c)
 {
-    const corpus_cert *c = &x->cc[i];
-    char name[512], serial[200], sha[80];
+    const tool_corpus_cert *o;
+    ng_bytes serial = serial_value(c);
+    unsigned char digest[NG_SHA256_LEN];
+    char name[512], hserial[200], sha[80];
+    size_t cursor = SIZE_MAX;
 
-    ng_der_name_text(c->parts.issuer, name, sizeof(name));
-    hex(serial, sizeof(serial), c->serial.data, c->serial.len, ":");
-    hex(sha, sizeof(sha), c->sha256, NG_SHA256_LEN, "");
+    ng_der_name_text(c->issuer, name, sizeof(name));
+    hex(hserial, sizeof(hserial), serial.data, serial.len, ":");
+    ng_sha256(c->der.data, c->der.len, digest);
+    hex(sha, sizeof(sha), digest, NG_SHA256_LEN, "");
     fprintf(out, "\n# nssguard expand: from the key entry %s:%u \"%s\"\n", file, k->line, k->label);
-    fprintf(out, "# Issuer: %s\n# Serial Number: %s\n# SHA-256: %s\n", name, serial, sha);
-    for (size_t j = i; j < x->certs.n; j++) {
-        if (j == i ||
-            (x->cc[j].der.len && key_matches(k, &x->cc[j]) && same_issuer_serial(c, &x->cc[j])))
-            fprintf(out, "# found in: %s\n", x->certs.origins[j]);
+    fprintf(out, "# Issuer: %s\n# Serial Number: %s\n# SHA-256: %s\n", name, hserial, sha);
+    while ((o = next_of_key(x, k, &cursor)) != NULL) {
+        size_t copy = 0;
+        const char *where;
+        if (o < c || !same_issuer_serial(c, o))
+            continue;
+        fprintf(out, "# found in: %s\n", o->origin);
+        while ((where = tool_corpus_next_copy(&x->corpus, o, &copy)) != NULL)
+            fprintf(out, "# found in: %s\n", where);
     }
 }
 
 /* One certificate of the key: an issuer+serial entry with the certificate. */
 static void
-write_cert_entry(FILE *out, const ng_key_entry *k, const corpus_cert *c)
+write_cert_entry(FILE *out, const ng_key_entry *k, const tool_corpus_cert *c)
 {
     tool_entry e;
 
     memset(&e, 0, sizeof(e));
     e.label = k->label;
     e.cert = c->der;
-    e.subject = c->parts.subject;
-    e.issuer = c->parts.issuer;
-    e.serial_der = c->parts.serial;
+    e.subject = c->subject;
+    e.issuer = c->issuer;
+    e.serial_der = c->serial_der;
     ng_sha1(c->der.data, c->der.len, e.sha1);
     e.has_sha1 = true;
     e.reason = k->reason;
@@ -256,42 +193,60 @@ write_cert_entry(FILE *out, const ng_key_entry *k, const corpus_cert *c)
     tool_write_entry(out, &e);
 }
 
+/* An earlier certificate of key entry k with c's issuer and serial. */
+static bool
+seen_before(const expander *x, const ng_key_entry *k, const tool_corpus_cert *c)
+{
+    const tool_corpus_cert *o;
+    size_t cursor = SIZE_MAX;
+
+    while ((o = next_of_key(x, k, &cursor)) != NULL && o < c) {
+        if (same_issuer_serial(c, o))
+            return true;
+    }
+    return false;
+}
+
+static void
+note_covered(char **notes, ng_bytes serial, const char *file, unsigned line)
+{
+    char *note = NULL, hserial[200];
+
+    hex(hserial, sizeof(hserial), serial.data, serial.len, ":");
+    if (asprintf(&note, "%s  serial %s: already %s:%u\n", *notes ? *notes : "", hserial, file,
+                 line) >= 0) {
+        free(*notes);
+        *notes = note;
+    }
+}
+
 /* Every certificate of key entry k: written once per issuer+serial, unless a
  * --covered overlay (or an earlier key entry) names it already. */
 static key_result
 expand_key(FILE *out, expander *x, const char *file, const ng_key_entry *k, char **notes)
 {
     key_result r = {0, 0, 0};
+    const tool_corpus_cert *c;
+    size_t cursor = SIZE_MAX;
 
-    for (size_t i = 0; i < x->certs.n; i++) {
-        corpus_cert *c = &x->cc[i];
-        bool seen = false;
-        if (!key_matches(k, c))
-            continue;
-        for (size_t j = 0; j < i && !seen; j++)
-            seen = key_matches(k, &x->cc[j]) && same_issuer_serial(c, &x->cc[j]);
-        if (seen)
+    while ((c = next_of_key(x, k, &cursor)) != NULL) {
+        if (seen_before(x, k, c))
             continue;
         r.found++;
-        long hit = ng_index_find(&x->cov_index, x->cov.entries, c->parts.issuer, c->serial);
-        if (hit >= 0 || c->written) {
-            char *note = NULL, serial[200];
-            hex(serial, sizeof(serial), c->serial.data, c->serial.len, ":");
-            if (asprintf(&note, "%s  serial %s: already %s:%u\n", *notes ? *notes : "", serial,
-                         hit >= 0 ? x->cov.entries[hit].file : "above",
-                         hit >= 0 ? x->cov.entries[hit].line : 0) >= 0) {
-                free(*notes);
-                *notes = note;
-            }
+        ng_bytes serial = serial_value(c);
+        size_t first =
+            (size_t)(tool_corpus_find_issuer_serial(&x->corpus, c->issuer, c->serial_der) -
+                     x->corpus.certs);
+        long hit = ng_index_find(&x->cov_index, x->cov.entries, c->issuer, serial);
+        if (hit >= 0 || x->written[first]) {
+            note_covered(notes, serial, hit >= 0 ? x->cov.entries[hit].file : "above",
+                         hit >= 0 ? x->cov.entries[hit].line : 0);
             r.covered++;
             continue;
         }
-        write_found(out, x, file, k, i);
+        write_found(out, x, file, k, c);
         write_cert_entry(out, k, c);
-        for (size_t j = i; j < x->certs.n; j++) {
-            if (x->cc[j].der.len && same_issuer_serial(c, &x->cc[j]))
-                x->cc[j].written = true;
-        }
+        x->written[first] = true;
         r.written++;
     }
     return r;
@@ -369,8 +324,9 @@ usage(FILE *fp)
           "of that subject and key in the corpora: NSS asks by issuer and serial only.\n"
           "Comments say what each key entry became and where each certificate was found.\n"
           "\n"
-          "  --certs CORPUS    a DER or PEM file (a bundle, CCADB's CSV), a directory of\n"
-          "                    them, or sql:DIR (an NSS database); repeatable\n"
+          "  --certs CORPUS    a DER or PEM file (one or a bundle), CCADB's CSV (.csv or\n"
+          "                    .csv.xz), a directory of them (recursively), or sql:DIR\n"
+          "                    (an NSS database); repeatable\n"
           "  --covered OVERLAY certificates an entry of OVERLAY names already are not\n"
           "                    written again (counted in the summary), and the\n"
           "                    certificates OVERLAY holds join the corpus; repeatable\n"
@@ -387,8 +343,8 @@ expander_clear(expander *x)
     free(x->cov_recs);
     ng_index_clear(&x->cov_index);
     ng_entries_clear(&x->cov);
-    tool_certs_clear(&x->certs);
-    free(x->cc);
+    tool_corpus_clear(&x->corpus);
+    free(x->written);
     free(x->corpora);
     free(x->covered);
     if (x->nss_up)
@@ -414,8 +370,8 @@ expand_all(expander *x, char **files, size_t n_files)
                        "# Written by nssguard expand: issuer+serial entries for the certificates\n"
                        "# of %zu key entr%s found in %zu certificates of the corpora. What each\n"
                        "# key entry became:\n%s#\n%s",
-                       n_keys, n_keys == 1 ? "y" : "ies", x->certs.n, sum_buf ? sum_buf : "",
-                       body_buf ? body_buf : "") < 0)
+                       n_keys, n_keys == 1 ? "y" : "ies", x->corpus.n + x->corpus.n_duplicates,
+                       sum_buf ? sum_buf : "", body_buf ? body_buf : "") < 0)
         all = NULL;
     ok = ok && all && tool_write_output(x->out_path, all, strlen(all));
     free(all);

@@ -64,16 +64,45 @@ subject_key_key(ng_bytes subject, const unsigned char sha[32])
     return ng_entry_hash(subject, (ng_bytes){sha, 32});
 }
 
-static bool
-is_duplicate(const tool_corpus *c, ng_bytes der)
+/* The index of the certificate with these bytes, or SIZE_MAX. */
+static size_t
+find_der(const tool_corpus *c, ng_bytes der)
 {
     size_t cursor = SIZE_MAX, v;
 
     while ((v = tool_hmap_next(&c->by_der, der_key(der), &cursor)) != SIZE_MAX) {
         if (bytes_eq(c->certs[v].der, der))
-            return true;
+            return v;
     }
-    return false;
+    return SIZE_MAX;
+}
+
+/* Records where a copy of certs[of] was read. */
+static bool
+add_copy(tool_corpus *c, size_t of, const char *origin)
+{
+    tool_corpus_copy *nc = realloc(c->copies, (c->n_duplicates + 1) * sizeof(*nc));
+
+    if (!nc)
+        return false;
+    c->copies = nc;
+    nc[c->n_duplicates].of = of;
+    if (!(nc[c->n_duplicates].origin = strdup(origin)))
+        return false;
+    c->n_duplicates++;
+    return true;
+}
+
+const char *
+tool_corpus_next_copy(const tool_corpus *c, const tool_corpus_cert *cc, size_t *cursor)
+{
+    size_t of = (size_t)(cc - c->certs);
+
+    for (; *cursor < c->n_duplicates; (*cursor)++) {
+        if (c->copies[*cursor].of == of)
+            return c->copies[(*cursor)++].origin;
+    }
+    return NULL;
 }
 
 /* Takes `der` (malloc'd) on success. */
@@ -119,11 +148,10 @@ bool
 tool_corpus_add(tool_corpus *c, const unsigned char *der, size_t len, const char *origin)
 {
     unsigned char *copy;
+    size_t first = find_der(c, (ng_bytes){der, len});
 
-    if (is_duplicate(c, (ng_bytes){der, len})) {
-        c->n_duplicates++;
-        return true;
-    }
+    if (first != SIZE_MAX)
+        return add_copy(c, first, origin);
     copy = malloc(len ? len : 1);
     if (!copy)
         return false;
@@ -143,6 +171,9 @@ tool_corpus_clear(tool_corpus *c)
         free((char *)c->certs[i].origin);
     }
     free(c->certs);
+    for (size_t i = 0; i < c->n_duplicates; i++)
+        free(c->copies[i].origin);
+    free(c->copies);
     tool_hmap_clear(&c->by_issuer_serial);
     tool_hmap_clear(&c->by_subject_key);
     tool_hmap_clear(&c->by_der);
@@ -153,16 +184,24 @@ tool_corpus_clear(tool_corpus *c)
 static void
 corpus_truncate(tool_corpus *c, size_t mark, size_t dup_mark)
 {
-    tool_corpus keep = *c;
+    tool_corpus keep;
 
+    for (size_t i = dup_mark; i < c->n_duplicates; i++)
+        free(c->copies[i].origin);
+    c->n_duplicates = dup_mark;
     if (c->n == mark)
         return;
+    keep = *c;
     memset(c, 0, sizeof(*c));
     for (size_t i = 0; i < keep.n; i++) {
         if (i < mark)
             tool_corpus_add(c, keep.certs[i].der.data, keep.certs[i].der.len, keep.certs[i].origin);
     }
+    /* the copies read before `mark` name certificates before it */
+    c->copies = keep.copies;
     c->n_duplicates = dup_mark;
+    keep.copies = NULL;
+    keep.n_duplicates = 0;
     tool_corpus_clear(&keep);
 }
 

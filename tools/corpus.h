@@ -24,7 +24,8 @@
  *
  * Every input is bounded: TOOL_INPUT_MAX (64 MiB) per file, and per
  * decompressed .xz stream. Byte-identical certificates are kept once (the
- * first origin wins; n_duplicates counts the others).
+ * first origin is the certificate's; n_duplicates counts the others, and
+ * tool_corpus_next_copy says where each was read).
  *
  * NSS must be initialised first (tool_nss_init(NULL) is enough, also for
  * sql:DIR specs): the SHA-256 of each SPKI is computed with NSS.
@@ -44,10 +45,17 @@ typedef struct {
     const char *origin; /* "FILE", "FILE#3", "FILE.csv:LINE", "sql:DIR NICKNAME" */
 } tool_corpus_cert;
 
+/* A byte-identical copy left out: certs[of] was read first. */
+typedef struct {
+    size_t of;
+    char *origin;
+} tool_corpus_copy;
+
 typedef struct {
     tool_corpus_cert *certs; /* in the order read; index i is stable */
     size_t n, cap;
     size_t n_duplicates;        /* byte-identical certificates left out */
+    tool_corpus_copy *copies;   /* n_duplicates of them, in the order read */
     tool_hmap by_issuer_serial; /* value i: certs[i] */
     tool_hmap by_subject_key;   /* value i: certs[i] */
     tool_hmap by_der;           /* value i: certs[i] */
@@ -75,6 +83,10 @@ const tool_corpus_cert *tool_corpus_find_issuer_serial(const tool_corpus *c, ng_
 const tool_corpus_cert *tool_corpus_next_subject_key(const tool_corpus *c, ng_bytes subject,
                                                      const unsigned char spki_sha256[32],
                                                      size_t *cursor);
+
+/* Where the corpus read byte-identical copies of cc (left out), one origin
+ * per call: *cursor 0 to start; NULL after the last. */
+const char *tool_corpus_next_copy(const tool_corpus *c, const tool_corpus_cert *cc, size_t *cursor);
 
 /* True when SPEC names a CSV file (.csv, .csv.xz). */
 bool tool_corpus_is_csv(const char *spec);
