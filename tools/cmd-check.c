@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "corpus.h"
 #include "tool.h"
 
 static const struct {
@@ -105,10 +106,7 @@ typedef struct {
     size_t n_files;
     size_t n_entries;
     /* --certs: certificates whose issuer an entry may name in other bytes */
-    tool_certs certs;
-    ng_cert_parts *parts; /* parallel to certs.items; serial.len 0 when unreadable */
-    ng_bytes *serials;    /* the INTEGER values */
-    char *db;             /* the sql: database given, NSS initialised with it */
+    tool_corpus certs;
     bool nss_up;
 } checker;
 
@@ -314,18 +312,20 @@ check_name_bytes(checker *ck, const ng_entries *ents)
     if (!ck->certs.n || !tool_serial_index_build(&si, ents->entries, ents->n_entries))
         return;
     for (size_t c = 0; c < ck->certs.n; c++) {
+        const tool_corpus_cert *cc = &ck->certs.certs[c];
+        ng_bytes serial;
         size_t n;
-        if (!ck->serials[c].len)
+        if (!ng_der_integer_value(cc->serial_der, &serial))
             continue;
-        n = tool_name_misses(&si, ck->parts[c].issuer, ck->serials[c], miss, NG_N_ELEMENTS(miss));
+        n = tool_name_misses(&si, cc->issuer, serial, miss, NG_N_ELEMENTS(miss));
         for (size_t i = 0; i < n && i < NG_N_ELEMENTS(miss); i++) {
-            ng_der_name_text(ck->parts[c].issuer, want, sizeof(want));
+            ng_der_name_text(cc->issuer, want, sizeof(want));
             ng_der_name_text(miss[i]->issuer, have, sizeof(have));
             add_finding(ck, miss[i]->file, miss[i]->line, "name-bytes",
                         "the entry's issuer (%s) equals the issuer of %s (%s) only under RFC "
                         "5280 comparison: NSS compares the bytes, so this entry will never "
                         "match that certificate; write the issuer as the certificate carries it",
-                        have, ck->certs.origins[c], want);
+                        have, cc->origin, want);
         }
     }
     tool_serial_index_clear(&si);
@@ -545,23 +545,22 @@ static void
 check_one_key(checker *ck, const ng_records *recs, const ng_key_entry *k, const ng_entries *ents,
               const ng_index *idx)
 {
-    unsigned char spki[NG_SHA256_LEN];
+    const tool_corpus_cert *cc;
+    size_t cursor = SIZE_MAX;
     char issuer[512];
+    ng_bytes serial;
 
-    for (size_t c = 0; c < ck->certs.n; c++) {
-        const ng_cert_parts *p = &ck->parts[c];
-        if (!ck->serials[c].len || !same(p->subject, k->subject))
+    while ((cc = tool_corpus_next_subject_key(&ck->certs, k->subject, k->spki_sha256.data,
+                                              &cursor)) != NULL) {
+        if (!ng_der_integer_value(cc->serial_der, &serial) ||
+            ng_index_find(idx, ents->entries, cc->issuer, serial) >= 0)
             continue;
-        ng_sha256(p->spki.data, p->spki.len, spki);
-        if (memcmp(spki, k->spki_sha256.data, NG_SHA256_LEN) != 0 ||
-            ng_index_find(idx, ents->entries, p->issuer, ck->serials[c]) >= 0)
-            continue;
-        ng_der_name_text(p->issuer, issuer, sizeof(issuer));
+        ng_der_name_text(cc->issuer, issuer, sizeof(issuer));
         add_finding(ck, recs->file, k->line, "key-uncovered",
                     "%s (issuer %s) has the subject and key this entry distrusts, and no entry "
                     "names its issuer and serial: NSS trusts it (nssguard expand --certs writes "
                     "the entry)",
-                    ck->certs.origins[c], issuer);
+                    cc->origin, issuer);
     }
 }
 
@@ -593,7 +592,7 @@ check_keys(checker *ck, const ng_records *files, size_t n_files)
 static void
 usage(FILE *fp)
 {
-    fputs("usage: nssguard check [--json] [--certs FILE|sql:DIR]... FILE|DIR...\n"
+    fputs("usage: nssguard check [--json] [--certs CORPUS]... FILE|DIR...\n"
           "\n"
           "Parses overlay files as the module does and reports defects as\n"
           "file:line: kind: message. Exit status 0 clean, 1 findings, 2 unreadable.\n"
@@ -601,8 +600,10 @@ usage(FILE *fp)
           "X.ngo beside its X.txt is left out: the text is checked).\n"
           "\n"
           "  --json       one JSON object instead of text\n"
-          "  --certs FILE|sql:DIR\n"
-          "               also report entries that name the issuer of one of these\n"
+          "  --certs CORPUS\n"
+          "               certificates: a DER or PEM file, CCADB's CSV (.csv, .csv.xz),\n"
+          "               a directory of them (recursively) or sql:DIR; repeatable.\n"
+          "               Also report entries that name the issuer of one of these\n"
           "               certificates in other bytes (name-bytes): NSS never matches them,\n"
           "               and each certificate of a key entry's subject and key that no\n"
           "               entry names by issuer and serial (key-uncovered)\n"
@@ -669,46 +670,16 @@ check_option(void *ctx, int opt, char *arg)
 
     if (opt != 'c')
         return TOOL_EXIT_ERROR;
-    if (strncmp(arg, "sql:", 4) == 0) {
-        if (ck->db) {
-            tool_error("check reads one NSS database (--certs %s and --certs %s)", ck->db, arg);
-            return TOOL_EXIT_ERROR;
-        }
-        ck->db = arg;
-        if (!tool_nss_init(arg))
-            return TOOL_EXIT_ERROR;
-        ck->nss_up = true;
-        return tool_certs_read_nssdb(&ck->certs, arg) ? -1 : TOOL_EXIT_ERROR;
-    }
     if (!ck->nss_up) {
         if (!tool_nss_init(NULL))
             return TOOL_EXIT_ERROR;
         ck->nss_up = true;
     }
-    if (!tool_certs_read_file(&ck->certs, arg, &why)) {
+    if (!tool_corpus_load(&ck->certs, arg, &why)) {
         tool_error("%s: %s", arg, why);
         return TOOL_EXIT_ERROR;
     }
     return -1;
-}
-
-/* The issuer and serial of each --certs certificate. */
-static bool
-parse_certs(checker *ck)
-{
-    ck->parts = calloc(ck->certs.n + 1, sizeof(*ck->parts));
-    ck->serials = calloc(ck->certs.n + 1, sizeof(*ck->serials));
-    if (!ck->parts || !ck->serials)
-        return false;
-    for (size_t i = 0; i < ck->certs.n; i++) {
-        ng_bytes der = {ck->certs.items[i].data, ck->certs.items[i].len};
-        if (!ng_der_cert_parts(der, &ck->parts[i]) ||
-            !ng_der_integer_value(ck->parts[i].serial, &ck->serials[i])) {
-            tool_error("%s: not an X.509 certificate", ck->certs.origins[i]);
-            ck->serials[i] = (ng_bytes){NULL, 0};
-        }
-    }
-    return true;
 }
 
 /* One path: a compiled image (the module's own checks: checksum, version,
@@ -752,9 +723,7 @@ checker_clear(checker *ck)
     free(ck->errors);
     free(ck->seen);
     tool_hmap_clear(&ck->seen_map);
-    tool_certs_clear(&ck->certs);
-    free(ck->parts);
-    free(ck->serials);
+    tool_corpus_clear(&ck->certs);
     if (ck->nss_up)
         tool_nss_shutdown();
 }
@@ -784,7 +753,7 @@ tool_cmd_check(int argc, char **argv)
         goto out;
     ck.json = common.json;
     paths = tool_overlay_paths(argv + optind, (size_t)(argc - optind));
-    if (!paths || !parse_certs(&ck))
+    if (!paths)
         goto out;
     for (size_t i = 0; paths[i]; i++)
         n_files++;

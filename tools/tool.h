@@ -130,10 +130,6 @@ bool tool_certs_read_file(tool_certs *certs, const char *path, const char **why)
 /* Appends the certificates of every file in argv[from..argc), or says which
  * file could not be read. */
 bool tool_certs_read_args(tool_certs *certs, int argc, char **argv, int from);
-/* Appends every certificate in an initialised NSS database (PK11_ListCerts). */
-bool tool_certs_read_nssdb(tool_certs *certs, const char *db_name);
-/* Appends one DER certificate (copied). */
-bool tool_certs_push(tool_certs *certs, const unsigned char *der, size_t len, const char *origin);
 
 /* NSS without a database, or with a read-only one ("sql:DIR"). */
 bool tool_nss_init(const char *db);

@@ -168,8 +168,8 @@ tool_strv_push(char ***v, size_t *n, char *s)
     return true;
 }
 
-bool
-tool_certs_push(tool_certs *certs, const unsigned char *der, size_t len, const char *origin)
+static bool
+certs_push(tool_certs *certs, const unsigned char *der, size_t len, const char *origin)
 {
     unsigned char *copy = PORT_Alloc(len ? len : 1);
 
@@ -207,7 +207,7 @@ tool_certs_read_file(tool_certs *certs, const char *path, const char **why)
             *why = "not a DER or PEM certificate";
             goto out;
         }
-        ok = tool_certs_push(certs, data, len, path);
+        ok = certs_push(certs, data, len, path);
         if (!ok)
             *why = "out of memory";
         goto out;
@@ -249,28 +249,6 @@ tool_certs_read_file(tool_certs *certs, const char *path, const char **why)
     ok = true;
 out:
     free(data);
-    return ok;
-}
-
-bool
-tool_certs_read_nssdb(tool_certs *certs, const char *db_name)
-{
-    CERTCertList *list = PK11_ListCerts(PK11CertListAll, NULL);
-    CERTCertListNode *node;
-    char origin[1024];
-    bool ok = true;
-
-    if (!list)
-        return true; /* an empty database */
-    for (node = CERT_LIST_HEAD(list); !CERT_LIST_END(node, list); node = CERT_LIST_NEXT(node)) {
-        snprintf(origin, sizeof(origin), "%s %s", db_name,
-                 node->cert->nickname ? node->cert->nickname : "(no nickname)");
-        if (!tool_certs_push(certs, node->cert->derCert.data, node->cert->derCert.len, origin)) {
-            ok = false;
-            break;
-        }
-    }
-    CERT_DestroyCertList(list);
     return ok;
 }
 
