@@ -60,7 +60,9 @@ typedef struct {
     uint8_t has_source_sha1;
     uint8_t pad[3];
     uint32_t schema; /* schema_id(): the entry attributes it was compiled with */
-    uint8_t reserved[4];
+    /* key entries of its source (issue 13): not served, counted so the load
+     * event shows them; was reserved and zero, so an older image reads 0 */
+    uint32_t n_keys;
 } header;
 
 /* An entry. Records lie in hash order (equal hashes in file order), so the
@@ -515,6 +517,7 @@ ng_image_build(const ng_entries *ents, uint64_t source_size, int64_t source_mtim
     h->source_size = source_size;
     h->source_mtime_ns = source_mtime_ns;
     h->schema = schema_id();
+    h->n_keys = ents->keys > UINT32_MAX ? UINT32_MAX : (uint32_t)ents->keys;
     const ng_index_key *keys = idx.keys;
     for (size_t k = 0; k < n; k++)
         memcpy(file + entries_off + k * sizeof(record), &recs[keys[k].entry], sizeof(record));
@@ -1000,6 +1003,12 @@ size_t
 ng_image_count(const ng_image *img)
 {
     return (size_t)img->hdr->n_entries;
+}
+
+size_t
+ng_image_keys(const ng_image *img)
+{
+    return (size_t)img->hdr->n_keys;
 }
 
 void

@@ -470,6 +470,8 @@ void ng_image_free(ng_image *img);
  * until deadline_ns passes; true once it is all freed (call again if not). */
 bool ng_image_release(ng_image *img, uint64_t deadline_ns);
 size_t ng_image_count(const ng_image *img);
+/* The key entries its source held (not in the image: nothing serves them). */
+size_t ng_image_keys(const ng_image *img);
 void ng_image_source(const ng_image *img, uint64_t *size, int64_t *mtime_ns);
 /* The SHA-1 of the text it was compiled from, or NULL when it has none
  * (compiled from several files, or built in memory). */

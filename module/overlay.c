@@ -370,7 +370,7 @@ copy_stamp(file_stamp *dst, const file_stamp *src)
 }
 
 static ng_image *
-load_text(const char *path, const file_stamp *st, size_t *skipped, size_t *keys, ng_error *err)
+load_text(const char *path, const file_stamp *st, size_t *skipped, ng_error *err)
 {
     ng_records recs;
     ng_entries ents;
@@ -382,7 +382,6 @@ load_text(const char *path, const file_stamp *st, size_t *skipped, size_t *keys,
     if (ng_build_entries(&recs, &ents, err)) {
         img = ng_image_build(&ents, st->size, st->mtime_ns, err);
         *skipped += ents.skipped;
-        *keys += ents.keys;
     }
     ng_entries_clear(&ents);
     ng_records_clear(&recs);
@@ -460,6 +459,7 @@ add_source(ng_overlay *ov, ng_source *src)
     ov->images[ov->n_sources] = src->image;
     ov->sources[ov->n_sources++] = src;
     ov->n_entries += ng_image_count(src->image);
+    ov->keys += ng_image_keys(src->image); /* text or compiled, and kept across reloads */
     return true;
 }
 
@@ -608,7 +608,7 @@ unit_text(const unit_paths *u, const file_stamp *txt, const file_stamp *ngo, con
                      "serving", failed, NULL);
         return;
     }
-    ng.job.src->image = load_text(path, txt, &ng.job.ov->skipped, &ng.job.ov->keys, &err);
+    ng.job.src->image = load_text(path, txt, &ng.job.ov->skipped, &err);
     if (!ng.job.src->image)
         load_error(path, err.msg, failed);
 }

@@ -108,6 +108,18 @@ expect_good "$out/c-after" classic good
 log_has "$out/c-after.log" '"event":"load"' '"entries":4,' '"keys":1,'
 ok $? "load event: 4 entries, 1 key entry"
 
+diag "a compiled file keeps its key entries' count"
+mkdir -p compiled && cp before/overlay.txt compiled/ &&
+    "$tool" compile -o compiled/keys.ngo before/keys.txt >compile.out 2>compile.err
+ok $? "compile keys.txt (no keys.txt beside keys.ngo: the module maps the image)"
+grep -q "compiled/keys.ngo: 1 key entry carried as a count only: .*nssguard expand" compile.err
+ok $? "compile says on stderr it carried 1 key entry as a count, to be expanded"
+db "$out/c-compiled" "$out/compiled"
+ok $? "client database, module on overlay.txt + keys.ngo"
+expect_distrust "$out/c-compiled" classic mitm "(compiled: the certificate entry still served)"
+log_has "$out/c-compiled.log" '"event":"load"' '"entries":2,' '"keys":1,'
+ok $? "load event of a compiled file: 2 entries, 1 key entry"
+
 diag "malformed key entries are refused whole"
 sed 's/"mitm"/"revoked"/' before/keys.txt >revoked-key.txt
 got=$("$tool" check revoked-key.txt)

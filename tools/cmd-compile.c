@@ -127,6 +127,11 @@ tool_cmd_compile(int argc, char **argv)
         goto out;
     }
     printf("%s: %zu entries from %d file%s\n", out, ents.n_entries, n, n == 1 ? "" : "s");
+    if (ents.keys)
+        fprintf(stderr,
+                "%s: %zu key entr%s carried as a count only: NSS asks by issuer and serial, "
+                "so they distrust nothing until expanded (nssguard expand --certs CORPUS)\n",
+                out, ents.keys, ents.keys == 1 ? "y" : "ies");
     rc = TOOL_EXIT_OK;
 out:
     ng_image_free(img);
