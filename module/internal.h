@@ -11,10 +11,13 @@
  *              rule, the find over every source, attributes
  *   session.c  the session table (acquire, pin, release: inline, below)
  *   config.c   parameter string and configuration file
- *   log.c      security events (syslog, stderr, JSON lines)
- *   module.c   the PKCS#11 entry points, kept thin
+ *   log.c      security events: one table (name, priority, fields), rate
+ *              limits, sinks (syslog, stderr, JSON lines) and their fallback
+ *   trace.c    NSSGUARD_DEBUG: a wrapped function list, handed out only then
+ *   module.c   the PKCS#11 entry points, kept thin; the one fork handler
  *
- * der.c and sha1.c are leaf helpers. The module never links NSS: it is loaded
+ * schema.h lists an entry's extra attributes once (parser, entry, image,
+ * tool). der.c and sha1.c are leaf helpers. The module never links NSS: it is loaded
  * into processes (Firefox) that bring their own copy.
  *
  * NSS's trust query, C_FindObjectsInit {TOKEN, CLASS, ISSUER, SERIAL} to its
