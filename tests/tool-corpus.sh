@@ -88,6 +88,11 @@ is "$(refused "$out/nopem.csv")" "2:nssguard: $out/nopem.csv: line 2: the second
     >"$out/badfp.csv"
 is "$(refused "$out/badfp.csv")" "2:nssguard: $out/badfp.csv: line 2: the certificate's SHA-256 is not 00" \
     "CSV: a fingerprint that is not the certificate's"
+{ cat "$out/c.csv"; printf '%s,"%s"\n' 00 "$(openssl x509 -in "$pki/root.pem")"; } \
+    >"$out/badfpdup.csv"
+line=$(($(wc -l <"$out/c.csv") + 1))
+is "$(refused "$out/badfpdup.csv")" "2:nssguard: $out/badfpdup.csv: line $line: the certificate's SHA-256 is not 00" \
+    "CSV: a lying fingerprint on a copy of a certificate read before is refused too"
 { head -n 1 "$out/c.csv"; echo 'abcd'; } >"$out/onefield.csv"
 is "$(refused "$out/onefield.csv")" "2:nssguard: $out/onefield.csv: line 2: want two fields" \
     "CSV: a record of one field"

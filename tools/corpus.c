@@ -411,7 +411,9 @@ csv_record(tool_corpus *c, csv_in *in, const char *fpr, unsigned line, const cha
         *why = msg;
         return false;
     }
-    if (c->n > before && !csv_fingerprint_ok(fpr, &c->certs[before])) {
+    /* a byte-identical copy of one read before is checked too */
+    if (!csv_fingerprint_ok(fpr, c->n > before ? &c->certs[before]
+                                               : &c->certs[c->copies[c->n_duplicates - 1].of])) {
         snprintf(msg, sizeof(msg), "line %u: the certificate's SHA-256 is not %.64s", line, fpr);
         *why = msg;
         return false;
