@@ -96,6 +96,21 @@ got=$("$tool" check --certs "$pki/reissued-ca.der" --certs "$pki/cross-ca.der" \
     before/overlay.txt before/keys.txt expanded.txt)
 is "$?" 0 "check --certs with the expansion: nothing uncovered"
 
+diag "a cross-signing CA that writes the subject in other bytes (upper case)"
+certutil -R -d "sql:$pki/db" -k mitm-ca -s "CN=NSSGUARD MITM SUB-CA,O=NSSGUARD TESTS" \
+    -o recased-req.der >>keys-certutil.log 2>&1 &&
+    printf 'y\n\ny\n' | certutil -C -d "sql:$pki/db" -c xroot -i recased-req.der \
+        -o "$pki/recased-ca.der" -m 12 -v 120 \
+        -2 --keyUsage certSigning,crlSigning >>keys-certutil.log 2>&1
+ok $? "certutil: mitm-ca's key under its subject in upper case, cross-signed (serial 12)"
+got=$("$tool" check --certs "$pki/recased-ca.der" before/overlay.txt before/keys.txt)
+is "$?:$(printf '%s\n' "$got" | grep -c "key-uncovered: $pki/recased-ca.der")" 1:1 \
+    "check --certs names it: the subject is the key entry's under RFC 5280"
+"$tool" expand --certs "$pki/recased-ca.der" --covered before/overlay.txt \
+    -o recased.txt before/keys.txt 2>/dev/null &&
+    grep -qx "# found in: $pki/recased-ca.der" recased.txt
+ok $? "expand writes an entry for it"
+
 diag "after expansion: NSS rejects the copies"
 cp before/overlay.txt before/keys.txt expanded.txt after/
 db "$out/c-after" "$out/after"

@@ -58,10 +58,12 @@ der_key(ng_bytes der)
     return ng_entry_hash(der, (ng_bytes){NULL, 0});
 }
 
+/* Keyed by the SPKI hash alone: the subject is compared after, under RFC
+ * 5280 (see tool_corpus_next_subject_key). */
 static uint64_t
-subject_key_key(ng_bytes subject, const unsigned char sha[32])
+subject_key_key(const unsigned char sha[32])
 {
-    return ng_entry_hash(subject, (ng_bytes){sha, 32});
+    return ng_entry_hash((ng_bytes){sha, 32}, (ng_bytes){NULL, 0});
 }
 
 /* The index of the certificate with these bytes, or SIZE_MAX. */
@@ -135,7 +137,7 @@ corpus_take(tool_corpus *c, unsigned char *der, size_t len, const char *origin)
         !(cc->origin = strdup(origin)))
         return false;
     if (!tool_hmap_add(&c->by_issuer_serial, ng_entry_hash(cc->issuer, cc->serial_der)) ||
-        !tool_hmap_add(&c->by_subject_key, subject_key_key(cc->subject, cc->spki_sha256)) ||
+        !tool_hmap_add(&c->by_subject_key, subject_key_key(cc->spki_sha256)) ||
         !tool_hmap_add(&c->by_der, der_key(d))) {
         free((char *)cc->origin);
         return false; /* the maps are out of step: the caller gives up */
@@ -224,10 +226,13 @@ tool_corpus_next_subject_key(const tool_corpus *c, ng_bytes subject,
 {
     size_t v;
 
-    while ((v = tool_hmap_next(&c->by_subject_key, subject_key_key(subject, spki_sha256),
-                               cursor)) != SIZE_MAX) {
-        if (bytes_eq(c->certs[v].subject, subject) &&
-            memcmp(c->certs[v].spki_sha256, spki_sha256, 32) == 0)
+    while ((v = tool_hmap_next(&c->by_subject_key, subject_key_key(spki_sha256), cursor)) !=
+           SIZE_MAX) {
+        /* the same CA whatever string types or case its issuers wrote its
+         * name in: a cross-signing CA may re-encode the subject */
+        if (memcmp(c->certs[v].spki_sha256, spki_sha256, 32) == 0 &&
+            (bytes_eq(c->certs[v].subject, subject) ||
+             ng_der_name_equal_rfc5280(c->certs[v].subject, subject)))
             return &c->certs[v];
     }
     return NULL;

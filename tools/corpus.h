@@ -78,8 +78,10 @@ void tool_corpus_clear(tool_corpus *c);
  * byte for byte as NSS compares them; the first one read, or NULL. */
 const tool_corpus_cert *tool_corpus_find_issuer_serial(const tool_corpus *c, ng_bytes issuer,
                                                        ng_bytes serial_der);
-/* The certificates with this subject (DER Name) and SHA-256 of their SPKI,
- * one per call: *cursor SIZE_MAX to start; NULL after the last. */
+/* The certificates with this SHA-256 of their SPKI and this subject (DER
+ * Name; equal bytes or equal under RFC 5280, since a cross-signing CA may
+ * re-encode it), one per call: *cursor SIZE_MAX to start; NULL after the
+ * last. */
 const tool_corpus_cert *tool_corpus_next_subject_key(const tool_corpus *c, ng_bytes subject,
                                                      const unsigned char spki_sha256[32],
                                                      size_t *cursor);
