@@ -507,9 +507,12 @@ root_matches(const ng_record *rec, const CK_ATTRIBUTE *tmpl, CK_ULONG count)
 }
 
 /* A root trust record whose certificate the overlay distrusts: not served,
- * so that the only trust object NSS finds for it is the overlay's. */
+ * so that the only trust object NSS finds for it is the overlay's. `ov_hit`
+ * is the overlay's entry for the record's issuer and serial value when the
+ * caller probed for it already (an issuer+serial query: the record was found
+ * by the same issuer and value), else NULL. */
 static bool
-overridden(const ng_overlay *ov, const ng_record *rec)
+overridden(const ng_overlay *ov, const ng_record *rec, const long *ov_hit)
 {
     const ng_attr *issuer = ng_record_get(rec, CKA_ISSUER);
     const ng_attr *serial = ng_record_get(rec, CKA_SERIAL_NUMBER);
@@ -520,6 +523,8 @@ overridden(const ng_overlay *ov, const ng_record *rec)
         cls != CKO_NSS_TRUST ||
         !ng_der_integer_value((ng_bytes){serial->value, serial->len}, &inner))
         return false;
+    if (ov_hit)
+        return *ov_hit >= 0;
     iss = (ng_bytes){issuer->value, issuer->len};
     return first_hit(ov->images, ov->first, ov->n_sources, ng_image_find_hashed,
                      ng_entry_hash(iss, inner), iss, inner) >= 0;
@@ -562,27 +567,31 @@ push(ng_find *find, CK_OBJECT_HANDLE h)
     return true;
 }
 
-/* Pushes root record `number` (handle number+1, generation id 0) if it matches. */
+/* Pushes root record `number` (handle number+1, generation id 0) if it
+ * matches (ov_hit: as overridden's). */
 static bool
 push_root(ng_find *find, const ng_roots *roots, size_t number, const ng_overlay *ov,
-          const CK_ATTRIBUTE *tmpl, CK_ULONG count)
+          const long *ov_hit, const CK_ATTRIBUTE *tmpl, CK_ULONG count)
 {
     const ng_record *rec = &roots->parsed.records[number];
 
-    if (!root_matches(rec, tmpl, count) || overridden(ov, rec))
+    if (!root_matches(rec, tmpl, count) || overridden(ov, rec, ov_hit))
         return true;
     return push(find, (CK_OBJECT_HANDLE)number + 1);
 }
 
+/* ov_hit: the overlay's probe for the same query (probe_images), whose
+ * hit[f] is for the same issuer and serial value as the roots' hit[f];
+ * NULL when the overlay was not probed. */
 static bool
 find_roots(ng_find *find, const ng_roots *roots, const probe *p, const ng_overlay *ov,
-           const CK_ATTRIBUTE *tmpl, CK_ULONG count)
+           const long ov_hit[2], const CK_ATTRIBUTE *tmpl, CK_ULONG count)
 {
     static const size_t first = 0;
 
     if (!p) {
         for (size_t i = 0; i < roots->parsed.n_records; i++) {
-            if (!push_root(find, roots, i, ov, tmpl, count))
+            if (!push_root(find, roots, i, ov, NULL, tmpl, count))
                 return false;
         }
         return true;
@@ -595,7 +604,7 @@ find_roots(ng_find *find, const ng_roots *roots, const probe *p, const ng_overla
             if (hit[f] < 0 || (f == 1 && hit[1] == hit[0]))
                 continue;
             ng_image_entry(roots->keyed[k], (size_t)hit[f], &e); /* its line: the record */
-            if (!push_root(find, roots, e.line, ov, tmpl, count))
+            if (!push_root(find, roots, e.line, ov, ov_hit ? &ov_hit[f] : NULL, tmpl, count))
                 return false;
         }
     }
@@ -674,8 +683,8 @@ ng_objects_find(ng_overlay *ov, const CK_ATTRIBUTE *tmpl, CK_ULONG count, ng_fin
     const ng_roots *roots = roots_served();
     query q;
     probe p;
-    long hit[2];
-    bool keyed;
+    long hit[2] = {-1, -1};
+    bool keyed, probed = false;
     CK_RV rv;
 
     memset(find, 0, sizeof(*find));
@@ -686,18 +695,22 @@ ng_objects_find(ng_overlay *ov, const CK_ATTRIBUTE *tmpl, CK_ULONG count, ng_fin
     if (rv != CKR_OK)
         return rv;
     keyed = q.issuer && q.serial && q.serial->ulValueLen > 0;
-    if (keyed)
+    if (keyed) {
         probe_of((ng_bytes){q.issuer->pValue, q.issuer->ulValueLen},
                  (ng_bytes){q.serial->pValue, q.serial->ulValueLen}, &p);
+        /* once: the roots' override check reads it too (a root trust
+         * record matches only a class the overlay serves) */
+        if ((probed = ov && q.served_class))
+            probe_images(ov->images, ov->first, ov->n_sources, &p, hit);
+    }
     /* the sources in order: the roots (mode=builtins; every class they
      * hold), then the overlay's files */
-    if (roots && !find_roots(find, roots, keyed ? &p : NULL, ov, tmpl, count))
+    if (roots && !find_roots(find, roots, keyed ? &p : NULL, ov, probed ? hit : NULL, tmpl, count))
         goto oom;
     if (!q.served_class || !ov) /* certificates, root list, CRLs...: none here */
         return CKR_OK;
     if (keyed) {
         find->trust_query = q.event;
-        probe_images(ov->images, ov->first, ov->n_sources, &p, hit);
         if (hit[0] >= 0 && !push_matches(find, ov, (size_t)hit[0], tmpl, count))
             goto oom;
         if (hit[1] >= 0 && hit[1] != hit[0] && !push_matches(find, ov, (size_t)hit[1], tmpl, count))
