@@ -585,6 +585,10 @@ typedef struct {
 #define NG_OBJECTS_PER_ENTRY 2
 #define NG_KINDS_PER_ENTRY 7
 #define NG_HANDLE_ID_SHIFT 40
+/* Generation ids run 1..NG_HANDLE_ID_MAX and then start again at 1 (0 is the
+ * roots' of mode=builtins): a session reads at most two generations, so an
+ * id seen again is never confused. */
+#define NG_HANDLE_ID_MAX ((UINT64_C(1) << (64 - NG_HANDLE_ID_SHIFT)) - 1)
 
 typedef struct {
     ng_overlay *overlay;                /* the generation searched */

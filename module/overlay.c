@@ -486,7 +486,8 @@ job_start(const ng_config *cfg, file_stamp *st, size_t n_st, unit_list *ul)
         free_units(ul);
         return false;
     }
-    ov->id = ng.next_id++;
+    ov->id = ng.next_id;
+    ng.next_id = ng.next_id >= NG_HANDLE_ID_MAX ? 1 : ng.next_id + 1;
     ov->scan = st;
     ov->n_scan = n_st;
     ov->ratelimit = cfg->ratelimit;

@@ -296,6 +296,31 @@ test_search_across_reload(CK_SESSION_HANDLE s)
     p11->C_CloseSession(other);
 }
 
+/* Generation ids fit the handle's top 24 bits: after the last one they start
+ * again at 1, and handles keep resolving (16.7 million reloads, which a
+ * process reloading once a second would reach in 194 days). */
+static void
+test_generation_id_wraps(CK_SESSION_HANDLE s)
+{
+    CK_OBJECT_HANDLE h[8];
+    CK_ULONG n = 0;
+    CK_TRUST t = 0;
+    CK_ATTRIBUTE a = {CKA_TRUST_SERVER_AUTH, &t, sizeof(t)};
+    char label[64] = "";
+
+    ng.next_id = NG_HANDLE_ID_MAX;
+    write_overlay(txt, "W", 1, 3, 1900000000);
+    tap_is_str(lookup(s, 1, label, sizeof(label)), "W-1", "the last generation id serves");
+    tap_is_ulong(ng.next_id, 1, "... and the next id is 1 again");
+    write_overlay(txt, "X", 1, 3, 1900000001);
+    tap_is_str(lookup(s, 1, label, sizeof(label)), "X-1", "the generation after it serves too");
+    p11->C_FindObjectsInit(s, NULL, 0);
+    p11->C_FindObjects(s, h, 8, &n);
+    p11->C_FindObjectsFinal(s);
+    tap_ok(n > 0 && p11->C_GetAttributeValue(s, h[0], &a, 1) == CKR_OK && t == CKT_NSS_NOT_TRUSTED,
+           "its handles resolve to NOT_TRUSTED");
+}
+
 typedef struct {
     int errors;
     int hits;
@@ -599,6 +624,7 @@ main(void)
     p11->C_OpenSession(1, CKF_SERIAL_SESSION, NULL, NULL, &s);
     test_compiled_and_reload(s);
     test_search_across_reload(s);
+    test_generation_id_wraps(s);
     p11->C_CloseSession(s);
     test_concurrent_reloads();
     test_sliced_reload();
