@@ -332,9 +332,14 @@ ng_config_parse_file(ng_config *cfg, const char *path, bool *found, ng_error *er
         char *s = line, *e;
         lineno++;
         if (!strchr(line, '\n') && !feof(f)) {
+            /* skipped like any bad line (a pasted certificate in a comment
+             * must not cost the file its other lines) */
+            int c;
+            while ((c = getc(f)) != EOF && c != '\n')
+                ;
             ng_error_set(err, path, lineno, "line longer than 4095 bytes");
-            ok = false;
-            break;
+            ok = ng_config_add_error(cfg, err->msg);
+            continue;
         }
         while (*s == ' ' || *s == '\t')
             s++;

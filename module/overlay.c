@@ -29,12 +29,14 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -64,6 +66,21 @@ struct ng_source {
 
 /* ---- looking at the files ---- */
 
+/* st's identity from sb (st->path set by the caller); a file that is not
+ * a regular one does not exist here. */
+static void
+stamp_stat(file_stamp *st, int r, const struct stat *sb)
+{
+    if (r == 0 && S_ISREG(sb->st_mode)) {
+        st->exists = true;
+        st->dev = sb->st_dev;
+        st->ino = sb->st_ino;
+        st->size = (uint64_t)sb->st_size;
+        st->mtime_ns = (int64_t)sb->st_mtim.tv_sec * 1000000000 + sb->st_mtim.tv_nsec;
+        st->ctime_ns = (int64_t)sb->st_ctim.tv_sec * 1000000000 + sb->st_ctim.tv_nsec;
+    }
+}
+
 static void
 stamp_file(file_stamp *st, const char *path)
 {
@@ -71,14 +88,7 @@ stamp_file(file_stamp *st, const char *path)
 
     memset(st, 0, sizeof(*st));
     st->path = strdup(path);
-    if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode)) {
-        st->exists = true;
-        st->dev = sb.st_dev;
-        st->ino = sb.st_ino;
-        st->size = (uint64_t)sb.st_size;
-        st->mtime_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
-        st->ctime_ns = (int64_t)sb.st_ctim.tv_sec * 1000000000 + sb.st_ctim.tv_nsec;
-    }
+    stamp_stat(st, stat(path, &sb), &sb);
 }
 
 static bool
@@ -87,6 +97,18 @@ same_stamp(const file_stamp *a, const file_stamp *b)
     return a->exists == b->exists && strcmp(a->path, b->path) == 0 &&
            (!a->exists || (a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
                            a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns));
+}
+
+/* Is the open fd still the file that st describes (same inode, size, mtime
+ * and ctime)? */
+static bool
+fd_is_stamped(int fd, const file_stamp *st)
+{
+    struct stat sb;
+    file_stamp now = {.path = st->path};
+
+    stamp_stat(&now, fstat(fd, &sb), &sb);
+    return st->exists && same_stamp(&now, st);
 }
 
 static bool
@@ -549,7 +571,16 @@ text_sha1(const file_stamp *txt)
         memcpy(mine->sha1, old->txt.sha1, NG_SHA1_LEN);
         return mine->has_sha1 = true;
     }
-    return mine->has_sha1 = ng_sha1_file(txt->path, mine->sha1);
+    /* Hashed through one fd that is the file the scan saw, before and after
+     * (else not hashed: the text is parsed): the hash then stands for that
+     * stamp, and a file swapped since the scan (for /dev/zero, say, which
+     * would never end) is never read here. */
+    int fd = open(txt->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    mine->has_sha1 =
+        fd >= 0 && fd_is_stamped(fd, txt) && ng_sha1_fd(fd, mine->sha1) && fd_is_stamped(fd, txt);
+    if (fd >= 0)
+        close(fd);
+    return mine->has_sha1;
 }
 
 /* Takes the checked compiled file when it is the one to serve: no text

@@ -25,20 +25,22 @@ ok $? "client database trusts the test root"
 modutil -dbdir "sql:$db" -force -add nssguard -libfile "$NSSGUARD_MODULE" >"$out/modutil.out" 2>&1
 ok $? "modutil adds libnssguard.so without a parameter string"
 
-# bad_line N LINE REASON: the config file with LINE (line 4) among good ones.
+# bad_line N LINE REASON [NAME]: the config file with LINE (line 4) among
+# good ones; NAME stands for LINE in the test names.
 bad_line()
 {
+    what=${4:-$2}
     printf '# issue 12\noverlay = %s\nlog = file:%s\n%s\nconstraints = distrust\n' \
         "$pki/overlay.txt" "$log" "$2" >"$conf"
     rm -f "$log"
     failed_before=$tap_failed
-    expect_distrust "$db" classic mitm "with '$2' in the config file"
-    expect_distrust "$db" pkix mitm "with '$2' in the config file"
+    expect_distrust "$db" classic mitm "with '$what' in the config file"
+    expect_distrust "$db" pkix mitm "with '$what' in the config file"
     expect_good "$db" classic good
     log_has "$log" '"event":"config_error"' "\"error\":\"$conf:4: $3"
-    ok $? "'$2': a config_error event names file, line and reason"
+    ok $? "'$what': a config_error event names file, line and reason"
     log_has "$log" '"event":"load"' '"entries":2' "\"config_error\":\"$conf:4: $3"
-    ok $? "'$2': the load event names it too, and counts the overlay's 2 entries"
+    ok $? "'$what': the load event names it too, and counts the overlay's 2 entries"
     [ "$tap_failed" -eq "$failed_before" ] || sed 's/^/# log: /' "$log"
 }
 
@@ -47,6 +49,9 @@ bad_line 2 'ratelimit = 90000' "ratelimit: '90000' is not 0..86400 seconds"
 bad_line 3 'logs=' "unknown key 'logs'"
 bad_line 4 'mode = nss # note' \
     "mode: 'nss # note' is not nss, p11-kit, chromium or builtins ('#' starts a comment only"
+# on f73817a a line too long cost the file every line: the defaults served
+# (not the configured overlay) and the event said "out of memory"
+bad_line 5 "# $(printf '%05000d' 0)" "line longer than 4095 bytes" '# 0...0 (5002 bytes)'
 
 diag "a bad line before log= still reaches the log file"
 printf 'overlay = %s\nfrobnicate = yes\nlog = file:%s\n' "$pki/overlay.txt" "$log" >"$conf"

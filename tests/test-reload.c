@@ -495,6 +495,50 @@ test_sliced_reload(void)
     p11->C_CloseSession(s);
 }
 
+/* A text swapped after the scan saw it, while its large compiled file is
+ * checked over several queries: the text is then hashed to tell whether the
+ * compiled file is current. Swapped for a link to /dev/zero (a local user
+ * who can write the folder), that hash never ended, inside a query; now a
+ * text that is no longer the file the scan saw is not hashed (the compiled
+ * file counts as stale, the text is refused as not a regular file) and the
+ * next scan serves the compiled file, which has no text beside it now. */
+static void
+test_text_swapped_while_checking(void)
+{
+    char src_txt[800], src_ngo[800], sw_txt[800], sw_ngo[800], tmp[820], label[64];
+    CK_SESSION_HANDLE s = 0;
+    int queries;
+    const char *got;
+
+    p11->C_OpenSession(1, CKF_SERIAL_SESSION, NULL, NULL, &s);
+    snprintf(src_txt, sizeof(src_txt), "%s/sw.txt", dir);
+    snprintf(src_ngo, sizeof(src_ngo), "%s/sw.ngo", dir);
+    snprintf(sw_txt, sizeof(sw_txt), "%s/sw.txt", odir);
+    snprintf(sw_ngo, sizeof(sw_ngo), "%s/sw.ngo", odir);
+    write_overlay(src_txt, "S", 1, 60000, 2000000200);
+    compile(src_txt, src_ngo);
+    rename(src_txt, sw_txt); /* the text and its compiled file, whole */
+    rename(src_ngo, sw_ngo);
+    int stale = count_in_file(log_path, "\"event\":\"stale_compiled\"");
+    tap_is_str(lookup(s, 1, label, sizeof(label)), "",
+               "swap: a large compiled file and its text appear: checked over several queries");
+    snprintf(tmp, sizeof(tmp), "%s.tmp", sw_txt);
+    tap_ok(symlink("/dev/zero", tmp) == 0 && rename(tmp, sw_txt) == 0,
+           "... the text swapped meanwhile for a link to /dev/zero");
+    alarm(60); /* the hash of /dev/zero never ended: fail, do not hang */
+    got = lookup(s, 1, label, sizeof(label));
+    for (queries = 1; strcmp(got, "S-1") != 0 && queries < 1000000; queries++)
+        got = lookup(s, 1, label, sizeof(label));
+    alarm(0);
+    tap_is_str(got, "S-1", "... the reload ends: the compiled file is served, no hang");
+    tap_ok(count_in_file(log_path, "\"event\":\"stale_compiled\"") > stale,
+           "... the swapped text never vouched for it (a stale_compiled event)");
+    unlink(sw_ngo);
+    withdraw(sw_txt);
+    tap_is_str(lookup(s, 1, label, sizeof(label)), "", "... withdrawn by a text without entries");
+    p11->C_CloseSession(s);
+}
+
 /* Found by fuzz-compiled: slots_off = 2^64 - 40 made slots_off + n_slots * 8
  * wrap to a small number, so the layout check passed and the slot table was
  * read from 40 bytes before the image. */
@@ -628,6 +672,7 @@ main(void)
     p11->C_CloseSession(s);
     test_concurrent_reloads();
     test_sliced_reload();
+    test_text_swapped_while_checking();
     test_der_like_serials();
     test_wrapping_offsets();
     tap_is_ulong(p11->C_Finalize(NULL), CKR_OK, "C_Finalize frees every generation");
