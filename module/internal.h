@@ -232,6 +232,9 @@ typedef struct {
 /* Parses a whole file. On failure returns false, fills err with
  * "file:line: reason" and leaves *out empty. */
 bool ng_parse_file(const char *path, ng_records *out, ng_error *err);
+/* The same, refusing a file over max bytes (as opened, and as read: a file
+ * swapped or grown after it was looked at stops there too). */
+bool ng_parse_file_max(const char *path, size_t max, ng_records *out, ng_error *err);
 bool ng_parse_buffer(const char *name, const char *buf, size_t len, ng_records *out, ng_error *err);
 void ng_records_clear(ng_records *recs);
 const ng_attr *ng_record_get(const ng_record *rec, CK_ATTRIBUTE_TYPE type);

@@ -391,6 +391,15 @@ copy_stamp(file_stamp *dst, const file_stamp *src)
     dst->path = strdup(src->path ? src->path : "");
 }
 
+/* The largest text overlay parsed in the host (text_max=). */
+static size_t
+text_max(void)
+{
+    const ng_config *cfg = ng.overlay_config;
+
+    return cfg && cfg->text_max ? cfg->text_max : NG_TEXT_MAX_BYTES;
+}
+
 static ng_image *
 load_text(const char *path, const file_stamp *st, size_t *skipped, ng_error *err)
 {
@@ -399,7 +408,9 @@ load_text(const char *path, const file_stamp *st, size_t *skipped, ng_error *err
     ng_image *img = NULL;
 
     memset(&ents, 0, sizeof(ents));
-    if (!ng_parse_file(path, &recs, err))
+    /* text_max again as the file is read: the scan saw its size, but it
+     * may have been swapped since */
+    if (!ng_parse_file_max(path, text_max(), &recs, err))
         return NULL;
     if (ng_build_entries(&recs, &ents, err)) {
         img = ng_image_build(&ents, st->size, st->mtime_ns, err);
@@ -613,8 +624,7 @@ unit_text(const unit_paths *u, const file_stamp *txt, const file_stamp *ngo, con
     /* neither file: parse the name as given, for its error message */
     const char *path = txt->exists ? txt->path : u->given;
     const char *failed = old ? "previous version" : "nothing";
-    const ng_config *cfg = ng.overlay_config;
-    size_t max = cfg && cfg->text_max ? cfg->text_max : NG_TEXT_MAX_BYTES;
+    size_t max = text_max();
     char size[24], limit[24];
     ng_error err;
 
@@ -636,7 +646,7 @@ unit_text(const unit_paths *u, const file_stamp *txt, const file_stamp *ngo, con
         snprintf(size, sizeof(size), "%llu", (unsigned long long)txt->size);
         snprintf(limit, sizeof(limit), "%zu", max);
         ng_log_event(NG_EV_TEXT_TOO_LARGE, "file", path, "size", size, "limit", limit, "fix",
-                     "compile it: nssguard compile (the module maps the X.ngo beside X.txt)",
+                     "compile it: nssguard compile (the module reads the X.ngo beside X.txt)",
                      "serving", failed, NULL);
         return;
     }

@@ -156,7 +156,7 @@ typedef struct {
     /* where a value is decoded before add_attr copies it to the arena */
     unsigned char *scratch;
     size_t scratch_cap;
-    size_t total;
+    size_t total, max; /* bytes read so far, and the most the caller takes */
     bool eof;
     bool io_error;
 } parser;
@@ -239,9 +239,11 @@ refill(parser *ps)
     do
         r = read(ps->fd, ps->chunk + left, ps->chunk_cap - left);
     while (r < 0 && errno == EINTR);
-    if (r < 0 || ps->total + (size_t)(r > 0 ? r : 0) > MAX_FILE_SIZE) {
-        ng_error_set(ps->err, ps->name, 0, "%s",
-                     r < 0 ? strerror(errno) : "file larger than 512 MiB");
+    if (r < 0 || ps->total + (size_t)(r > 0 ? r : 0) > ps->max) {
+        if (r < 0)
+            ng_error_set(ps->err, ps->name, 0, "%s", strerror(errno));
+        else
+            ng_error_set(ps->err, ps->name, 0, "file larger than %zu MiB", ps->max >> 20);
         ps->io_error = true;
         return false;
     }
@@ -701,6 +703,12 @@ ng_parse_buffer(const char *name, const char *buf, size_t len, ng_records *out, 
 bool
 ng_parse_file(const char *path, ng_records *out, ng_error *err)
 {
+    return ng_parse_file_max(path, MAX_FILE_SIZE, out, err);
+}
+
+bool
+ng_parse_file_max(const char *path, size_t max, ng_records *out, ng_error *err)
+{
     parser ps;
     struct stat st;
     bool ok = false;
@@ -718,10 +726,13 @@ ng_parse_file(const char *path, ng_records *out, ng_error *err)
         ng_error_set(err, path, 0, "not a regular file");
         goto out;
     }
-    if ((unsigned long long)st.st_size > MAX_FILE_SIZE) {
-        ng_error_set(err, path, 0, "file larger than 512 MiB");
+    if (max > MAX_FILE_SIZE)
+        max = MAX_FILE_SIZE;
+    if ((unsigned long long)st.st_size > max) {
+        ng_error_set(err, path, 0, "file larger than %zu MiB", max >> 20);
         goto out;
     }
+    ps.max = max;
     /* read in chunks: a large overlay never sits in memory whole */
     ps.chunk_cap = CHUNK_SIZE;
     ps.chunk = malloc(ps.chunk_cap);

@@ -443,6 +443,12 @@ test_made_here(void)
             snprintf(want, sizeof(want), "%s: file larger than 512 MiB", path);
             tap_ok(!ng_parse_file(path, &recs, &err), "huge-file: the parser refuses it");
             tap_is_str(err.msg, want, "huge-file: ... saying so");
+            /* the module's own cap, applied again as the file is read
+             * (a file swapped after the scan looked at its size) */
+            snprintf(want, sizeof(want), "%s: file larger than 16 MiB", path);
+            tap_ok(!ng_parse_file_max(path, NG_TEXT_MAX_BYTES, &recs, &err),
+                   "huge-file: the parser refuses it over text_max as well");
+            tap_is_str(err.msg, want, "huge-file: ... naming that limit");
             /* the module refuses it before that: over its in-process text
              * cap (text_max, 16 MiB by default), with text_too_large */
             tap_is_ulong(init_with(path), CKR_OK, "huge-file: C_Initialize succeeds");
