@@ -266,7 +266,7 @@ ng_key_entry_read(const ng_records *recs, const ng_record *rec, ng_key_entry *k,
     }
     k->reason = reason ? (const char *)reason->value : "";
     if (strcmp(k->reason, "mitm") != 0 && strcmp(k->reason, "compromised") != 0) {
-        ng_error_set(err, reason ? recs->file : recs->file, reason ? reason->line : rec->line,
+        ng_error_set(err, recs->file, reason ? reason->line : rec->line,
                      "a key entry's reason is mitm or compromised, not '%.40s' (a revoked or "
                      "mis-issued certificate's key is shared by legitimate re-issues: name "
                      "the certificate by issuer and serial)",

@@ -198,8 +198,6 @@ void ng_sha1(const unsigned char *data, size_t len, unsigned char out[NG_SHA1_LE
 void ng_sha1_portable(const unsigned char *data, size_t len, unsigned char out[NG_SHA1_LEN]);
 /* The SHA-1 of what is left to read from fd; false on a read error. */
 bool ng_sha1_fd(int fd, unsigned char out[NG_SHA1_LEN]);
-/* The SHA-1 of a whole file; false when it cannot be read. */
-bool ng_sha1_file(const char *path, unsigned char out[NG_SHA1_LEN]);
 #define NG_SHA256_LEN 32
 void ng_sha256(const unsigned char *data, size_t len, unsigned char out[NG_SHA256_LEN]);
 

@@ -212,17 +212,6 @@ ng_sha1_portable(const unsigned char *data, size_t len, unsigned char out[NG_SHA
     sha1(data, len, out, true);
 }
 
-bool
-ng_sha1_file(const char *path, unsigned char out[NG_SHA1_LEN])
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK); /* never block on a FIFO */
-    bool ok = fd >= 0 && ng_sha1_fd(fd, out);
-
-    if (fd >= 0)
-        close(fd);
-    return ok;
-}
-
 /* ---- SHA-256 (FIPS 180-4): a certificate's key hash, as OneCRL and
  * Chrome name a distrusted key (issue 13). Portable: it runs once per
  * entry that carries a key hash, at load. ---- */
