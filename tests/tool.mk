@@ -16,5 +16,5 @@ TESTS += $(TOOL_TESTS)
 dist_noinst_SCRIPTS += $(TOOL_TESTS)
 
 # issue 15: enable, status, disable and watch on a HOME in the output folder.
-TESTS += tests/operate-enable.sh tests/operate-p11kit.sh
-dist_noinst_SCRIPTS += tests/operate-enable.sh tests/operate-p11kit.sh
+TESTS += tests/operate-enable.sh tests/operate-p11kit.sh tests/operate-attacks.sh
+dist_noinst_SCRIPTS += tests/operate-enable.sh tests/operate-p11kit.sh tests/operate-attacks.sh

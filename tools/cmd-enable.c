@@ -70,6 +70,22 @@ modutil(const char *db, const char *verb, const char *name, const char *params)
     return rc == 0;
 }
 
+static bool
+mkdir_p(const char *dir)
+{
+    char buf[PATH_MAX];
+    snprintf(buf, sizeof(buf), "%s", dir);
+    for (char *p = buf + 1; *p != '\0'; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+                return false;
+            *p = '/';
+        }
+    }
+    return mkdir(buf, 0755) == 0 || errno == EEXIST;
+}
+
 /* A database that does not exist yet: created for --user on enable. */
 static bool
 ensure_db(op_run_state *st, const char *db)
@@ -86,12 +102,8 @@ ensure_db(op_run_state *st, const char *db)
     report(st, db, "create the database (certutil -N --empty-password)");
     if (st->t->dry_run)
         return false;
-    char *mk = NULL;
-    if (asprintf(&mk, "mkdir -p '%s'", dir) < 0 || system(mk) != 0) {
-        free(mk);
+    if (!mkdir_p(dir)) /* no shell: the path is the user's (profiles.ini, $HOME) */
         return false;
-    }
-    free(mk);
     char *argv[] = {"certutil", "-N", "-d", (char *)db, "--empty-password", NULL};
     return op_run(argv, NULL) == 0;
 }
@@ -244,44 +256,37 @@ policy_extension(json_object *policies, const char *xpi, bool on)
     return true;
 }
 
-/* The policy file as it is, or an empty one; NULL when it is not JSON. */
+/* The policy file as it is, or an empty one; NULL (and why) when it is not
+ * a JSON object Firefox would read: parsed strictly (tools/json.c), so that
+ * text json-c alone would skip (after the value, comments, a lone surrogate)
+ * is never dropped by a rewrite that then makes the file valid. */
 static json_object *
-policy_read(const char *path)
+policy_read(const char *path, char *why, size_t size)
 {
     char *text = op_slurp(path);
-    if (text == NULL)
+    json_object *root = NULL;
+    snprintf(why, size, "not a JSON object");
+    if (text == NULL) {
+        snprintf(why, size, "%s", strerror(errno));
         return errno == ENOENT ? json_object_new_object() : NULL;
-    json_object *root = json_tokener_parse(text);
-    free(text);
-    if (root != NULL && !json_object_is_type(root, json_type_object)) {
+    }
+    if (tool_json_parse(text, strlen(text), &root, why, size) &&
+        !json_object_is_type(root, json_type_object)) {
+        snprintf(why, size, "not a JSON object");
         json_object_put(root);
         root = NULL;
     }
+    free(text);
     return root;
-}
-
-static bool
-mkdir_p(const char *dir)
-{
-    char buf[PATH_MAX];
-    snprintf(buf, sizeof(buf), "%s", dir);
-    for (char *p = buf + 1; *p != '\0'; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-                return false;
-            *p = '/';
-        }
-    }
-    return mkdir(buf, 0755) == 0 || errno == EEXIST;
 }
 
 static void
 one_policy(op_run_state *st, const char *path)
 {
-    json_object *root = policy_read(path);
+    char why[256];
+    json_object *root = policy_read(path, why, sizeof(why));
     if (root == NULL) {
-        op_error("%s: not a JSON object; left as it is (fix it, then run this again)", path);
+        op_error("%s: %s; left as it is (fix it, then run this again)", path, why);
         st->failures++;
         return;
     }

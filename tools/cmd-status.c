@@ -288,12 +288,17 @@ static bool
 status_policy(json_object *all, const char *scratch, const char *path, int idx)
 {
     place *pl = new_place(all, "firefox-policy", path);
-    char *text = op_slurp(path), tag[32];
-    json_object *root = text != NULL ? json_tokener_parse(text) : NULL, *p, *d, *a, *e;
+    char *text = op_slurp(path), tag[32], why[256] = "";
+    json_object *root = NULL, *p, *d, *a, *e;
     bool listed = false, ext = false, missing = text == NULL && errno == ENOENT;
+    bool read = text != NULL;
+    /* strictly, as Firefox does: a file it refuses loads no module at all */
+    bool valid = text != NULL && tool_json_parse(text, strlen(text), &root, why, sizeof(why));
     free(text);
-    if (pl == NULL)
+    if (pl == NULL) {
+        json_object_put(root);
         return false;
+    }
     if (json_object_object_get_ex(root, "policies", &p) &&
         json_object_object_get_ex(p, "SecurityDevices", &d)) {
         listed = json_object_object_get_ex(d, OP_MODULE_NAME, NULL) ||
@@ -307,10 +312,16 @@ status_policy(json_object *all, const char *scratch, const char *path, int idx)
     json_object_object_add(pl->j, "refreshExtension", json_object_new_boolean(ext));
     json_object_put(root);
     snprintf(tag, sizeof(tag), "place%d", idx);
-    if (listed)
+    if (read && !valid) {
+        char *msg = NULL;
+        verdict(pl, false,
+                asprintf(&msg, "Firefox refuses this policies.json: %s", why) >= 0 ? msg : why);
+        free(msg);
+    } else if (listed) {
         describe(pl, scratch, tag, NULL);
-    else
+    } else {
         verdict(pl, false, missing ? "no policies.json" : "the module is not listed");
+    }
     bool ok = pl->enforcing;
     free(pl);
     return ok;

@@ -270,14 +270,24 @@ op_run(char *const argv[], char **out)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* A regular file's text; NULL with errno set otherwise. The paths are the
+ * user's (pkcs11.txt, policies.json, p11-kit .module files): opened without
+ * blocking, so that a FIFO planted there fails instead of hanging. */
 char *
 op_slurp(const char *path)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0)
         return NULL;
-    char *text = read_fd(fd);
+    struct stat st = {0};
+    char *text = NULL;
+    if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode))
+        errno = EINVAL;
+    else if (S_ISREG(st.st_mode) && fcntl(fd, F_SETFL, 0) == 0)
+        text = read_fd(fd);
+    int saved = errno;
     close(fd);
+    errno = saved;
     return text;
 }
 
