@@ -264,10 +264,11 @@ op_run(char *const argv[], char **out)
         *out = text;
     else
         free(text);
-    int st;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+    int st = 0;
+    pid_t r;
+    while ((r = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
         ;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return r == pid && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 /* A regular file's text; NULL with errno set otherwise. The paths are the
