@@ -215,18 +215,21 @@ served(const ng_overlay *ov, const ng_entry *e, int kind)
     return (kinds[kind].modes & mode) && (!(kinds[kind].cert_modes & mode) || e->cert.len > 0);
 }
 
-/* Could a mode serve objects of this class (and is a query for it by
- * issuer+serial a trust query)? The same rows as served(). */
-static bool
-class_served(ng_mode mode, CK_OBJECT_CLASS cls, bool *event)
+/* The objects (K()) of this class that a mode could serve, 0 when none;
+ * `event`: a query for them by issuer+serial is a trust query. The same
+ * rows as served(). */
+static unsigned
+class_kinds(ng_mode mode, CK_OBJECT_CLASS cls, bool *event)
 {
+    unsigned k = 0;
+
     for (int kind = 0; kind < NG_KINDS_PER_ENTRY; kind++) {
         if (kinds[kind].cls == cls && (kinds[kind].modes & MODE(mode))) {
+            k |= K(kind);
             *event = kinds[kind].event;
-            return true;
         }
     }
-    return false;
+    return k;
 }
 
 typedef struct {
@@ -611,13 +614,19 @@ find_roots(ng_find *find, const ng_roots *roots, const probe *p, const ng_overla
     return true;
 }
 
+/* Does object `kind` of entry e match the template? `known` is an
+ * attribute the caller has compared already (the issuer a probe matched
+ * byte for byte), or NULL. */
 static bool
-matches(const ng_entry *e, int kind, const CK_ATTRIBUTE *tmpl, CK_ULONG count)
+matches(const ng_entry *e, int kind, const CK_ATTRIBUTE *tmpl, CK_ULONG count,
+        const CK_ATTRIBUTE *known)
 {
     value v;
 
     for (CK_ULONG i = 0; i < count; i++) {
         const CK_ATTRIBUTE *t = &tmpl[i];
+        if (t == known)
+            continue;
         if (t->type == CKA_SERIAL_NUMBER) {
             if (!serial_matches(t, e->serial_der, e->serial))
                 return false;
@@ -629,34 +638,38 @@ matches(const ng_entry *e, int kind, const CK_ATTRIBUTE *tmpl, CK_ULONG count)
     return true;
 }
 
+/* What a template asks: its issuer and serial, and whether its class is one
+ * the generation serves (then `event`: a trust query). */
+typedef struct {
+    const CK_ATTRIBUTE *issuer, *serial;
+    bool event;
+    unsigned kinds; /* the objects (K()) of the class asked for: all when none is */
+} query;
+
+/* Pushes the objects of entry `global` that match (q->kinds first: a trust
+ * query's class rules out all but one object an entry without a look at
+ * the rest of the template). `known`: as matches(). */
 static bool
-push_matches(ng_find *find, const ng_overlay *ov, size_t global, const CK_ATTRIBUTE *tmpl,
-             CK_ULONG count)
+push_matches(ng_find *find, const ng_overlay *ov, size_t global, const query *q,
+             const CK_ATTRIBUTE *tmpl, CK_ULONG count, const CK_ATTRIBUTE *known)
 {
     ng_entry e;
 
     if (!ng_overlay_entry(ov, global, &e))
         return true;
     for (int kind = 0; kind < NG_KINDS_PER_ENTRY; kind++) {
-        if (served(ov, &e, kind) && matches(&e, kind, tmpl, count) &&
+        if ((q->kinds & K(kind)) && served(ov, &e, kind) && matches(&e, kind, tmpl, count, known) &&
             !push(find, encode_handle(ov, global, kind)))
             return false;
     }
     return true;
 }
 
-/* What a template asks: its issuer and serial, and whether its class is one
- * the generation serves (then `event`: a trust query). */
-typedef struct {
-    const CK_ATTRIBUTE *issuer, *serial;
-    bool served_class, event;
-} query;
-
 static CK_RV
 read_template(const ng_overlay *ov, const CK_ATTRIBUTE *tmpl, CK_ULONG count, query *q)
 {
     memset(q, 0, sizeof(*q));
-    q->served_class = true;
+    q->kinds = K_ALL;
     for (CK_ULONG i = 0; i < count; i++) {
         if (!tmpl[i].pValue && tmpl[i].ulValueLen)
             return CKR_ARGUMENTS_BAD;
@@ -667,10 +680,10 @@ read_template(const ng_overlay *ov, const CK_ATTRIBUTE *tmpl, CK_ULONG count, qu
         } else if (tmpl[i].type == CKA_CLASS) {
             CK_OBJECT_CLASS cls;
             q->event = false;
-            q->served_class = tmpl[i].ulValueLen == sizeof(cls);
-            if (q->served_class) {
+            q->kinds = 0;
+            if (tmpl[i].ulValueLen == sizeof(cls)) {
                 memcpy(&cls, tmpl[i].pValue, sizeof(cls));
-                q->served_class = class_served(ov ? ov->mode : NG_MODE_NSS, cls, &q->event);
+                q->kinds = class_kinds(ov ? ov->mode : NG_MODE_NSS, cls, &q->event);
             }
         }
     }
@@ -700,25 +713,27 @@ ng_objects_find(ng_overlay *ov, const CK_ATTRIBUTE *tmpl, CK_ULONG count, ng_fin
                  (ng_bytes){q.serial->pValue, q.serial->ulValueLen}, &p);
         /* once: the roots' override check reads it too (a root trust
          * record matches only a class the overlay serves) */
-        if ((probed = ov && q.served_class))
+        if ((probed = ov && q.kinds))
             probe_images(ov->images, ov->first, ov->n_sources, &p, hit);
     }
     /* the sources in order: the roots (mode=builtins; every class they
      * hold), then the overlay's files */
     if (roots && !find_roots(find, roots, keyed ? &p : NULL, ov, probed ? hit : NULL, tmpl, count))
         goto oom;
-    if (!q.served_class || !ov) /* certificates, root list, CRLs...: none here */
+    if (!q.kinds || !ov) /* certificates, root list, CRLs...: none here */
         return CKR_OK;
     if (keyed) {
         find->trust_query = q.event;
-        if (hit[0] >= 0 && !push_matches(find, ov, (size_t)hit[0], tmpl, count))
+        /* the issuer: compared byte for byte by the probe */
+        if (hit[0] >= 0 && !push_matches(find, ov, (size_t)hit[0], &q, tmpl, count, q.issuer))
             goto oom;
-        if (hit[1] >= 0 && hit[1] != hit[0] && !push_matches(find, ov, (size_t)hit[1], tmpl, count))
+        if (hit[1] >= 0 && hit[1] != hit[0] &&
+            !push_matches(find, ov, (size_t)hit[1], &q, tmpl, count, q.issuer))
             goto oom;
         return CKR_OK;
     }
     for (size_t i = 0; i < ov->n_entries; i++) {
-        if (!push_matches(find, ov, i, tmpl, count))
+        if (!push_matches(find, ov, i, &q, tmpl, count, NULL))
             goto oom;
     }
     return CKR_OK;

@@ -189,6 +189,30 @@ test_queries(void)
     static const unsigned char other[] = {0x02, 0x01, 0x08};
     tap_is_ulong(trust_query(s, CKO_NSS_TRUST, other, sizeof(other), NULL), 0,
                  "another serial finds nothing");
+    /* The lookup compares the issuer it probed with once, and only the
+     * objects of the class asked for: an attribute given twice must still
+     * match both times. */
+    static const unsigned char issuer_b[] = {0x30, 0x0c, 0x31, 0x0a, 0x30, 0x08, 0x06,
+                                             0x03, 0x55, 0x04, 0x03, 0x13, 0x01, 'B'};
+    CK_OBJECT_CLASS nss_trust = CKO_NSS_TRUST, pkcs_trust = CKO_TRUST;
+    CK_ATTRIBUTE two_issuers[] = {
+        {CKA_ISSUER, (void *)issuer_b, sizeof(issuer_b)},
+        {CKA_CLASS, &nss_trust, sizeof(nss_trust)},
+        {CKA_ISSUER, (void *)issuer_der, sizeof(issuer_der)},
+        {CKA_SERIAL_NUMBER, (void *)serial_der, sizeof(serial_der)},
+    };
+    tap_is_ulong(find(s, two_issuers, 4, NULL), 0,
+                 "a template with another issuer before the probed one finds nothing");
+    two_issuers[0].pValue = (void *)issuer_der;
+    two_issuers[0].ulValueLen = sizeof(issuer_der);
+    tap_is_ulong(find(s, two_issuers, 4, NULL), 1, "... the same issuer twice finds the entry");
+    CK_ATTRIBUTE two_classes[] = {
+        {CKA_CLASS, &pkcs_trust, sizeof(pkcs_trust)},
+        {CKA_ISSUER, (void *)issuer_der, sizeof(issuer_der)},
+        {CKA_SERIAL_NUMBER, (void *)serial_der, sizeof(serial_der)},
+        {CKA_CLASS, &nss_trust, sizeof(nss_trust)},
+    };
+    tap_is_ulong(find(s, two_classes, 4, NULL), 0, "two different classes find nothing");
     tap_is_ulong(find(s, &by_class, 1, NULL), 0, "no CKO_CERTIFICATE objects are served");
     by_class.pValue = &roots;
     tap_is_ulong(find(s, &by_class, 1, NULL), 0, "no CKO_NSS_BUILTIN_ROOT_LIST object");
@@ -266,7 +290,7 @@ test_events(void)
     snprintf(want, sizeof(want), "\"error\":\"%s:3: unknown attribute 'CKA_BOGUS'\"", bad_path);
     tap_is_ulong(count_in_file(log_path, want), 1, "... naming file:line: reason");
 
-    /* test_queries answered 3 trust queries: one event, two held back. Let
+    /* test_queries answered 4 trust queries: one event, three held back. Let
      * that window pass, and count only what follows. */
     unlink(log_path);
     sleep(2);
@@ -278,8 +302,8 @@ test_events(void)
                                          "\"reference\":\"https://example.test/1\","
                                          "\"issuer\":\"CN=A\",\"serial\":\"07\""),
                  1, "the event names label, reason, reference, issuer and serial");
-    tap_is_ulong(count_in_file(log_path, "\"suppressed\":2}"), 1,
-                 "it counts the two answers held back in the previous window");
+    tap_is_ulong(count_in_file(log_path, "\"suppressed\":3}"), 1,
+                 "it counts the three answers held back in the previous window");
     /* A listing is not a trust query: no event. */
     find(s, NULL, 0, NULL);
     sleep(2); /* the window (ratelimit=2) passes */
