@@ -9,7 +9,8 @@
 # row and the run.
 #
 # Environment (set by `make bench`): top_srcdir, top_builddir, NSSGUARD_MODULE,
-# NSSGUARD_TOOL, BENCH_OUT. Optional: BENCH_SECONDS (each throughput run, 1),
+# NSSGUARD_TOOL, BENCH_OUT. Optional: BENCH_PROCESSES (processes per nssguard
+# row, the median counts, 3), BENCH_SECONDS (each throughput run, 1),
 # BENCH_QUERIES (hits, and as many misses, per list, 10000), BENCH_SIZES
 # (nssguard sizes, "1000 10000 100000 1000000"), P11KIT_SIZES ("1000 5000 10000"),
 # P11KIT_MODULE, NSSCKBI_MODULE, BENCH_VERIFY_ITERATIONS (2000).
@@ -133,23 +134,35 @@ compiled()
 
 # ---- one configuration: a row of the table ----
 
-# row NAME N NOTE -- BENCH-ARGS...: runs the benchmark, appends a row.
+# row NAME N NOTE -- BENCH-ARGS...: runs the benchmark in $procs fresh
+# processes (1 unless set) and appends the run whose hit median is the median
+# of theirs, with the spread of the hit medians (hit_meds=) for the notes.
 row()
 {
     name=$1 n=$2
     shift 3
-    say "running $name, N=$n"
+    say "running $name, N=$n${procs:+ ($procs processes)}"
     start=$(date +%s)
-    if timeout 600 "$bench" -d "$seconds" "$@" >"$out/run.out" 2>"$out/run.err"; then
-        line=$(cat "$out/run.out")
-        echo "$name|$n|$line|$(($(date +%s) - start))" >>"$rows"
-    else
-        failed=1
-        why=$(grep -m1 . "$out/run.err")
-        echo "$name|$n|FAILED: ${why:-no message}" >>"$rows"
-        say "FAILED: $name N=$n:"
-        sed 's/^/    /' "$out/run.err" >&2
-    fi
+    : >"$out/runs.out"
+    k=0
+    while [ "$k" -lt "${procs:-1}" ]; do
+        k=$((k + 1))
+        if ! timeout 600 "$bench" -d "$seconds" "$@" >"$out/run.out" 2>"$out/run.err"; then
+            failed=1
+            why=$(grep -m1 . "$out/run.err")
+            echo "$name|$n|FAILED: ${why:-no message}" >>"$rows"
+            say "FAILED: $name N=$n:"
+            sed 's/^/    /' "$out/run.err" >&2
+            return
+        fi
+        cat "$out/run.out" >>"$out/runs.out"
+    done
+    line=$(awk '{ match($0, /hit_med=[0-9]+/); print substr($0, RSTART + 8, RLENGTH - 8) + 0, $0 }' \
+        "$out/runs.out" | sort -n | awk -v k="$k" '
+        { med[NR] = $1; sub(/^[0-9]+ /, ""); line[NR] = $0 }
+        END { s = med[1]; for (i = 2; i <= NR; i++) s = s "/" med[i]
+              print line[int((NR + 1) / 2)] (NR > 1 ? " hit_meds=" s : "") }')
+    echo "$name|$n|$line|$(($(date +%s) - start))" >>"$rows"
 }
 
 na()
@@ -164,6 +177,11 @@ params()
     echo "overlay=$1 log=none text_max=512"
 }
 
+# nssguard's rows: the median of several processes. On this virtual machine
+# the hit median of one build moves a lot from one process to the next, the
+# same queries minutes apart (1M: 560-990 ns; 1k: 358-562 ns).
+nssguard_procs=${BENCH_PROCESSES:-3}
+procs=$nssguard_procs
 for n in $sizes; do
     if [ "$n" -le "$text_max" ]; then
         dataset "$n" queries text
@@ -190,6 +208,7 @@ for n in $sizes; do
     fi
 done
 [ "$have_compile" = 1 ] && [ "$text_max" -lt 1000000 ] && rm -rf "$out/1000000/text"
+procs=1
 
 if [ -z "$p11kit_module" ]; then
     na "p11-kit-trust.so" - "n/a (p11-kit-trust.so not found: apt-get install p11-kit-modules)"
@@ -328,6 +347,11 @@ echo "mapped files). hits must be CKT_NSS_NOT_TRUSTED with the certificate's SHA
 echo "its own $(awk -F'|' '$1 == "libnssckbi.so" && match($3, /self_objects=[0-9]+/) {
     print substr($3, RSTART + 13, RLENGTH - 13) }' "$rows") trust objects, any trust value); misses must find nothing."
 echo "nssguard runs with log=none; compiled rows: nssguard compile --without-certificates (NSS mode serves no certificates). p11-kit: 2,000 queries per size; store = paths=DIR, certificates in DIR/blocklist/."
+echo "clock: one CLOCK_MONOTONIC reading costs $(awk -F'|' 'match($3, /timer_ns=[0-9]+/) {
+    print substr($3, RSTART + 9, RLENGTH - 9); exit }' "$rows") ns here; every latency above includes one."
+echo "nssguard rows: the process whose hit median is the median of $nssguard_procs; their hit medians (ns):"
+awk -F'|' 'match($3, /hit_meds=[0-9\/]+/) {
+    printf "  %-18s %9s  %s\n", $1, $2, substr($3, RSTART + 9, RLENGTH - 9) }' "$rows"
 echo "hit: in most rows the first hit of its entry in the process, so nssguard's hits include its"
 echo "distrust event (one per entry per ratelimit window); hit again: the same hits timed a second time."
 echo
@@ -403,5 +427,20 @@ if [ -n "$reload_line" ]; then
                 drop, v[3, "max_ns"] / 1e6
         }'
 fi
+awk -F'|' '
+function num(s, key) {
+    if (match(s, key "=[0-9.]+")) return substr(s, RSTART + length(key) + 1, RLENGTH - length(key) - 1) + 0
+    return -1
+}
+function verdict(ok) { return ok ? "met" : "NOT met" }
+$1 == "nssguard compiled" && $3 ~ /load_ns=/ { c[$2] = $3 }
+END {
+    if (!(1000000 in c) || !(1000 in c))
+        exit
+    hm = num(c[1000000], "hit_med"); rh = hm / num(c[1000], "hit_med")
+    print "targets (issue 14), each the median of its row'"'"'s processes:"
+    printf "  compiled 1M hit median <= 350 ns: %d ns: %s\n", hm, verdict(hm <= 350)
+    printf "  compiled 1M/1k hit median <= 2.0: %.2f: %s\n", rh, verdict(rh <= 2.0)
+}' "$rows"
 
 exit $failed
