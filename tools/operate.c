@@ -292,26 +292,6 @@ op_slurp(const char *path)
     return text;
 }
 
-bool
-op_write_atomic(const char *path, const char *text)
-{
-    char *tmp = NULL;
-    if (asprintf(&tmp, "%s.nssguard-XXXXXX", path) < 0)
-        return false;
-    int fd = mkstemp(tmp);
-    bool ok = fd >= 0;
-    size_t len = strlen(text);
-    ok = ok && write(fd, text, len) == (ssize_t)len;
-    ok = ok && fchmod(fd, 0644) == 0 && fsync(fd) == 0;
-    if (fd >= 0)
-        ok = close(fd) == 0 && ok;
-    ok = ok && rename(tmp, path) == 0;
-    if (!ok && fd >= 0)
-        unlink(tmp);
-    free(tmp);
-    return ok;
-}
-
 /* One "key=value" line of a pkcs11.txt block. */
 static const char *
 block_value(const char *block, const char *key, char *buf, size_t size)

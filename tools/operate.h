@@ -66,8 +66,6 @@ int op_run(char *const argv[], char **out);
 
 /* Reads a whole text file; NULL (errno set) on failure. */
 char *op_slurp(const char *path);
-/* Writes text to path through a temporary file and rename(2). */
-bool op_write_atomic(const char *path, const char *text);
 
 /* The module line of an NSS database (pkcs11.txt) for our library:
  * *listed, its parameters and name (malloc'd, "" when none). */

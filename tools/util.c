@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <base64.h>
 #include <nss.h>
@@ -411,12 +412,79 @@ tool_write_entry(FILE *out, const tool_entry *e)
     fputc('\n', out);
 }
 
+/* buf to fd, however many write() calls it takes. */
+static bool
+write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        buf += n;
+        len -= (size_t)n;
+    }
+    return true;
+}
+
+bool
+tool_write_atomic(const char *path, const char *buf, size_t len)
+{
+    char *real = realpath(path, NULL), *tmp = NULL, *slash;
+    const char *target = real ? real : path;
+    struct stat old;
+    bool had = stat(target, &old) == 0 && S_ISREG(old.st_mode), ok;
+    int fd = -1, saved;
+
+    /* beside the target, a dot file: the module's folder scan skips it */
+    slash = strrchr(target, '/');
+    if (asprintf(&tmp, "%.*s.%s.nssguard-XXXXXX", slash ? (int)(slash - target + 1) : 0, target,
+                 slash ? slash + 1 : target) < 0) {
+        tmp = NULL;
+        ok = false;
+    } else {
+        fd = mkstemp(tmp);
+        ok = fd >= 0;
+    }
+    ok = ok && write_all(fd, buf, len);
+    /* world-readable, as every user's browser must read an overlay; an
+     * existing file keeps its mode, and its owner when we may (else it
+     * becomes ours, as an editor would leave it) */
+    ok = ok && fchmod(fd, had ? old.st_mode & 07777 : 0644) == 0;
+    if (ok && had && fchown(fd, old.st_uid, old.st_gid) != 0)
+        errno = 0;
+    ok = ok && fsync(fd) == 0;
+    if (fd >= 0 && close(fd) != 0)
+        ok = false;
+    ok = ok && rename(tmp, target) == 0;
+    saved = errno;
+    if (!ok && fd >= 0)
+        unlink(tmp);
+    free(tmp);
+    free(real);
+    errno = saved;
+    return ok;
+}
+
 bool
 tool_write_output(const char *path, const char *buf, size_t len)
 {
-    FILE *fp = path ? fopen(path, "w") : stdout;
+    struct stat st;
+    FILE *fp;
     bool ok;
 
+    /* A file is replaced whole (a module reading it meanwhile sees the old
+     * text or the new, never a part); a FIFO or a device (/dev/stdout) is
+     * written as it is. */
+    if (path && !(stat(path, &st) == 0 && !S_ISREG(st.st_mode))) {
+        if (!tool_write_atomic(path, buf, len)) {
+            tool_error("%s: %s", path, strerror(errno));
+            return false;
+        }
+        return true;
+    }
+    fp = path ? fopen(path, "w") : stdout;
     if (!fp) {
         tool_error("%s: %s", path, strerror(errno));
         return false;
@@ -691,11 +759,16 @@ tool_overlay_clear(tool_overlay *ov)
 const ng_entry *
 tool_overlay_find(const tool_overlay *ov, const CERTCertificate *cert)
 {
+    return tool_overlay_find_der(ov, (ng_bytes){cert->derCert.data, cert->derCert.len});
+}
+
+const ng_entry *
+tool_overlay_find_der(const tool_overlay *ov, ng_bytes der)
+{
     ng_bytes issuer, serial_der, serial;
     long i;
 
-    if (!ng_der_cert_issuer_serial((ng_bytes){cert->derCert.data, cert->derCert.len}, &issuer,
-                                   &serial_der) ||
+    if (!ng_der_cert_issuer_serial(der, &issuer, &serial_der) ||
         !ng_der_integer_value(serial_der, &serial))
         return NULL;
     i = ng_index_find(&ov->index, ov->ents.entries, issuer, serial);
