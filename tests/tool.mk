@@ -10,7 +10,8 @@ TOOL_TESTS = \
 	tests/tool-faults.sh \
 	tests/tool-cli.sh \
 	tests/tool-crl.sh \
-	tests/tool-corpus.sh
+	tests/tool-corpus.sh \
+	tests/tool-output.sh
 
 TESTS += $(TOOL_TESTS)
 dist_noinst_SCRIPTS += $(TOOL_TESTS)

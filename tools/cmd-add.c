@@ -17,7 +17,12 @@
  * add time (a re-issue, a new cross-certificate) are not covered.
  *
  * Nothing is written unless every certificate was read: the records are
- * collected in memory first.
+ * collected in memory first. -o FILE adds to FILE when it exists (the
+ * command is "add": a second `add -o local.txt` must not drop the first
+ * one's distrust), skipping a certificate FILE already has an entry for,
+ * and refuses a FILE the module would refuse; --replace writes it anew.
+ * FILE is replaced whole (tool_write_output): a module reading it meanwhile
+ * sees the old text or the new, never a part.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* getopt_long, open_memstream */
@@ -28,6 +33,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <base64.h>
 #include <nss.h>
@@ -41,7 +47,7 @@ usage(FILE *fp)
     fprintf(fp, "usage: nssguard add --reason REASON --ref URL [--label TEXT] [--issuer-serial]\n"
                 "                    [--subject-key SUBJECT:KEYHASH]... [--db sql:DIR]\n"
                 "                    [--name-constraints SPEC] [--distrust-after YYYY-MM-DD]\n"
-                "                    [-o FILE] CORPUS...\n"
+                "                    [-o FILE [--replace]] CORPUS...\n"
                 "\n"
                 "Writes distrust records (Mozilla certdata.txt syntax) for each certificate\n"
                 "in the corpora given: PEM bundles, DER files, directories, sql:DIR, CCADB's\n"
@@ -70,7 +76,10 @@ usage(FILE *fp)
                 "                    after that day are rejected by nssguard verify; the\n"
                 "                    module and NSS ignore it\n"
                 "  --db sql:DIR      also search this NSS database (with --subject-key)\n"
-                "  -o, --output FILE write to FILE instead of standard output\n"
+                "  -o, --output FILE add to FILE (created if need be) instead of writing to\n"
+                "                    standard output; a certificate FILE already has an\n"
+                "                    entry for is not added again\n"
+                "  --replace         with -o: write FILE anew, dropping what it held\n"
                 "  -h, --help        show this help\n");
 }
 
@@ -241,6 +250,10 @@ typedef struct {
     tool_subject_key *sks;
     size_t n_sks;
     const char *output, *db;
+    bool replace;
+    tool_overlay existing; /* -o FILE as it is (when it is and no --replace) */
+    unsigned char *existing_text;
+    size_t existing_len;
 } add_ctx;
 
 static int
@@ -312,6 +325,9 @@ add_option(void *ctx, int opt, char *arg)
     case 'o':
         a->output = arg;
         return -1;
+    case 'P':
+        a->replace = true;
+        return -1;
     default:
         return TOOL_EXIT_ERROR;
     }
@@ -339,7 +355,70 @@ add_args_ok(const add_ctx *a, int argc)
         tool_error("--db is only searched for --subject-key");
         return false;
     }
+    if (a->replace && !a->output) {
+        tool_error("--replace goes with -o FILE");
+        return false;
+    }
     return true;
+}
+
+/* -o FILE, when it is a file and no --replace: what it holds, to add to.
+ * A FILE the module would refuse is not added to: the new distrust would
+ * not be served either. */
+static bool
+add_load_existing(add_ctx *a)
+{
+    struct stat st;
+    const char *why = NULL;
+    char *path = (char *)a->output;
+
+    if (!a->output || a->replace || stat(a->output, &st) != 0 || !S_ISREG(st.st_mode))
+        return true;
+    if (!tool_overlay_load(&a->existing, &path, 1) || a->existing.n_refused) {
+        tool_error("%s: not an overlay the module loads (above): nothing added; fix it, or "
+                   "write it anew with --replace",
+                   a->output);
+        return false;
+    }
+    if (!tool_read_file(a->output, &a->existing_text, &a->existing_len, &why)) {
+        tool_error("%s: %s", a->output, why);
+        return false;
+    }
+    return true;
+}
+
+/* The entry -o FILE already has for this certificate (by issuer and serial),
+ * or NULL. A key entry (--by-key) is another kind: never a duplicate. */
+static const ng_entry *
+add_existing(const add_ctx *a, const SECItem *der)
+{
+    if (!a->existing_text || a->opt.by_key)
+        return NULL;
+    return tool_overlay_find_der(&a->existing, (ng_bytes){der->data, der->len});
+}
+
+/* Writes the new records: after what -o FILE holds, if anything. */
+static bool
+add_output(const add_ctx *a, const char *records, size_t len)
+{
+    char *all;
+    size_t n = a->existing_len;
+    bool ok;
+
+    if (!a->existing_text)
+        return tool_write_output(a->output, records, len);
+    all = malloc(n + 1 + len);
+    if (!all) {
+        tool_error("out of memory");
+        return false;
+    }
+    memcpy(all, a->existing_text, n);
+    if (n > 0 && all[n - 1] != '\n')
+        all[n++] = '\n';
+    memcpy(all + n, records, len);
+    ok = tool_write_output(a->output, all, n + len);
+    free(all);
+    return ok;
 }
 
 /* The records of every selected certificate, written only when all are. */
@@ -347,7 +426,7 @@ static int
 add_write(const add_ctx *a, const tool_corpus *certs)
 {
     char *buf = NULL;
-    size_t buf_len = 0, written = 0;
+    size_t buf_len = 0, written = 0, skipped = 0;
     const char *why = NULL;
     FILE *mem = open_memstream(&buf, &buf_len);
     int rc = TOOL_EXIT_ERROR;
@@ -359,8 +438,15 @@ add_write(const add_ctx *a, const tool_corpus *certs)
     for (size_t i = 0; i < certs->n; i++) {
         const tool_corpus_cert *cc = &certs->certs[i];
         SECItem der = {siBuffer, (unsigned char *)cc->der.data, (unsigned)cc->der.len};
+        const ng_entry *had;
         if (!selected(&der, a->sks, a->n_sks))
             continue;
+        if ((had = add_existing(a, &der)) != NULL) {
+            fprintf(stderr, "nssguard add: %s: already in %s:%u (%s): not added again\n",
+                    cc->origin, had->file, had->line, had->label);
+            skipped++;
+            continue;
+        }
         if (!tool_add_cert(mem, &der, &a->opt, &why)) {
             tool_error("%s: %s", cc->origin, why);
             fclose(mem);
@@ -372,10 +458,12 @@ add_write(const add_ctx *a, const tool_corpus *certs)
         tool_error("%s", strerror(errno));
         goto out;
     }
-    if (written == 0) {
+    if (written == 0 && skipped > 0) {
+        rc = TOOL_EXIT_OK; /* every one is there already: FILE stays as it is */
+    } else if (written == 0) {
         tool_error("no certificate matches --subject-key: nothing written");
         rc = TOOL_EXIT_FOUND;
-    } else if (tool_write_output(a->output, buf, buf_len)) {
+    } else if (add_output(a, buf, buf_len)) {
         rc = TOOL_EXIT_OK;
     }
 out:
@@ -414,6 +502,7 @@ tool_cmd_add(int argc, char **argv)
         {"distrust-after", required_argument, NULL, 'A'},
         {"db", required_argument, NULL, 'd'},
         {"output", required_argument, NULL, 'o'},
+        {"replace", no_argument, NULL, 'P'},
         {NULL, 0, NULL, 0},
     };
     add_ctx a;
@@ -434,7 +523,8 @@ tool_cmd_add(int argc, char **argv)
     if (!add_args_ok(&a, argc) || !tool_nss_init(NULL))
         goto out;
     nss_up = true;
-    if (!tool_corpus_load_all(&certs, argv + optind, (size_t)(argc - optind)) ||
+    if (!add_load_existing(&a) ||
+        !tool_corpus_load_all(&certs, argv + optind, (size_t)(argc - optind)) ||
         !add_load_db(&certs, a.db))
         goto out;
     rc = add_write(&a, &certs);
@@ -443,6 +533,8 @@ out:
     for (size_t i = 0; i < a.n_sks; i++)
         tool_subject_key_clear(&a.sks[i]);
     free(a.sks);
+    free(a.existing_text);
+    tool_overlay_clear(&a.existing);
     tool_corpus_clear(&certs);
     if (nss_up)
         tool_nss_shutdown();

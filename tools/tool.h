@@ -189,6 +189,11 @@ void tool_write_comment(FILE *out, const char *text);
 /* Writes `len` bytes to path (or stdout when path is NULL) only when all of
  * them were produced: the caller collects the output in memory first. */
 bool tool_write_output(const char *path, const char *buf, size_t len);
+/* Replaces the file at path (through a symbolic link: its target) by buf:
+ * written to a dot file beside it, synced, renamed over it, so that a reader
+ * sees the old content or the new, never a part. A new file is 0644, an
+ * existing one keeps its mode (and owner, when we may). False with errno. */
+bool tool_write_atomic(const char *path, const char *buf, size_t len);
 
 /* A DER INTEGER for serial value bytes (as OneCRL gives them). Caller frees. */
 unsigned char *tool_der_integer(const unsigned char *value, size_t len, size_t *der_len);
@@ -306,6 +311,8 @@ bool tool_overlay_load(tool_overlay *ov, char *const *args, size_t n_args);
 void tool_overlay_clear(tool_overlay *ov);
 /* The entry for a certificate (by issuer + serial), or NULL. */
 const ng_entry *tool_overlay_find(const tool_overlay *ov, const CERTCertificate *cert);
+/* The same for a certificate's DER. */
+const ng_entry *tool_overlay_find_der(const tool_overlay *ov, ng_bytes der);
 /* The full DER certificate an overlay file holds for this entry, if any. */
 bool tool_overlay_entry_cert(const tool_overlay *ov, const ng_entry *e, ng_bytes *cert);
 

@@ -1,0 +1,85 @@
+#!/bin/sh
+# tool-output.sh: what `-o FILE` does to a file a module may be serving.
+#
+# An administrator distrusts one sub-CA, then another, into the same file
+# (README: nssguard add ... -o /etc/nssguard/overlay.d/local.txt): the second
+# `add` must not drop the first one's distrust (up to d7b5772 `-o` truncated
+# the file and wrote the new records alone). A FILE the module would refuse is
+# not added to; a certificate FILE has already is not added twice. Every
+# command's -o replaces the file whole (a new inode, the mode kept), never in
+# place: a module reading it meanwhile sees the old text or the new.
+. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/e2e-lib.sh"
+
+e2e_setup tool-output
+t=$NSSGUARD_TOOL
+db=$out/client
+log=$out/nssguard.log
+d=$out/overlay.d
+local=$d/local.txt
+mkdir -p "$d"
+client_db "$db" >/dev/null
+
+"$t" add --reason mitm --ref https://example.test/1 -o "$local" "$pki/mitm-ca.pem"
+is "$?" 0 "add -o FILE: FILE made"
+is "$(stat -c %a "$local")" 644 "... readable by every user's browser (0644)"
+ino=$(stat -c %i "$local")
+chmod 0640 "$local"
+"$t" add --issuer-serial --reason mitm --ref https://example.test/2 -o "$local" \
+    "$pki/isonly-ca.pem"
+is "$?" 0 "add -o FILE again, another sub-CA"
+
+add_module "$db" "$d" "$log"
+ok $? "modutil adds the module with the folder"
+expect_distrust "$db" classic mitm "(the first add, after the second)"
+expect_distrust "$db" pkix mitm "(the first add, after the second)"
+expect_distrust "$db" classic isonly "(the second add)"
+expect_distrust "$db" pkix isonly "(the second add)"
+expect_good "$db" classic good
+
+[ "$(stat -c %i "$local")" != "$ino" ]
+ok $? "FILE was replaced (a new inode), not rewritten in place"
+is "$(stat -c %a "$local")" 640 "... keeping the mode it had"
+is "$(ls -A "$d")" local.txt "... and no temporary file is left beside it"
+
+cp "$local" "$out/before.txt"
+"$t" add --reason mitm --ref https://example.test/3 -o "$local" "$pki/mitm-ca.pem" \
+    2>"$out/again.err"
+is "$?" 0 "add of a certificate FILE has an entry for: exit 0"
+cmp -s "$local" "$out/before.txt"
+ok $? "... FILE unchanged"
+grep -q "^nssguard add: $pki/mitm-ca.pem: already in $local:[0-9]*" "$out/again.err"
+ok $? "... said on stderr, naming FILE:LINE"
+"$t" check "$local" >"$out/check.out" 2>&1
+is "$?:$(tail -1 "$out/check.out")" "0:1 file, 2 entries, 0 findings, 0 unreadable" \
+    "check: two entries, no duplicate"
+
+broken=$out/broken.txt
+cp "$local" "$broken"
+echo 'CKA_LABEL is not how a line reads' >>"$broken"
+cp "$broken" "$out/broken-before.txt"
+"$t" add --reason mitm --ref https://example.test/4 -o "$broken" "$pki/good-ca.pem" \
+    2>"$out/broken.err"
+is "$?" 2 "add -o a FILE the module refuses: exit 2"
+cmp -s "$broken" "$out/broken-before.txt"
+ok $? "... FILE unchanged"
+grep -q "^nssguard: $broken:[0-9]*: .*(file refused)" "$out/broken.err" &&
+    grep -q "^nssguard: $broken: not an overlay the module loads" "$out/broken.err"
+ok $? "... naming FILE:LINE and why nothing was added"
+"$t" add --replace --reason mitm --ref https://example.test/4 -o "$broken" "$pki/good-ca.pem"
+is "$?" 0 "add --replace -o FILE: exit 0"
+is "$("$t" list --overlay "$broken" | grep -c '^  serial:')" 1 "... FILE holds the new entry alone"
+
+"$t" add --by-key --reason mitm --ref https://example.test/6 -o "$out/key.txt" "$pki/mitm-ca.pem"
+echo '# an older expansion' >"$out/expanded.txt"
+ino=$(stat -c %i "$out/expanded.txt")
+"$t" expand --certs "$pki/mitm-ca.pem" -o "$out/expanded.txt" "$out/key.txt" 2>/dev/null
+is "$?" 0 "expand -o FILE over an older one (a command whose output is made anew)"
+[ "$(stat -c %i "$out/expanded.txt")" != "$ino" ]
+ok $? "... FILE replaced whole (a new inode), as every command's -o"
+
+got=$("$t" add --reason mitm --ref https://example.test/5 -o /dev/stdout "$pki/good-ca.pem" |
+    grep -c 'CKO_NSS_TRUST')
+is "$got" 1 "-o /dev/stdout: written as it is (not a file to replace)"
+
+done_testing
