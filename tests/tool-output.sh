@@ -7,7 +7,9 @@
 # the file and wrote the new records alone). A FILE the module would refuse is
 # not added to; a certificate FILE has already is not added twice. Every
 # command's -o replaces the file whole (a new inode, the mode kept), never in
-# place: a module reading it meanwhile sees the old text or the new.
+# place: a module reading it meanwhile sees the old text or the new. A command
+# that makes FILE anew does not replace it with less than half of what it held
+# unless told to (--shrink).
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/e2e-lib.sh"
 
@@ -70,12 +72,36 @@ ok $? "... naming FILE:LINE and why nothing was added"
 is "$?" 0 "add --replace -o FILE: exit 0"
 is "$("$t" list --overlay "$broken" | grep -c '^  serial:')" 1 "... FILE holds the new entry alone"
 
+# A command that makes its output anew (expand, import-onecrl, import-mozilla,
+# import-crl) over a served overlay, from an input that lacks what it held: a
+# corpus without the sub-CA, an empty or cut export. Up to d7b5772 the file was
+# written with nothing in it and NSS accepted the MITM chain again.
 "$t" add --by-key --reason mitm --ref https://example.test/6 -o "$out/key.txt" "$pki/mitm-ca.pem"
-echo '# an older expansion' >"$out/expanded.txt"
-ino=$(stat -c %i "$out/expanded.txt")
-"$t" expand --certs "$pki/mitm-ca.pem" -o "$out/expanded.txt" "$out/key.txt" 2>/dev/null
-is "$?" 0 "expand -o FILE over an older one (a command whose output is made anew)"
-[ "$(stat -c %i "$out/expanded.txt")" != "$ino" ]
+xd=$out/expanded.d
+xdb=$out/client-expanded
+mkdir -p "$xd"
+client_db "$xdb" >/dev/null
+"$t" expand --certs "$pki/mitm-ca.pem" -o "$xd/expanded.txt" "$out/key.txt" 2>/dev/null
+is "$?" 0 "expand -o FILE: the key entry made an issuer+serial entry"
+add_module "$xdb" "$xd" "$out/expanded.log"
+expect_distrust "$xdb" classic mitm "(served from expand's output)"
+cp "$xd/expanded.txt" "$out/expanded-before.txt"
+ino=$(stat -c %i "$xd/expanded.txt")
+"$t" expand --certs "$pki/good-ca.pem" -o "$xd/expanded.txt" "$out/key.txt" 2>"$out/shrink.err"
+is "$?" 2 "expand -o FILE from a corpus that lacks the sub-CA: exit 2"
+cmp -s "$xd/expanded.txt" "$out/expanded-before.txt"
+ok $? "... FILE unchanged"
+is "$(grep '^nssguard: ' "$out/shrink.err")" \
+    "nssguard: $xd/expanded.txt holds 1 entry and the new output has 0: not written (an empty or cut input would withdraw that distrust); --shrink writes it" \
+    "... saying why, and how to write it anyway"
+expect_distrust "$xdb" classic mitm "(still, after the refused expand)"
+expect_distrust "$xdb" pkix mitm "(still, after the refused expand)"
+echo '{"data":[]}' >"$out/empty.json"
+"$t" import-onecrl -o "$xd/expanded.txt" "$out/empty.json" 2>/dev/null
+is "$?" 2 "import-onecrl -o FILE from an empty export: exit 2, the same guard"
+"$t" expand --shrink --certs "$pki/good-ca.pem" -o "$xd/expanded.txt" "$out/key.txt" 2>/dev/null
+is "$?:$(grep -c CKO_NSS_TRUST "$xd/expanded.txt")" "0:0" "expand --shrink: written, empty"
+[ "$(stat -c %i "$xd/expanded.txt")" != "$ino" ]
 ok $? "... FILE replaced whole (a new inode), as every command's -o"
 
 got=$("$t" add --reason mitm --ref https://example.test/5 -o /dev/stdout "$pki/good-ca.pem" |

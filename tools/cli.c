@@ -1,6 +1,6 @@
 /*
  * cli.c: the option and overlay-loading skeleton every subcommand shares:
- * --help, --json and --overlay parsed in one place, the subcommand's own
+ * --help, --json, --overlay and --shrink parsed in one place, the subcommand's own
  * options handed to its callback, and the overlays loaded as the module
  * would (from the arguments, else from its configuration).
  */
@@ -14,7 +14,7 @@
 
 #include "tool.h"
 
-enum { OPT_JSON = 0x1000, OPT_OVERLAY, OPT_HELP };
+enum { OPT_JSON = 0x1000, OPT_OVERLAY, OPT_SHRINK, OPT_HELP };
 
 /* The subcommand's long options and the common ones, in one array. */
 static struct option *
@@ -25,7 +25,7 @@ merged_options(const tool_common *c)
 
     while (c->options && c->options[n].name)
         n++;
-    all = calloc(n + 4, sizeof(*all));
+    all = calloc(n + 5, sizeof(*all));
     if (!all)
         return NULL;
     for (size_t i = 0; i < n; i++)
@@ -34,6 +34,8 @@ merged_options(const tool_common *c)
         all[k++] = (struct option){"json", no_argument, NULL, OPT_JSON};
     if (c->flags & TOOL_OPT_OVERLAY)
         all[k++] = (struct option){"overlay", required_argument, NULL, OPT_OVERLAY};
+    if (c->flags & TOOL_OPT_REMADE)
+        all[k++] = (struct option){"shrink", no_argument, NULL, OPT_SHRINK};
     all[k++] = (struct option){"help", no_argument, NULL, OPT_HELP};
     return all;
 }
@@ -47,6 +49,9 @@ common_option(tool_common *c, int opt, char *arg)
         return -1;
     case OPT_OVERLAY:
         return tool_strv_push(&c->overlays, &c->n_overlays, arg) ? -1 : TOOL_EXIT_ERROR;
+    case OPT_SHRINK:
+        c->shrink = true;
+        return -1;
     case 'h':
     case OPT_HELP:
         c->usage(stdout);

@@ -36,6 +36,7 @@ typedef struct {
     ng_entries cov;
     ng_index cov_index;
     const char *out_path;
+    bool shrink; /* --shrink */
     bool nss_up;
 } expander;
 
@@ -331,6 +332,8 @@ usage(FILE *fp)
           "                    written again (counted in the summary), and the\n"
           "                    certificates OVERLAY holds join the corpus; repeatable\n"
           "  -o, --output OUT  write to OUT (only when complete; default stdout)\n"
+          "  --shrink          with -o: write OUT even with fewer than half the entries\n"
+          "                    it has (else refused: a corpus that lacks them?)\n"
           "  -h, --help        show this help\n",
           fp);
 }
@@ -373,7 +376,7 @@ expand_all(expander *x, char **files, size_t n_files)
                        n_keys, n_keys == 1 ? "y" : "ies", x->corpus.n + x->corpus.n_duplicates,
                        sum_buf ? sum_buf : "", body_buf ? body_buf : "") < 0)
         all = NULL;
-    ok = ok && all && tool_write_output(x->out_path, all, strlen(all));
+    ok = ok && all && tool_write_remade(x->out_path, all, strlen(all), x->shrink);
     free(all);
     free(sum_buf);
     free(body_buf);
@@ -392,7 +395,7 @@ tool_cmd_expand(int argc, char **argv)
     expander x;
     tool_common common = {.name = "expand",
                           .usage = usage,
-                          .flags = TOOL_OPT_SOME_OPERANDS,
+                          .flags = TOOL_OPT_SOME_OPERANDS | TOOL_OPT_REMADE,
                           .operand_error = "no key file given",
                           .options = options,
                           .shortopts = "o:",
@@ -403,6 +406,7 @@ tool_cmd_expand(int argc, char **argv)
     memset(&x, 0, sizeof(x));
     if (!tool_parse_args(&common, argc, argv, &rc))
         goto out;
+    x.shrink = common.shrink;
     if (!x.n_corpora) {
         tool_error("expand: no --certs corpus given");
         goto out;

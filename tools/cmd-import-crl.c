@@ -49,6 +49,8 @@ usage(FILE *fp)
                 "  --force           import a CRL whose signature does not verify, that has\n"
                 "                    expired (nextUpdate past) or is not yet valid, saying so\n"
                 "  -o, --output FILE write to FILE instead of standard output\n"
+                "  --shrink          with -o: write FILE even with fewer than half the\n"
+                "                    entries it has (else refused: an empty or cut CRL)\n"
                 "  -h, --help        show this help\n"
                 "\n"
                 "Reasons: keyCompromise and cACompromise give compromised, other codes and\n"
@@ -57,6 +59,7 @@ usage(FILE *fp)
 
 typedef struct {
     const char *issuer, *output;
+    bool shrink; /* --shrink */
     bool force;
 } crl_opts;
 
@@ -440,7 +443,7 @@ import_write(crl_job *j, const crl_opts *o, const char *crl_path)
         tool_error("import-crl: out of memory");
         goto out;
     }
-    if (!tool_write_output(o->output, buf, buf_len))
+    if (!tool_write_remade(o->output, buf, buf_len, o->shrink))
         goto out;
     if (skipped)
         tool_error("import-crl: %zu removeFromCRL entr%s skipped (a delta CRL un-revokes them)",
@@ -465,10 +468,10 @@ tool_cmd_import_crl(int argc, char **argv)
                                          {"output", required_argument, NULL, 'o'},
                                          {"force", no_argument, NULL, 'f'},
                                          {NULL, 0, NULL, 0}};
-    crl_opts o = {NULL, NULL, false};
+    crl_opts o = {NULL, NULL, false, false};
     tool_common common = {.name = "import-crl",
                           .usage = usage,
-                          .flags = TOOL_OPT_ONE_OPERAND,
+                          .flags = TOOL_OPT_ONE_OPERAND | TOOL_OPT_REMADE,
                           .options = opts,
                           .shortopts = "o:",
                           .option = crl_option,
@@ -480,6 +483,7 @@ tool_cmd_import_crl(int argc, char **argv)
     memset(&j, 0, sizeof(j));
     if (!tool_parse_args(&common, argc, argv, &rc))
         goto done;
+    o.shrink = common.shrink;
     if (!o.issuer) {
         tool_error("import-crl: --issuer CERT is required (the CA that signed the CRL)");
         usage(stderr);

@@ -211,7 +211,9 @@ usage_mozilla(FILE *fp)
           "                  reference of the records with that label (- keeps it)\n"
           "  --source URL    reference for records without one (default: the file name)\n"
           "  --header FILE   copy this file's text first (a provenance comment)\n"
-          "  -o FILE         write to FILE instead of standard output\n",
+          "  -o FILE         write to FILE instead of standard output\n"
+          "  --shrink        with -o: write FILE even with fewer than half the entries\n"
+          "                  it has (else refused: an empty or cut input)\n",
           fp);
 }
 
@@ -230,6 +232,7 @@ typedef struct {
 /* One import-mozilla run: options, inputs, and what was written. */
 typedef struct {
     const char *facts_path, *source, *header, *output;
+    bool shrink; /* --shrink */
     facts fs;
     moz_input *in;
     size_t n_in;
@@ -472,7 +475,7 @@ moz_write(moz_ctx *m)
     if (fclose(mem) != 0)
         goto out;
     moz_unused_facts(m);
-    ok = tool_write_output(m->output, buf, buf_len);
+    ok = tool_write_remade(m->output, buf, buf_len, m->shrink);
 out:
     free(buf);
     return ok;
@@ -506,7 +509,7 @@ tool_cmd_import_mozilla(int argc, char **argv)
     moz_ctx m;
     tool_common common = {.name = "import-mozilla",
                           .usage = usage_mozilla,
-                          .flags = TOOL_OPT_SOME_OPERANDS,
+                          .flags = TOOL_OPT_SOME_OPERANDS | TOOL_OPT_REMADE,
                           .operand_error = "import-mozilla wants a certdata.txt",
                           .options = options,
                           .shortopts = "o:",
@@ -518,6 +521,7 @@ tool_cmd_import_mozilla(int argc, char **argv)
     memset(&m, 0, sizeof(m));
     if (!tool_parse_args(&common, argc, argv, &rc))
         goto out;
+    m.shrink = common.shrink;
     m.n_in = (size_t)(argc - optind);
     m.in = calloc(m.n_in, sizeof(*m.in));
     rc = TOOL_EXIT_ERROR;
@@ -777,7 +781,9 @@ usage_onecrl(FILE *fp)
           "  --certs CORPUS      certificates to attach to issuer+serial entries and to\n"
           "                      expand subject+pubKeyHash records against\n"
           "  --db sql:DIR        ... and the certificates of this NSS database\n"
-          "  -o FILE             write to FILE instead of standard output\n",
+          "  -o FILE             write to FILE instead of standard output\n"
+          "  --shrink            with -o: write FILE even with fewer than half the\n"
+          "                      entries it has (else refused: an empty or cut export)\n",
           fp);
 }
 
@@ -787,6 +793,7 @@ typedef struct {
     char **cert_files;
     size_t n_cert_files;
     const char *db, *output, *source;
+    bool shrink;       /* --shrink */
     char prefix[1100]; /* "SOURCE: " */
     unsigned char *input;
     size_t input_len;
@@ -908,7 +915,7 @@ onecrl_write(onecrl_ctx *o)
         }
     }
     if (fclose(mem) == 0)
-        ok = tool_write_output(o->output, buf, buf_len);
+        ok = tool_write_remade(o->output, buf, buf_len, o->shrink);
 out:
     free(buf);
     return ok;
@@ -927,7 +934,7 @@ tool_cmd_import_onecrl(int argc, char **argv)
     onecrl_ctx o;
     tool_common common = {.name = "import-onecrl",
                           .usage = usage_onecrl,
-                          .flags = TOOL_OPT_ONE_OPERAND,
+                          .flags = TOOL_OPT_ONE_OPERAND | TOOL_OPT_REMADE,
                           .operand_error = "import-onecrl wants one JSON file",
                           .options = options,
                           .shortopts = "o:",
@@ -939,6 +946,7 @@ tool_cmd_import_onecrl(int argc, char **argv)
     memset(&o, 0, sizeof(o));
     if (!tool_parse_args(&common, argc, argv, &rc))
         goto out;
+    o.shrink = common.shrink;
     o.source = argv[optind];
     snprintf(o.prefix, sizeof(o.prefix), "%s: ", o.source);
     if (!onecrl_read(&o, &nss_up) || !onecrl_write(&o))

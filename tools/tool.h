@@ -65,6 +65,7 @@ typedef struct tool_overlay tool_overlay;
 #define TOOL_OPT_NO_OPERAND 0x8u        /* operands: none */
 #define TOOL_OPT_ONE_OPERAND 0x10u      /* ... exactly one */
 #define TOOL_OPT_SOME_OPERANDS 0x20u    /* ... one or more */
+#define TOOL_OPT_REMADE 0x40u           /* -o FILE is made anew: --shrink (tool_write_remade) */
 
 /* A subcommand's own option: returns -1 to go on, or the exit status. */
 typedef int (*tool_option_fn)(void *ctx, int opt, char *arg);
@@ -80,6 +81,7 @@ typedef struct {
     const char *operand_error;    /* said (then usage) when a TOOL_OPT_*_OPERAND* count is
                                      not met; NULL: usage alone */
     bool json;                    /* --json was given */
+    bool shrink;                  /* --shrink was given (TOOL_OPT_REMADE) */
     char **overlays;              /* --overlay arguments (borrowed strings) */
     size_t n_overlays;
 } tool_common;
@@ -194,6 +196,12 @@ bool tool_write_output(const char *path, const char *buf, size_t len);
  * sees the old content or the new, never a part. A new file is 0644, an
  * existing one keeps its mode (and owner, when we may). False with errno. */
 bool tool_write_atomic(const char *path, const char *buf, size_t len);
+
+/* tool_write_output for a command that makes FILE anew from its input (an
+ * export, a CRL, a corpus): unless `shrink` (--shrink), refuses to replace a
+ * FILE that loads with one holding fewer than half its entries, so that an
+ * empty or cut input cannot withdraw the distrust FILE serves. */
+bool tool_write_remade(const char *path, const char *buf, size_t len, bool shrink);
 
 /* A DER INTEGER for serial value bytes (as OneCRL gives them). Caller frees. */
 unsigned char *tool_der_integer(const unsigned char *value, size_t len, size_t *der_len);

@@ -497,6 +497,43 @@ tool_write_output(const char *path, const char *buf, size_t len)
     return ok;
 }
 
+/* The entries (key entries too) an overlay text holds as the module would
+ * load it, or -1 when it does not load. From a file when buf is NULL. */
+static long
+overlay_count(const char *name, const char *buf, size_t len)
+{
+    ng_records recs;
+    ng_entries ents;
+    ng_error err;
+    long n = -1;
+
+    if (!(buf ? ng_parse_buffer(name, buf, len, &recs, &err) : ng_parse_file(name, &recs, &err)))
+        return -1;
+    memset(&ents, 0, sizeof(ents));
+    if (ng_build_entries(&recs, &ents, &err))
+        n = (long)(ents.n_entries + ents.keys);
+    ng_entries_clear(&ents);
+    ng_records_clear(&recs);
+    return n;
+}
+
+bool
+tool_write_remade(const char *path, const char *buf, size_t len, bool shrink)
+{
+    struct stat st;
+    long was, now;
+
+    if (path && !shrink && stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+        (was = overlay_count(path, NULL, 0)) > 0 && (now = overlay_count(path, buf, len)) >= 0 &&
+        now < (was + 1) / 2) {
+        tool_error("%s holds %ld entr%s and the new output has %ld: not written (an empty "
+                   "or cut input would withdraw that distrust); --shrink writes it",
+                   path, was, was == 1 ? "y" : "ies", now);
+        return false;
+    }
+    return tool_write_output(path, buf, len);
+}
+
 unsigned char *
 tool_der_integer(const unsigned char *value, size_t len, size_t *der_len)
 {
