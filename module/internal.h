@@ -433,6 +433,8 @@ bool ng_log_admit(ng_rate *rate, unsigned window, uint32_t *suppressed);
 /* Opens a log or trace file to append: a regular file, no symbolic link,
  * never blocking. -1 with *why set when refused. */
 int ng_log_open_file(const char *path, const char **why);
+/* buf to fd, however many write() calls it takes (the tool's files too). */
+bool ng_write_all(int fd, const char *buf, size_t len);
 
 /* ---- trace.c: NSSGUARD_DEBUG=area[,area][:file] ---- */
 

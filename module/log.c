@@ -111,8 +111,8 @@ ng_log_open_file(const char *path, const char **why)
     return fd;
 }
 
-static bool
-write_all(int fd, const char *buf, size_t len)
+bool
+ng_write_all(int fd, const char *buf, size_t len)
 {
     while (len > 0) {
         ssize_t w = write(fd, buf, len);
@@ -135,7 +135,7 @@ send_file(const char *line, size_t len)
 
     if (fd < 0)
         return false;
-    ok = write_all(fd, line, len);
+    ok = ng_write_all(fd, line, len);
     close(fd);
     return ok;
 }
@@ -148,7 +148,8 @@ send_stderr(const char *text)
 
     if (n <= 0)
         return false;
-    return write_all(STDERR_FILENO, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+    return ng_write_all(STDERR_FILENO, line,
+                        (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
 /* MSG_DONTWAIT: a syslog daemon that stopped reading must not block the

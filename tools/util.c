@@ -412,22 +412,6 @@ tool_write_entry(FILE *out, const tool_entry *e)
     fputc('\n', out);
 }
 
-/* buf to fd, however many write() calls it takes. */
-static bool
-write_all(int fd, const char *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, buf, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return false;
-        buf += n;
-        len -= (size_t)n;
-    }
-    return true;
-}
-
 bool
 tool_write_atomic(const char *path, const char *buf, size_t len)
 {
@@ -447,7 +431,7 @@ tool_write_atomic(const char *path, const char *buf, size_t len)
         fd = mkstemp(tmp);
         ok = fd >= 0;
     }
-    ok = ok && write_all(fd, buf, len);
+    ok = ok && ng_write_all(fd, buf, len);
     /* world-readable, as every user's browser must read an overlay; an
      * existing file keeps its mode, and its owner when we may (else it
      * becomes ours, as an editor would leave it) */
