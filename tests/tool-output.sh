@@ -28,7 +28,7 @@ is "$(stat -c %a "$local")" 644 "... readable by every user's browser (0644)"
 ino=$(stat -c %i "$local")
 chmod 0640 "$local"
 "$t" add --issuer-serial --reason mitm --ref https://example.test/2 -o "$local" \
-    "$pki/isonly-ca.pem"
+    "$pki/isonly-ca.pem" 2>"$out/mode.err"
 is "$?" 0 "add -o FILE again, another sub-CA"
 
 add_module "$db" "$d" "$log"
@@ -42,6 +42,9 @@ expect_good "$db" classic good
 [ "$(stat -c %i "$local")" != "$ino" ]
 ok $? "FILE was replaced (a new inode), not rewritten in place"
 is "$(stat -c %a "$local")" 640 "... keeping the mode it had"
+is "$(cat "$out/mode.err")" \
+    "nssguard: warning: $local is mode 0640, kept: a process of a user who cannot read it (a browser) loads nothing from it" \
+    "... and saying that other users' browsers cannot read it"
 is "$(ls -A "$d")" local.txt "... and no temporary file is left beside it"
 
 cp "$local" "$out/before.txt"

@@ -310,7 +310,7 @@ one_policy(op_run_state *st, const char *path)
             json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
                                                      JSON_C_TO_STRING_NOSLASHESCAPE);
         if (!st->t->dry_run &&
-            (!mkdir_p(dir) || !tool_write_atomic(path, pretty, strlen(pretty)))) {
+            (!mkdir_p(dir) || !tool_write_atomic(path, pretty, strlen(pretty), 0644))) {
             op_error("%s: cannot write: %s", path, strerror(errno));
             st->failures++;
         }
@@ -352,8 +352,7 @@ host_program(op_run_state *st, const char *dir)
         return NULL;
     self[n] = '\0';
     if (asprintf(&text, "#!/bin/sh\nexec '%s' watch --native \"$@\"\n", self) >= 0 &&
-        !st->t->dry_run &&
-        (!tool_write_atomic(wrapper, text, strlen(text)) || chmod(wrapper, 0755) != 0))
+        !st->t->dry_run && !tool_write_atomic(wrapper, text, strlen(text), 0755))
         st->failures++;
     free(text);
     return wrapper;
@@ -392,7 +391,7 @@ write_manifest(op_run_state *st, const char *kind, const char *type, const char 
         bool same = old != NULL && strcmp(old, text) == 0;
         report(st, file, same ? "unchanged" : "write the native manifest");
         if (!same && !st->t->dry_run &&
-            (!mkdir_p(dir) || !tool_write_atomic(file, text, strlen(text))))
+            (!mkdir_p(dir) || !tool_write_atomic(file, text, strlen(text), 0644)))
             st->failures++;
         free(old);
         free(prog);

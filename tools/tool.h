@@ -193,9 +193,10 @@ void tool_write_comment(FILE *out, const char *text);
 bool tool_write_output(const char *path, const char *buf, size_t len);
 /* Replaces the file at path (through a symbolic link: its target) by buf:
  * written to a dot file beside it, synced, renamed over it, so that a reader
- * sees the old content or the new, never a part. A new file is 0644, an
- * existing one keeps its mode (and owner, when we may). False with errno. */
-bool tool_write_atomic(const char *path, const char *buf, size_t len);
+ * sees the old content or the new, never a part. The file gets `mode`, or
+ * with 0: 0644 when new, else the mode it had; and its owner when we may.
+ * False with errno. */
+bool tool_write_atomic(const char *path, const char *buf, size_t len, mode_t mode);
 
 /* tool_write_output for a command that makes FILE anew from its input (an
  * export, a CRL, a corpus): unless `shrink` (--shrink), refuses to replace a

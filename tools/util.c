@@ -413,7 +413,7 @@ tool_write_entry(FILE *out, const tool_entry *e)
 }
 
 bool
-tool_write_atomic(const char *path, const char *buf, size_t len)
+tool_write_atomic(const char *path, const char *buf, size_t len, mode_t mode)
 {
     char *real = realpath(path, NULL), *tmp = NULL, *slash;
     const char *target = real ? real : path;
@@ -432,10 +432,12 @@ tool_write_atomic(const char *path, const char *buf, size_t len)
         ok = fd >= 0;
     }
     ok = ok && ng_write_all(fd, buf, len);
-    /* world-readable, as every user's browser must read an overlay; an
-     * existing file keeps its mode, and its owner when we may (else it
-     * becomes ours, as an editor would leave it) */
-    ok = ok && fchmod(fd, had ? old.st_mode & 07777 : 0644) == 0;
+    /* mode 0: a new file world-readable, as every user's browser must read
+     * an overlay, an existing one its own mode; and its owner when we may
+     * (else it becomes ours, as an editor would leave it) */
+    if (!mode)
+        mode = had ? old.st_mode & 07777 : 0644;
+    ok = ok && fchmod(fd, mode) == 0;
     if (ok && had && fchown(fd, old.st_uid, old.st_gid) != 0)
         errno = 0;
     ok = ok && fsync(fd) == 0;
@@ -462,10 +464,14 @@ tool_write_output(const char *path, const char *buf, size_t len)
      * text or the new, never a part); a FIFO or a device (/dev/stdout) is
      * written as it is. */
     if (path && !(stat(path, &st) == 0 && !S_ISREG(st.st_mode))) {
-        if (!tool_write_atomic(path, buf, len)) {
+        if (!tool_write_atomic(path, buf, len, 0)) {
             tool_error("%s: %s", path, strerror(errno));
             return false;
         }
+        if (stat(path, &st) == 0 && (st.st_mode & 0444) != 0444)
+            tool_error("warning: %s is mode %04o, kept: a process of a user who cannot read "
+                       "it (a browser) loads nothing from it",
+                       path, (unsigned)(st.st_mode & 07777));
         return true;
     }
     fp = path ? fopen(path, "w") : stdout;
