@@ -22,10 +22,11 @@ key()
 key root && key good-ca
 ok $? "pk12util and openssl export the keys of root and good-ca"
 
-# crl NAME SIGNER THISUPDATE NEXTUPDATE INDEX-LINES [CERT]: $out/NAME.pem, a
-# CRL signed by SIGNER's key (a nickname of tests/pki.sh) revoking what the
-# openssl ca database lines say, CRL number 42, its issuer Name taken from
-# CERT (default SIGNER's certificate).
+# crl NAME SIGNER THISUPDATE NEXTUPDATE INDEX-LINES [CERT [EXTENSIONS]]:
+# $out/NAME.pem, a CRL signed by SIGNER's key (a nickname of tests/pki.sh)
+# revoking what the openssl ca database lines say, CRL number 42, its issuer
+# Name taken from CERT (default SIGNER's certificate), with the openssl
+# config lines EXTENSIONS as more CRL extensions.
 crl()
 {
     ca=$out/ca-$1
@@ -33,8 +34,8 @@ crl()
     mkdir -p "$ca"
     printf '%b' "$5" >"$ca/index.txt"
     echo 2A >"$ca/crlnumber"
-    printf '[ca]\ndefault_ca = c\n[c]\ndatabase = %s\ncrlnumber = %s\ndefault_md = sha256\ncrl_extensions = e\n[e]\n' \
-        "$ca/index.txt" "$ca/crlnumber" >"$ca/ca.cnf"
+    printf '[ca]\ndefault_ca = c\n[c]\ndatabase = %s\ncrlnumber = %s\ndefault_md = sha256\ncrl_extensions = e\n[e]\n%b' \
+        "$ca/index.txt" "$ca/crlnumber" "${7:-}" >"$ca/ca.cnf"
     openssl ca -config "$ca/ca.cnf" -gencrl -keyfile "$out/$2.key" -cert "${6:-$pki/$2.pem}" \
         -crl_lastupdate "$3" -crl_nextupdate "$4" -out "$out/$1.pem" >"$ca/log" 2>&1
 }
@@ -159,6 +160,40 @@ is "$(refused other-force --force --issuer "$pki/root.pem" "$out/other.pem")" 2 
     "... even with --force"
 is "$(refused wrong-issuer --issuer "$pki/good-ca.pem" "$out/arl.pem")" 2 \
     "the root's CRL with good-ca as --issuer refused"
+
+diag "what the CRL lists: a delta CRL, an indirect CRL"
+# deltaCRLIndicator (2.5.29.27), base CRL number 1; issuingDistributionPoint
+# (2.5.29.28) with indirectCRL [4] TRUE. RFC 5280 makes both critical, and
+# NSS then refuses to decode the CRL at all; not critical, NSS reads it and
+# the tool must see what it is.
+crl delta root 20260101000000Z 20491231000000Z "$revoked" "$pki/root.pem" \
+    '2.5.29.27 = DER:02:01:01\n' &&
+    crl indirect root 20260101000000Z 20491231000000Z "$revoked" "$pki/root.pem" \
+        '2.5.29.28 = DER:30:03:84:01:FF\n' &&
+    crl direct-idp root 20260101000000Z 20491231000000Z "$revoked" "$pki/root.pem" \
+        '2.5.29.28 = DER:30:03:81:01:FF\n' &&
+    crl delta-critical root 20260101000000Z 20491231000000Z "$revoked" "$pki/root.pem" \
+        '2.5.29.27 = critical,DER:02:01:01\n'
+ok $? "openssl ca signs delta, indirect and direct-IDP CRLs, and a delta CRL as RFC 5280 writes it"
+is "$(refused delta-critical --issuer "$pki/root.pem" "$out/delta-critical.pem"):$(cat "$out/delta-critical.err")" \
+    "2:nssguard: import-crl: $out/delta-critical.pem: NSS cannot decode the CRL (SEC_ERROR_CRL_UNKNOWN_CRITICAL_EXTENSION)" \
+    "a critical deltaCRLIndicator: NSS refuses the CRL, nothing written"
+is "$(refused delta --issuer "$pki/root.pem" "$out/delta.pem"):$(cat "$out/delta.err")" \
+    "2:nssguard: import-crl: $out/delta.pem: a delta CRL (deltaCRLIndicator): it lists only what changed since its base CRL; import the base CRL (with --force, these serials alone)
+nssguard: import-crl: $out/delta.pem: refused, nothing written (--force imports it anyway)" \
+    "a delta CRL: refused, nothing written, saying to import its base CRL"
+"$t" import-crl --force --issuer "$pki/root.pem" -o "$out/delta-forced.txt" "$out/delta.pem" \
+    2>/dev/null
+is "$?:$(grep -c '^CKA_SERIAL_NUMBER' "$out/delta-forced.txt")" "0:2" \
+    "... with --force: its serials alone"
+is "$(refused indirect --issuer "$pki/root.pem" "$out/indirect.pem"):$(cat "$out/indirect.err")" \
+    "2:nssguard: import-crl: $out/indirect.pem: an indirect CRL (issuingDistributionPoint, indirectCRL): its entries may be other issuers' serials, which would be written under this one: refused, nothing written" \
+    "an indirect CRL: refused (its serials may belong to other issuers)"
+is "$(refused indirect-force --force --issuer "$pki/root.pem" "$out/indirect.pem")" 2 \
+    "... even with --force"
+is "$(refused direct-idp --issuer "$pki/root.pem" "$out/direct-idp.pem")" \
+    "0 (and wrote $out/direct-idp.txt)" \
+    "an issuingDistributionPoint without indirectCRL (onlyContainsUserCerts): imported"
 
 diag "--force"
 "$t" import-crl --force --issuer "$pki/root.pem" -o "$out/forced.txt" "$out/expired.pem" \

@@ -11,7 +11,8 @@
  * with the certificate's public key, and now lies between thisUpdate and
  * nextUpdate. --force imports a CRL whose signature or dates fail, and says
  * so on stderr and in the output's comment; a CRL of another issuer is
- * refused even then (whose serials would they be?).
+ * refused even then (whose serials would they be?), and so is an indirect
+ * CRL; a delta CRL is refused unless --force (check_scope).
  *
  * The reason comes from each entry's reasonCode: keyCompromise and
  * cACompromise give "compromised", any other code or none "revoked".
@@ -215,6 +216,61 @@ crl_number(crl_job *j)
     PORT_FreeArena(arena, PR_FALSE);
 }
 
+/* Does an issuingDistributionPoint say indirectCRL ([4] IMPLICIT BOOLEAN
+ * TRUE)? RFC 5280: only an indirect CRL lists other issuers' serials. */
+static bool
+idp_indirect(const SECItem *idp)
+{
+    ng_bytes seq, field;
+    unsigned tag;
+    size_t total;
+
+    if (!ng_der_read(idp->data, idp->len, &tag, &seq, &total) || tag != 0x30)
+        return true; /* unreadable: not to be trusted to be direct */
+    for (size_t at = 0; at < seq.len; at += total) {
+        if (!ng_der_read(seq.data + at, seq.len - at, &tag, &field, &total))
+            return true;
+        if (tag == 0x84)
+            return field.len != 1 || field.data[0] != 0;
+    }
+    return false;
+}
+
+/* What the CRL lists, next to what this command writes: a delta CRL lists
+ * only what changed since its base CRL (a problem --force may override: its
+ * serials alone); an indirect CRL may list other issuers' serials, which
+ * would be written under this issuer while the certificates meant stay
+ * trusted: false, refused. */
+/* The value of the CRL's extension with this tag, or NULL (libnss3 does not
+ * export CERT_FindCRLExtension). */
+static const SECItem *
+crl_extension(const CERTCrl *crl, SECOidTag tag)
+{
+    for (CERTCertExtension **e = crl->extensions; e && *e; e++) {
+        if (SECOID_FindOIDTag(&(*e)->id) == tag)
+            return &(*e)->value;
+    }
+    return NULL;
+}
+
+static bool
+check_scope(crl_job *j, const char *crl_path)
+{
+    const SECItem *idp = crl_extension(&j->crl->crl, SEC_OID_X509_ISSUING_DISTRIBUTION_POINT);
+
+    if (idp && idp_indirect(idp)) {
+        tool_error("import-crl: %s: an indirect CRL (issuingDistributionPoint, indirectCRL): "
+                   "its entries may be other issuers' serials, which would be written under "
+                   "this one: refused, nothing written",
+                   crl_path);
+        return false;
+    }
+    if (crl_extension(&j->crl->crl, SEC_OID_X509_DELTA_CRL_INDICATOR))
+        problem(j, "a delta CRL (deltaCRLIndicator): it lists only what changed since its base "
+                   "CRL; import the base CRL (with --force, these serials alone)");
+    return true;
+}
+
 /* The issuer Name, the dates and the signature: false when the CRL cannot
  * be imported at all; what --force may override goes to j->problems. */
 static bool
@@ -252,7 +308,7 @@ check_crl(crl_job *j, const char *crl_path, const char *issuer_path)
         problem(j, "not yet valid: thisUpdate %s is in the future", j->this_update);
     if (has_next && next_t < now)
         problem(j, "expired: nextUpdate %s is in the past", j->next_update);
-    return true;
+    return check_scope(j, crl_path);
 }
 
 /* The overlay reason for an entry's reasonCode, and the code's name. */
