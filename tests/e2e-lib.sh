@@ -22,6 +22,21 @@ e2e_setup()
     fi
 }
 
+# operate_home: a private HOME, XDG_CONFIG_HOME, Firefox policy file,
+# nssguard.conf and TMPDIR under $out, exported, for the tests of enable,
+# status, disable and watch (they write where a user's and a system's files
+# would be).
+operate_home()
+{
+    HOME=$out/home
+    XDG_CONFIG_HOME=$HOME/.config
+    NSSGUARD_FIREFOX_POLICY=$out/policies/policies.json
+    NSSGUARD_CONFIG=$out/nssguard.conf
+    TMPDIR=$out
+    export HOME XDG_CONFIG_HOME NSSGUARD_FIREFOX_POLICY NSSGUARD_CONFIG TMPDIR
+    mkdir -p "$HOME" "$out/policies"
+}
+
 # Servers the test started (start_server), killed by kill_servers: a test
 # that starts any sets `trap kill_servers EXIT` and `trap 'exit 1' INT TERM`.
 pids=

@@ -14,13 +14,7 @@
 require_tool timeout cksum
 e2e_setup operate-attacks
 t=$NSSGUARD_TOOL
-HOME=$out/home
-XDG_CONFIG_HOME=$HOME/.config
-NSSGUARD_FIREFOX_POLICY=$out/policies/policies.json
-NSSGUARD_CONFIG=$out/nssguard.conf
-TMPDIR=$out
-export HOME XDG_CONFIG_HOME NSSGUARD_FIREFOX_POLICY NSSGUARD_CONFIG TMPDIR
-mkdir -p "$HOME" "$out/policies"
+operate_home
 printf 'overlay = %s\n' "$pki/overlay.txt" >"$NSSGUARD_CONFIG"
 
 # ---- a path is a path: no shell between enable and mkdir

@@ -14,13 +14,8 @@
 require_tool python3
 e2e_setup operate-enable
 t=$NSSGUARD_TOOL
-HOME=$out/home
-XDG_CONFIG_HOME=$HOME/.config
-NSSGUARD_FIREFOX_POLICY=$out/policies/policies.json
-NSSGUARD_CONFIG=$out/nssguard.conf
-TMPDIR=$out
-export HOME XDG_CONFIG_HOME NSSGUARD_FIREFOX_POLICY NSSGUARD_CONFIG TMPDIR
-mkdir -p "$HOME/.pki/nssdb" "$HOME/.mozilla/firefox/abc.default" "$out/policies"
+operate_home
+mkdir -p "$HOME/.pki/nssdb" "$HOME/.mozilla/firefox/abc.default"
 certutil -N -d "sql:$HOME/.pki/nssdb" --empty-password
 certutil -N -d "sql:$HOME/.mozilla/firefox/abc.default" --empty-password
 printf '[Profile0]\nName=default\nIsRelative=1\nPath=abc.default\nDefault=1\n\n[General]\nStartWithLastProfile=1\n' \
