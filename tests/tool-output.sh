@@ -59,6 +59,24 @@ ok $? "... said on stderr, naming FILE:LINE"
 is "$?:$(tail -1 "$out/check.out")" "0:1 file, 2 entries, 0 findings, 0 unreadable" \
     "check: two entries, no duplicate"
 
+# Several adds to one file at once (a script with xargs -P): each reads FILE
+# and renames its own version over it; without a lock the later renames
+# dropped the others' entries (10 at once kept 2 to 5). add locks the folder
+# while it reads and writes FILE.
+par=$out/parallel.d
+mkdir -p "$par"
+n=0
+for c in "$pki"/*.pem; do
+    case $c in *-chain.pem) continue ;; esac
+    "$t" add --issuer-serial --reason mitm --ref https://example.test/p -o "$par/local.txt" "$c" \
+        2>/dev/null &
+    n=$((n + 1))
+done
+wait
+is "$(grep -c '^CKA_SERIAL_NUMBER' "$par/local.txt")" "$n" \
+    "$n adds to one FILE at once: every entry is there"
+is "$(ls -A "$par")" local.txt "... and nothing else is left in the folder"
+
 broken=$out/broken.txt
 cp "$local" "$broken"
 echo 'CKA_LABEL is not how a line reads' >>"$broken"

@@ -197,6 +197,9 @@ bool tool_write_output(const char *path, const char *buf, size_t len);
  * with 0: 0644 when new, else the mode it had; and its owner when we may.
  * False with errno. */
 bool tool_write_atomic(const char *path, const char *buf, size_t len, mode_t mode);
+/* Locks (flock, exclusive, waiting) the folder a file at path is written
+ * into, for a read-modify-write of it: the descriptor to close(), or -1. */
+int tool_lock_dir_of(const char *path);
 
 /* tool_write_output for a command that makes FILE anew from its input (an
  * export, a CRL, a corpus): unless `shrink` (--shrink), refuses to replace a

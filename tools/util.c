@@ -10,9 +10,12 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -451,6 +454,21 @@ tool_write_atomic(const char *path, const char *buf, size_t len, mode_t mode)
     free(real);
     errno = saved;
     return ok;
+}
+
+int
+tool_lock_dir_of(const char *path)
+{
+    char *real = realpath(path, NULL), *copy = strdup(real ? real : path);
+    int fd = copy ? open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+
+    if (fd >= 0 && flock(fd, LOCK_EX) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    free(copy);
+    free(real);
+    return fd;
 }
 
 bool
