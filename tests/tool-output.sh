@@ -45,7 +45,8 @@ is "$(stat -c %a "$local")" 640 "... keeping the mode it had"
 is "$(cat "$out/mode.err")" \
     "nssguard: warning: $local is mode 0640, kept: a process of a user who cannot read it (a browser) loads nothing from it" \
     "... and saying that other users' browsers cannot read it"
-is "$(ls -A "$d")" local.txt "... and no temporary file is left beside it"
+is "$(ls -A "$d" | grep -v '^\.nssguard\.lock$')" local.txt \
+    "... and no temporary file is left beside it"
 
 cp "$local" "$out/before.txt"
 "$t" add --reason mitm --ref https://example.test/3 -o "$local" "$pki/mitm-ca.pem" \
@@ -75,7 +76,75 @@ done
 wait
 is "$(grep -c '^CKA_SERIAL_NUMBER' "$par/local.txt")" "$n" \
     "$n adds to one FILE at once: every entry is there"
-is "$(ls -A "$par")" local.txt "... and nothing else is left in the folder"
+is "$(ls -A "$par" | grep -v '^\.nssguard\.lock$')" local.txt \
+    "... and nothing else is left in the folder (but add's 0600 lock file)"
+is "$(stat -c %a "$par/.nssguard.lock")" 600 "... which only its owner can open, and so lock"
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null 2>&1 && command -v flock >/dev/null 2>&1; then
+    # Any user who can read a folder can flock the folder itself: add once
+    # waited on that lock for as long as they held it.
+    chmod a+rx "$par"
+    setpriv --reuid=65534 --regid=65534 --clear-groups flock -s "$par" sleep 60 &
+    holder=$!
+    sleep 1
+    timeout 30 "$t" add --issuer-serial --reason mitm --ref https://example.test/q \
+        -o "$par/other.txt" "$pki/mitm-ca.pem" 2>/dev/null
+    is "$?" 0 "another user holding a lock on the folder does not hold add up"
+    kill "$holder" 2>/dev/null
+    wait "$holder" 2>/dev/null
+else
+    skip "not root, or no setpriv/flock: another user's lock on the folder is not tried"
+fi
+"$t" add --replace --issuer-serial --reason mitm --ref https://example.test/r \
+    -o "$par/local.txt" "$pki/good-ca.pem" 2>"$out/replace.err"
+is "$?:$(grep -c '^CKA_SERIAL_NUMBER' "$par/local.txt")" "2:$n" \
+    "add --replace of a $n-entry FILE with one entry: refused, the shrink guard (--shrink to insist)"
+"$t" add --replace --shrink --issuer-serial --reason mitm --ref https://example.test/r \
+    -o "$par/local.txt" "$pki/good-ca.pem" 2>/dev/null
+is "$?:$(grep -c '^CKA_SERIAL_NUMBER' "$par/local.txt")" "0:1" "... with --shrink: written"
+
+# A constraint entry is not distrust: adding distrust beside it would leave
+# the module answering with the constraint (it answers from the first entry
+# of an issuer and serial). Up to this review add said "already in" and wrote
+# nothing, exit 0.
+nc=$out/nc.txt
+"$t" add --reason mitm --ref https://example.test/nc --name-constraints permit:dns:example.com \
+    -o "$nc" "$pki/mitm-ca.pem"
+cp "$nc" "$out/nc-before.txt"
+"$t" add --reason mitm --ref https://example.test/nc -o "$nc" "$pki/mitm-ca.pem" 2>"$out/nc.err"
+is "$?" 2 "add of distrust where FILE has a constraint entry for the certificate: exit 2"
+cmp -s "$nc" "$out/nc-before.txt"
+ok $? "... FILE unchanged"
+grep -q "is a constraint entry for it, which the module would answer with first" "$out/nc.err"
+ok $? "... saying why"
+"$t" add --by-key --reason mitm --ref https://example.test/nck -o "$out/nc-key.txt" \
+    "$pki/mitm-ca.pem"
+"$t" expand --covered "$nc" --certs "$pki/mitm-ca.pem" -o "$out/nc-expanded.txt" \
+    "$out/nc-key.txt" 2>/dev/null
+is "$?:$(grep -c '^CKA_TRUST_SERVER_AUTH CK_TRUST CKT_NSS_NOT_TRUSTED' "$out/nc-expanded.txt")" \
+    "0:1" "expand --covered: a constraint entry does not count as covering the key's certificate"
+
+# Overlay text under a compiled overlay's name: the module would refuse it.
+"$t" compile -o "$out/img.ngo" "$local" 2>/dev/null
+cp "$out/img.ngo" "$out/img-before.ngo"
+"$t" add --reason mitm --ref https://example.test/ngo -o "$out/img.ngo" "$pki/good-ca.pem" \
+    2>"$out/ngo.err"
+is "$?" 2 "add -o X.ngo: exit 2"
+"$t" import-onecrl -o "$out/img.ngo" "$out/empty.json" 2>/dev/null
+is "$?" 2 "import-onecrl -o X.ngo: exit 2"
+cmp -s "$out/img.ngo" "$out/img-before.ngo"
+ok $? "... the compiled overlay unchanged"
+
+# Output the module would refuse whole (a --header that is not comments).
+printf 'not a comment\n' >"$out/bad-header"
+"$t" import-mozilla -o "$out/moz.txt" "$pki/overlay.txt" 2>/dev/null
+cp "$out/moz.txt" "$out/moz-before.txt"
+"$t" import-mozilla --shrink --header "$out/bad-header" -o "$out/moz.txt" "$pki/overlay.txt" \
+    2>"$out/moz.err"
+is "$?" 2 "import-mozilla --header with a line that is not a comment: exit 2, even with --shrink"
+cmp -s "$out/moz.txt" "$out/moz-before.txt"
+ok $? "... FILE unchanged"
+grep -q "the new output is not an overlay the module loads ($out/moz.txt:1: " "$out/moz.err"
+ok $? "... naming the line"
 
 broken=$out/broken.txt
 cp "$local" "$broken"

@@ -48,7 +48,7 @@ usage(FILE *fp)
     fprintf(fp, "usage: nssguard add --reason REASON --ref URL [--label TEXT] [--issuer-serial]\n"
                 "                    [--subject-key SUBJECT:KEYHASH]... [--db sql:DIR]\n"
                 "                    [--name-constraints SPEC] [--distrust-after YYYY-MM-DD]\n"
-                "                    [-o FILE [--replace]] CORPUS...\n"
+                "                    [-o FILE [--replace [--shrink]]] CORPUS...\n"
                 "\n"
                 "Writes distrust records (Mozilla certdata.txt syntax) for each certificate\n"
                 "in the corpora given: PEM bundles, DER files, directories, sql:DIR, CCADB's\n"
@@ -80,7 +80,8 @@ usage(FILE *fp)
                 "  -o, --output FILE add to FILE (created if need be) instead of writing to\n"
                 "                    standard output; a certificate FILE already has an\n"
                 "                    entry for is not added again\n"
-                "  --replace         with -o: write FILE anew, dropping what it held\n"
+                "  --replace         with -o: write FILE anew, dropping what it held (not to\n"
+                "                    fewer than half its entries unless --shrink)\n"
                 "  -h, --help        show this help\n");
 }
 
@@ -251,11 +252,15 @@ typedef struct {
     tool_subject_key *sks;
     size_t n_sks;
     const char *output, *db;
-    bool replace;
-    tool_overlay existing; /* -o FILE as it is (when it is and no --replace) */
+    bool replace, shrink;
+    /* -o FILE as it is (when it is and no --replace): its bytes, read once,
+     * and what the module makes of them */
     unsigned char *existing_text;
     size_t existing_len;
-    int lock; /* tool_lock_dir_of(output) while FILE is read and written, or -1 */
+    ng_records existing_recs;
+    ng_entries existing;
+    ng_index existing_index;
+    int lock; /* tool_lock_for(output) while FILE is read and written, or -1 */
 } add_ctx;
 
 static int
@@ -361,6 +366,10 @@ add_args_ok(const add_ctx *a, int argc)
         tool_error("--replace goes with -o FILE");
         return false;
     }
+    if (a->shrink && !a->replace) {
+        tool_error("--shrink goes with --replace (add alone never drops an entry)");
+        return false;
+    }
     return true;
 }
 
@@ -372,40 +381,59 @@ add_load_existing(add_ctx *a)
 {
     struct stat st;
     const char *why = NULL;
-    char *path = (char *)a->output;
+    ng_error err;
 
     if (!a->output || a->replace)
         return true;
     /* until FILE is written: two adds to one file at once (a script with
      * xargs -P) each read it, and the later rename dropped the other's
      * entries; 10 at once kept 2 to 5 of 10 */
-    if ((a->lock = tool_lock_dir_of(a->output)) < 0) {
-        tool_error("%s: cannot lock its folder: %s", a->output, strerror(errno));
+    if ((a->lock = tool_lock_for(a->output)) < 0) {
+        tool_error("%s: cannot lock .nssguard.lock in its folder: %s", a->output,
+                   errno == ETIMEDOUT ? "another nssguard add has held it for 30 s"
+                                      : strerror(errno));
         return false;
     }
     if (stat(a->output, &st) != 0 || !S_ISREG(st.st_mode))
         return true;
-    if (!tool_overlay_load(&a->existing, &path, 1) || a->existing.n_refused) {
-        tool_error("%s: not an overlay the module loads (above): nothing added; fix it, or "
-                   "write it anew with --replace",
+    if (!tool_read_file(a->output, &a->existing_text, &a->existing_len, &why)) {
+        tool_error("%s: %s", a->output, why);
+        return false;
+    }
+    if (!ng_parse_buffer(a->output, (const char *)a->existing_text, a->existing_len,
+                         &a->existing_recs, &err) ||
+        !ng_build_entries(&a->existing_recs, &a->existing, &err)) {
+        tool_error("%s (file refused)", err.msg);
+        tool_error("%s: not an overlay the module loads: nothing added; fix it, or write it "
+                   "anew with --replace",
                    a->output);
         return false;
     }
-    if (!tool_read_file(a->output, &a->existing_text, &a->existing_len, &why)) {
-        tool_error("%s: %s", a->output, why);
+    if (!ng_index_build(&a->existing_index, a->existing.entries, a->existing.n_entries)) {
+        tool_error("out of memory");
         return false;
     }
     return true;
 }
 
-/* The entry -o FILE already has for this certificate (by issuer and serial),
- * or NULL. A key entry (--by-key) is another kind: never a duplicate. */
-static const ng_entry *
-add_existing(const add_ctx *a, const SECItem *der)
+/* What -o FILE already says of this certificate (by issuer and serial):
+ * 0 nothing, 1 an entry that covers what is added (skip it, *had set), -1
+ * a constraint entry (not distrust) where distrust is added: refused, since
+ * the module answers from the first entry of an issuer and serial and a
+ * distrust entry after it would serve only with constraints=distrust. A key
+ * entry (--by-key) is another kind: never a duplicate. */
+static int
+add_existing(const add_ctx *a, const SECItem *der, const ng_entry **had)
 {
+    bool adds_distrust = !a->opt.name_constraints.len && !a->opt.distrust_after;
+
     if (!a->existing_text || a->opt.by_key)
-        return NULL;
-    return tool_overlay_find_der(&a->existing, (ng_bytes){der->data, der->len});
+        return 0;
+    *had = tool_entry_for_der(&a->existing_index, a->existing.entries,
+                              (ng_bytes){der->data, der->len});
+    if (!*had)
+        return 0;
+    return (*had)->distrusted || !adds_distrust ? 1 : -1;
 }
 
 /* Writes the new records: after what -o FILE holds, if anything. */
@@ -416,8 +444,9 @@ add_output(const add_ctx *a, const char *records, size_t len)
     size_t n = a->existing_len;
     bool ok;
 
-    if (!a->existing_text)
-        return tool_write_output(a->output, records, len);
+    if (!a->existing_text) /* --replace drops what FILE held: the shrink guard */
+        return a->replace ? tool_write_remade(a->output, records, len, a->shrink)
+                          : tool_write_output(a->output, records, len);
     all = malloc(n + 1 + len);
     if (!all) {
         tool_error("out of memory");
@@ -449,14 +478,22 @@ add_write(const add_ctx *a, const tool_corpus *certs)
     for (size_t i = 0; i < certs->n; i++) {
         const tool_corpus_cert *cc = &certs->certs[i];
         SECItem der = {siBuffer, (unsigned char *)cc->der.data, (unsigned)cc->der.len};
-        const ng_entry *had;
+        const ng_entry *had = NULL;
+        int there;
         if (!selected(&der, a->sks, a->n_sks))
             continue;
-        if ((had = add_existing(a, &der)) != NULL) {
+        if ((there = add_existing(a, &der, &had)) > 0) {
             fprintf(stderr, "nssguard add: %s: already in %s:%u (%s): not added again\n",
                     cc->origin, had->file, had->line, had->label);
             skipped++;
             continue;
+        }
+        if (there < 0) {
+            tool_error("%s: %s:%u (%s) is a constraint entry for it, which the module would "
+                       "answer with first: nothing written; remove that entry, or --replace",
+                       cc->origin, had->file, had->line, had->label);
+            fclose(mem);
+            goto out;
         }
         if (!tool_add_cert(mem, &der, &a->opt, &why)) {
             tool_error("%s: %s", cc->origin, why);
@@ -519,6 +556,7 @@ tool_cmd_add(int argc, char **argv)
     add_ctx a;
     tool_common common = {.name = "add",
                           .usage = usage,
+                          .flags = TOOL_OPT_REMADE,
                           .options = options,
                           .shortopts = "o:",
                           .option = add_option,
@@ -532,6 +570,7 @@ tool_cmd_add(int argc, char **argv)
     memset(&certs, 0, sizeof(certs));
     if (!tool_parse_args(&common, argc, argv, &rc))
         goto out;
+    a.shrink = common.shrink;
     if (!add_args_ok(&a, argc) || !tool_nss_init(NULL))
         goto out;
     nss_up = true;
@@ -545,8 +584,10 @@ out:
     for (size_t i = 0; i < a.n_sks; i++)
         tool_subject_key_clear(&a.sks[i]);
     free(a.sks);
+    ng_index_clear(&a.existing_index);
+    ng_entries_clear(&a.existing);
+    ng_records_clear(&a.existing_recs);
     free(a.existing_text);
-    tool_overlay_clear(&a.existing);
     if (a.lock >= 0)
         close(a.lock);
     tool_corpus_clear(&certs);

@@ -239,9 +239,12 @@ expand_key(FILE *out, expander *x, const char *file, const ng_key_entry *k, char
             (size_t)(tool_corpus_find_issuer_serial(&x->corpus, c->issuer, c->serial_der) -
                      x->corpus.certs);
         long hit = ng_index_find(&x->cov_index, x->cov.entries, c->issuer, serial);
-        if (hit >= 0 || x->written[first]) {
-            note_covered(notes, serial, hit >= 0 ? x->cov.entries[hit].file : "above",
-                         hit >= 0 ? x->cov.entries[hit].line : 0);
+        /* covered by distrust only: a constraint entry is not distrust
+         * (constraints=ignore, nssguard verify) */
+        bool by_cov = hit >= 0 && x->cov.entries[hit].distrusted;
+        if (by_cov || x->written[first]) {
+            note_covered(notes, serial, by_cov ? x->cov.entries[hit].file : "above",
+                         by_cov ? x->cov.entries[hit].line : 0);
             r.covered++;
             continue;
         }

@@ -197,9 +197,11 @@ bool tool_write_output(const char *path, const char *buf, size_t len);
  * with 0: 0644 when new, else the mode it had; and its owner when we may.
  * False with errno. */
 bool tool_write_atomic(const char *path, const char *buf, size_t len, mode_t mode);
-/* Locks (flock, exclusive, waiting) the folder a file at path is written
- * into, for a read-modify-write of it: the descriptor to close(), or -1. */
-int tool_lock_dir_of(const char *path);
+/* For a read-modify-write of the file at path: locks (flock, exclusive)
+ * the 0600 file .nssguard.lock in its folder (the module's scan skips dot
+ * files), waiting at most 30 s. The descriptor to close(), or -1 (errno
+ * ETIMEDOUT when another holds it). */
+int tool_lock_for(const char *path);
 
 /* tool_write_output for a command that makes FILE anew from its input (an
  * export, a CRL, a corpus): unless `shrink` (--shrink), refuses to replace a
@@ -323,8 +325,9 @@ bool tool_overlay_load(tool_overlay *ov, char *const *args, size_t n_args);
 void tool_overlay_clear(tool_overlay *ov);
 /* The entry for a certificate (by issuer + serial), or NULL. */
 const ng_entry *tool_overlay_find(const tool_overlay *ov, const CERTCertificate *cert);
-/* The same for a certificate's DER. */
-const ng_entry *tool_overlay_find_der(const tool_overlay *ov, ng_bytes der);
+/* The first of entries (indexed by idx) for a certificate's issuer and
+ * serial, from its DER, or NULL. */
+const ng_entry *tool_entry_for_der(const ng_index *idx, const ng_entry *entries, ng_bytes der);
 /* The full DER certificate an overlay file holds for this entry, if any. */
 bool tool_overlay_entry_cert(const tool_overlay *ov, const ng_entry *e, ng_bytes *cert);
 

@@ -457,15 +457,26 @@ tool_write_atomic(const char *path, const char *buf, size_t len, mode_t mode)
 }
 
 int
-tool_lock_dir_of(const char *path)
+tool_lock_for(const char *path)
 {
-    char *real = realpath(path, NULL), *copy = strdup(real ? real : path);
-    int fd = copy ? open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    char *real = realpath(path, NULL), *copy = strdup(real ? real : path), *lock = NULL;
+    int fd = -1;
 
-    if (fd >= 0 && flock(fd, LOCK_EX) != 0) {
-        close(fd);
-        fd = -1;
+    /* a file of our own, 0600, not the folder: anyone who can read a folder
+     * can flock it, and would hold root's add for as long as they liked */
+    if (copy && asprintf(&lock, "%s/.nssguard.lock", dirname(copy)) >= 0)
+        fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    for (int tries = 0; fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0; tries++) {
+        if (errno != EWOULDBLOCK || tries == 300) { /* 30 s: another add is stuck */
+            if (errno == EWOULDBLOCK)
+                errno = ETIMEDOUT;
+            close(fd);
+            fd = -1;
+            break;
+        }
+        usleep(100000);
     }
+    free(lock);
     free(copy);
     free(real);
     return fd;
@@ -478,6 +489,14 @@ tool_write_output(const char *path, const char *buf, size_t len)
     FILE *fp;
     bool ok;
 
+    /* Overlay text under a compiled overlay's name would replace an image
+     * with a file the module refuses (it reads X.ngo as an image only). */
+    if (path && strlen(path) >= 4 && strcmp(path + strlen(path) - 4, ".ngo") == 0) {
+        tool_error("%s: a compiled overlay's name: write the text to a .txt file, and "
+                   "nssguard compile it",
+                   path);
+        return false;
+    }
     /* A file is replaced whole (a module reading it meanwhile sees the old
      * text or the new, never a part); a FIFO or a device (/dev/stdout) is
      * written as it is. */
@@ -505,20 +524,33 @@ tool_write_output(const char *path, const char *buf, size_t len)
     return ok;
 }
 
+const ng_entry *
+tool_entry_for_der(const ng_index *idx, const ng_entry *entries, ng_bytes der)
+{
+    ng_bytes issuer, serial_der, serial;
+    long i;
+
+    if (!ng_der_cert_issuer_serial(der, &issuer, &serial_der) ||
+        !ng_der_integer_value(serial_der, &serial))
+        return NULL;
+    i = ng_index_find(idx, entries, issuer, serial);
+    return i < 0 ? NULL : &entries[i];
+}
+
 /* The entries (key entries too) an overlay text holds as the module would
- * load it, or -1 when it does not load. From a file when buf is NULL. */
+ * load it, or -1 (err says why) when it does not load. From a file when buf
+ * is NULL. */
 static long
-overlay_count(const char *name, const char *buf, size_t len)
+overlay_count(const char *name, const char *buf, size_t len, ng_error *err)
 {
     ng_records recs;
     ng_entries ents;
-    ng_error err;
     long n = -1;
 
-    if (!(buf ? ng_parse_buffer(name, buf, len, &recs, &err) : ng_parse_file(name, &recs, &err)))
+    if (!(buf ? ng_parse_buffer(name, buf, len, &recs, err) : ng_parse_file(name, &recs, err)))
         return -1;
     memset(&ents, 0, sizeof(ents));
-    if (ng_build_entries(&recs, &ents, &err))
+    if (ng_build_entries(&recs, &ents, err))
         n = (long)(ents.n_entries + ents.keys);
     ng_entries_clear(&ents);
     ng_records_clear(&recs);
@@ -529,11 +561,20 @@ bool
 tool_write_remade(const char *path, const char *buf, size_t len, bool shrink)
 {
     struct stat st;
+    ng_error err;
     long was, now;
 
-    if (path && !shrink && stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-        (was = overlay_count(path, NULL, 0)) > 0 && (now = overlay_count(path, buf, len)) >= 0 &&
-        now < (was + 1) / 2) {
+    if (!path)
+        return tool_write_output(path, buf, len);
+    /* what the module would refuse whole (a --header that is not comments):
+     * never, --shrink or not */
+    if ((now = overlay_count(path, buf, len, &err)) < 0) {
+        tool_error("%s: the new output is not an overlay the module loads (%s): not written", path,
+                   err.msg);
+        return false;
+    }
+    if (!shrink && stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+        (was = overlay_count(path, NULL, 0, &err)) > 0 && now < (was + 1) / 2) {
         tool_error("%s holds %ld entr%s and the new output has %ld: not written (an empty "
                    "or cut input would withdraw that distrust); --shrink writes it",
                    path, was, was == 1 ? "y" : "ies", now);
@@ -804,20 +845,8 @@ tool_overlay_clear(tool_overlay *ov)
 const ng_entry *
 tool_overlay_find(const tool_overlay *ov, const CERTCertificate *cert)
 {
-    return tool_overlay_find_der(ov, (ng_bytes){cert->derCert.data, cert->derCert.len});
-}
-
-const ng_entry *
-tool_overlay_find_der(const tool_overlay *ov, ng_bytes der)
-{
-    ng_bytes issuer, serial_der, serial;
-    long i;
-
-    if (!ng_der_cert_issuer_serial(der, &issuer, &serial_der) ||
-        !ng_der_integer_value(serial_der, &serial))
-        return NULL;
-    i = ng_index_find(&ov->index, ov->ents.entries, issuer, serial);
-    return i < 0 ? NULL : &ov->ents.entries[i];
+    return tool_entry_for_der(&ov->index, ov->ents.entries,
+                              (ng_bytes){cert->derCert.data, cert->derCert.len});
 }
 
 /* ---- a multimap from 64-bit hashes to 0, 1, 2, ... (linear probing) ---- */
