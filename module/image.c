@@ -891,7 +891,6 @@ ng_image_write(const ng_image *img, const char *path, ng_error *err)
     char *tmp = NULL;
     int fd = -1;
     bool ok = false;
-    size_t done = 0;
 
     if (asprintf(&tmp, "%s.tmp.%ld", path, (long)getpid()) < 0) {
         ng_error_set(err, path, 0, "out of memory");
@@ -902,15 +901,9 @@ ng_image_write(const ng_image *img, const char *path, ng_error *err)
         ng_error_set(err, tmp, 0, "cannot create: %s", strerror(errno));
         goto out;
     }
-    while (done < img->size) {
-        ssize_t w = write(fd, img->base + done, img->size - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            ng_error_set(err, tmp, 0, "write failed: %s", strerror(errno));
-            goto out;
-        }
-        done += (size_t)w;
+    if (!ng_write_all(fd, (const char *)img->base, img->size)) {
+        ng_error_set(err, tmp, 0, "write failed: %s", strerror(errno));
+        goto out;
     }
     if (fsync(fd) < 0 || close(fd) < 0) {
         fd = -1;

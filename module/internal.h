@@ -814,12 +814,19 @@ ng_session_release(ng_session *sess)
 static inline void
 ng_session_pin(ng_session *s)
 {
-    ng_session_slot *sl = ng_session_slot_of(s->handle);
-    uint64_t e = ng_overlays_epoch();
-    ng_overlay *ov;
+    ng_session_slot *sl;
+    ng_overlay *ov = ng_overlays_current();
+    uint64_t e;
 
-    /* Announce the switch before reading `current`: a generation replaced
-     * after this point is not freed until the switch is over. */
+    /* The session reads it already: held[0] carries its id, so it cannot be
+     * freed; no switch to announce (and no fence on every query). s->cur
+     * is held, so no other generation can have its address. */
+    if (ov == s->cur)
+        return;
+    sl = ng_session_slot_of(s->handle);
+    e = ng_overlays_epoch();
+    /* Announce the switch before reading `current` again: a generation
+     * replaced after this point is not freed until the switch is over. */
     __atomic_store_n(&sl->pinning, e, __ATOMIC_SEQ_CST);
     ov = ng_overlays_current();
     if (ov != s->cur) {

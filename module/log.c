@@ -25,7 +25,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -140,16 +142,24 @@ send_file(const char *line, size_t len)
     return ok;
 }
 
+/* The host's stderr is not ours to block on (a pipe nobody drains, under
+ * a session lock on a query thread): a line of at most PIPE_BUF bytes, which
+ * a pipe that polls writable takes whole, written only when it polls
+ * writable now; else the event counts as lost. */
 static bool
 send_stderr(const char *text)
 {
-    char line[LINE_MAX_BYTES + 16];
+    char line[PIPE_BUF];
     int n = snprintf(line, sizeof(line), "nssguard: %s\n", text);
+    struct pollfd p = {.fd = STDERR_FILENO, .events = POLLOUT};
 
-    if (n <= 0)
+    if (n <= 0 || poll(&p, 1, 0) != 1 || !(p.revents & POLLOUT))
         return false;
-    return ng_write_all(STDERR_FILENO, line,
-                        (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+    if ((size_t)n >= sizeof(line)) {
+        n = (int)sizeof(line) - 1;
+        line[n - 1] = '\n';
+    }
+    return ng_write_all(STDERR_FILENO, line, (size_t)n);
 }
 
 /* MSG_DONTWAIT: a syslog daemon that stopped reading must not block the

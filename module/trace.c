@@ -76,22 +76,10 @@ tline_start(tline *l)
 static void
 tline_emit(tline *l)
 {
-    const char *p = l->buf;
-    size_t len;
-
     if (l->used >= sizeof(l->buf) - 1)
         l->used = sizeof(l->buf) - 2;
     l->buf[l->used++] = '\n';
-    len = l->used;
-    while (len > 0) {
-        ssize_t w = write(ng.trace.fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return;
-        p += w;
-        len -= (size_t)w;
-    }
+    (void)ng_write_all(ng.trace.fd, l->buf, l->used);
 }
 
 /* ---- names ---- */

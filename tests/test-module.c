@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -778,6 +779,44 @@ test_event_table(void)
 /* A log file in a folder that appears later: the events before it are
  * counted as lost in the first line it takes; a load_error repeated inside
  * the window is held back, and counted in the next one let through. */
+/* stderr a full pipe nobody drains (a daemon's, its supervisor stuck):
+ * log=stderr events blocked the query thread, under the session lock, and
+ * the host hung; now such an event is lost, the answer comes. SIGALRM ends
+ * the test if it hangs. */
+static void
+test_stderr_full(void)
+{
+    int p[2], saved = dup(STDERR_FILENO), flags;
+    char chunk[4096], p2[1200];
+    CK_SESSION_HANDLE s;
+    CK_ULONG found;
+
+    memset(chunk, 'x', sizeof(chunk));
+    if (saved < 0 || pipe(p) != 0 || (flags = fcntl(p[1], F_GETFL)) < 0 ||
+        fcntl(p[1], F_SETFL, flags | O_NONBLOCK) != 0) {
+        tap_ok(0, "a pipe for stderr");
+        return;
+    }
+    while (write(p[1], chunk, sizeof(chunk)) > 0)
+        ;
+    fcntl(p[1], F_SETFL, flags); /* full, and blocking, as a host's stderr is */
+    snprintf(p2, sizeof(p2), "overlay=%s log=stderr", overlay_path);
+    fflush(stderr);
+    dup2(p[1], STDERR_FILENO);
+    alarm(20);
+    init_with(p2); /* its load event: lost */
+    s = open_session();
+    found = trust_query(s, CKO_NSS_TRUST, serial_der, sizeof(serial_der), NULL);
+    p11->C_CloseSession(s);
+    p11->C_Finalize(NULL);
+    alarm(0);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    close(p[0]);
+    close(p[1]);
+    tap_is_ulong(found, 1, "stderr a full pipe: the distrust is answered, no hang (events lost)");
+}
+
 static void
 test_log_lost_and_repeats(void)
 {
@@ -840,6 +879,7 @@ main(void)
     test_shipped_overlay();
     test_fork();
     test_event_table();
+    test_stderr_full();
     test_log_lost_and_repeats();
 
     char cmd[600];
