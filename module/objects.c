@@ -510,8 +510,11 @@ root_matches(const ng_record *rec, const CK_ATTRIBUTE *tmpl, CK_ULONG count)
 }
 
 /* A root trust record whose certificate the overlay distrusts: not served,
- * so that the only trust object NSS finds for it is the overlay's. `ov_hit`
- * is the overlay's entry for the record's issuer and serial value when the
+ * so that the only trust object NSS finds for it is the overlay's. An
+ * overlay entry this generation does not serve (a constraint entry with
+ * constraints=ignore) hides nothing: a root record Mozilla itself distrusts
+ * would otherwise vanish with no overlay object in its place. `ov_hit` is
+ * the overlay's entry for the record's issuer and serial value when the
  * caller probed for it already (an issuer+serial query: the record was found
  * by the same issuer and value), else NULL. */
 static bool
@@ -521,16 +524,18 @@ overridden(const ng_overlay *ov, const ng_record *rec, const long *ov_hit)
     const ng_attr *serial = ng_record_get(rec, CKA_SERIAL_NUMBER);
     CK_ULONG cls;
     ng_bytes iss, inner;
+    ng_entry e;
+    long hit;
 
     if (!ov || !issuer || !serial || !ng_record_ulong(rec, CKA_CLASS, &cls) ||
         cls != CKO_NSS_TRUST ||
         !ng_der_integer_value((ng_bytes){serial->value, serial->len}, &inner))
         return false;
-    if (ov_hit)
-        return *ov_hit >= 0;
     iss = (ng_bytes){issuer->value, issuer->len};
-    return first_hit(ov->images, ov->first, ov->n_sources, ng_image_find_hashed,
-                     ng_entry_hash(iss, inner), iss, inner) >= 0;
+    hit = ov_hit ? *ov_hit
+                 : first_hit(ov->images, ov->first, ov->n_sources, ng_image_find_hashed,
+                             ng_entry_hash(iss, inner), iss, inner);
+    return hit >= 0 && ng_overlay_entry(ov, (size_t)hit, &e) && served(ov, &e, KIND_NSS_TRUST);
 }
 
 static CK_RV

@@ -297,6 +297,39 @@ main(int argc, char **argv)
                 nv == 1 && sa == CKT_NSS_NOT_TRUSTED,
                 "by its bare serial value too, the only trust object is the overlay's NOT_TRUSTED");
             guard->C_Finalize(NULL);
+            /* A constraint entry for it, with constraints=ignore: not served, so
+             * it must not hide the root's own record (one Mozilla distrusts
+             * would lose its distrust). Its NameConstraints: dNSName example.com. */
+            static const unsigned char nc[] = {0x30, 0x11, 0xa0, 0x0f, 0x30, 0x0d, 0x82,
+                                               0x0b, 'e',  'x',  'a',  'm',  'p',  'l',
+                                               'e',  '.',  'c',  'o',  'm'};
+            if ((f = fopen(overlay, "w")) != NULL) {
+                fputs("CKA_CLASS CK_OBJECT_CLASS CKO_NSS_TRUST\nCKA_ISSUER MULTILINE_OCTAL\n", f);
+                for (size_t m = 0; m < is->len; m++)
+                    fprintf(f, "\\%03o%s", is->value[m], m % 16 == 15 ? "\n" : "");
+                fputs("\nEND\nCKA_SERIAL_NUMBER MULTILINE_OCTAL\n", f);
+                for (size_t m = 0; m < sn->len; m++)
+                    fprintf(f, "\\%03o", sn->value[m]);
+                fputs("\nEND\nCKA_NSSGUARD_NAME_CONSTRAINTS MULTILINE_OCTAL\n", f);
+                for (size_t m = 0; m < sizeof(nc); m++)
+                    fprintf(f, "\\%03o", nc[m]);
+                fputs("\nEND\n", f);
+                fclose(f);
+                f = NULL;
+            }
+            snprintf(params, sizeof(params),
+                     "mode=builtins roots=%s overlay=%s constraints=ignore log=none", argv[2],
+                     overlay);
+            tap_is_ulong(guard->C_Initialize(&args), CKR_OK,
+                         "builtins with a constraint entry for a root, constraints=ignore");
+            guard->C_OpenSession(1, CKF_SERIAL_SESSION, NULL, NULL, &s);
+            n = 0;
+            guard->C_FindObjectsInit(s, q, 3);
+            guard->C_FindObjects(s, h, 4, &n);
+            guard->C_FindObjectsFinal(s);
+            tap_ok(n == 1 && (h[0] >> NG_HANDLE_ID_SHIFT) == 0,
+                   "the root's own trust record still answers (the unserved entry hides nothing)");
+            guard->C_Finalize(NULL);
             break;
         }
         ng_records_clear(&recs);
