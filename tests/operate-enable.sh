@@ -108,6 +108,28 @@ is "$?" 2 "enable: a module line the module refuses (builtins without roots=): e
 grep -qxF "parameters=overlay=$pki/overlay.txt log=none" "$out/empty/pkcs11.txt"
 ok $? "enable: ... and the working line is left in place"
 
+# ---- status and enable: the library a line names, not the one this tool knows
+# A module line naming a libnssguard.so that is gone (moved, deleted by a
+# package upgrade) loads nothing: NSS lists it "Not loaded". Up to the review,
+# status matched the line by file name and self-tested this tool's module:
+# "enforcing", exit 0; enable said "unchanged".
+mkdir -p "$out/gone" "$out/gonelib"
+certutil -N -d "sql:$out/gone" --empty-password
+cp "$NSSGUARD_MODULE" "$out/gonelib/libnssguard.so"
+modutil -dbdir "sql:$out/gone" -force -add nssguard -libfile "$out/gonelib/libnssguard.so" \
+    -string "overlay=$pki/overlay.txt log=none" >/dev/null 2>&1
+rm -f "$out/gonelib/libnssguard.so"
+got=$("$t" status --nssdb "sql:$out/gone" | head -n 1)
+is "$?:$got" "0:sql:$out/gone (nssdb): NOT enforcing: it names $out/gonelib/libnssguard.so, which is missing or not this nssguard's module" \
+    "status: a line naming a library that is gone is NOT enforcing"
+"$t" status --nssdb "sql:$out/gone" >/dev/null
+is "$?" 1 "... exit 1"
+got=$("$t" enable --nssdb "sql:$out/gone" --params "overlay=$pki/overlay.txt log=none")
+is "$?:$got" "0:sql:$out/gone: replace the module's library" \
+    "enable: the line is replaced, not 'unchanged'"
+"$t" status --nssdb "sql:$out/gone" >/dev/null
+is "$?" 0 "... and status then says enforcing"
+
 # ---- a running Firefox's profile is refused
 ln -s "127.0.0.1:+$$" "$prof/lock"
 # shellcheck disable=SC2086

@@ -131,26 +131,28 @@ static void
 one_nssdb(op_run_state *st, const char *db)
 {
     bool listed = false;
-    char *params = NULL, *name = NULL;
+    char *params = NULL, *name = NULL, *library = NULL;
     const char *want = st->t->params != NULL ? st->t->params : "";
     if (!ensure_db(st, db)) {
         if (!st->t->dry_run || !st->on)
             report(st, db, "unchanged (no database)");
         return;
     }
-    if (!op_nssdb_module(db, &listed, &params, &name)) {
+    if (!op_nssdb_module(db, &listed, &params, &name, &library)) {
         op_error("%s: cannot read pkcs11.txt", db);
         st->failures++;
         return;
     }
-    bool same = listed && strcmp(params, want) == 0;
+    /* a line naming another libnssguard.so (moved, deleted) loads nothing */
+    bool same = listed && strcmp(params, want) == 0 && op_is_our_library(library);
     if (st->on ? same : !listed) {
         report(st, db, st->on ? "unchanged (module listed)" : "unchanged (module not listed)");
     } else {
         st->changes++;
         report(st, db,
                !st->on  ? "remove the module"
-               : listed ? "replace the module's parameters"
+               : listed ? (op_is_our_library(library) ? "replace the module's parameters"
+                                                      : "replace the module's library")
                         : "add the module");
         bool ok = st->t->dry_run || !st->on || trial_add(want);
         if (!ok)
@@ -162,6 +164,7 @@ one_nssdb(op_run_state *st, const char *db)
     }
     free(params);
     free(name);
+    free(library);
 }
 
 static void

@@ -173,22 +173,17 @@ served_nothing(const place *pl)
 
 /* The live self-test of one place's configuration. */
 static void
-selftest(place *pl, const char *scratch, const char *name, const ng_config *cfg)
+selftest(place *pl, const char *scratch, const char *name, const ng_config *cfg,
+         const char *library)
 {
     char *dir = NULL, *params = NULL, *out = NULL;
     if (asprintf(&dir, "%s/%s", scratch, name) < 0)
         return;
     params = selftest_params(cfg, scratch, dir);
     mkdir(dir, 0700);
-    char *argv[] = {"sh",
-                    "-c",
-                    (char *)selftest_place,
-                    "sh",
-                    (char *)scratch,
-                    (char *)name,
-                    (char *)op_module_path(),
-                    params,
-                    NULL};
+    char *argv[] = {
+        "sh",   "-c", (char *)selftest_place, "sh", (char *)scratch, (char *)name, (char *)library,
+        params, NULL};
     int rc = params != NULL ? op_run(argv, &out) : -1;
     json_object_object_add(pl->j, "initialises", json_object_new_boolean(rc != 5 && rc != -1));
     read_load_event(pl, dir);
@@ -213,11 +208,26 @@ selftest(place *pl, const char *scratch, const char *name, const ng_config *cfg)
 /* Fills a place: the configuration its module line stands for (params, or
  * nssguard.conf when there are none), then the self-test. */
 static void
-describe(place *pl, const char *scratch, const char *name, const char *params)
+describe(place *pl, const char *scratch, const char *name, const char *params, const char *library)
 {
     ng_config cfg = {0};
     ng_error err = {0};
     add_str(pl->j, "parameters", params);
+    /* the self-test loads what the place names, not what this tool would */
+    if (library == NULL || strchr(library, '/') == NULL)
+        library = op_module_path();
+    add_str(pl->j, "library", library);
+    if (!op_is_our_library(library)) {
+        char *msg = NULL;
+        json_object_object_add(pl->j, "initialises", json_object_new_boolean(false));
+        verdict(pl, false,
+                asprintf(&msg, "it names %s, which is missing or not this nssguard's module",
+                         library) >= 0
+                    ? msg
+                    : "it names another library");
+        free(msg);
+        return;
+    }
     if (!ng_config_load(&cfg, params != NULL && params[0] != '\0' ? params : NULL, &err)) {
         json_object_object_add(pl->j, "initialises", json_object_new_boolean(false));
         verdict(pl, false, err.msg);
@@ -237,7 +247,7 @@ describe(place *pl, const char *scratch, const char *name, const char *params)
             builtins ? "ranked below the user database (75): a user trust record for a "
                        "distrusted CA beats the distrust"
                      : "ahead of the user database (75) and the builtins (100)");
-    selftest(pl, scratch, name, &cfg);
+    selftest(pl, scratch, name, &cfg, library);
     ng_config_clear(&cfg);
 }
 
@@ -259,10 +269,10 @@ status_nssdb(json_object *all, const char *scratch, const char *kind, const char
 {
     place *pl = new_place(all, kind, db);
     bool listed = false;
-    char *params = NULL, *name = NULL, tag[32];
+    char *params = NULL, *name = NULL, *library = NULL, tag[32];
     if (pl == NULL)
         return false;
-    if (!op_nssdb_module(db, &listed, &params, &name))
+    if (!op_nssdb_module(db, &listed, &params, &name, &library))
         listed = false;
     json_object_object_add(pl->j, "listed", json_object_new_boolean(listed));
     if (strcmp(kind, "firefox-profile") == 0) {
@@ -272,12 +282,13 @@ status_nssdb(json_object *all, const char *scratch, const char *kind, const char
     }
     snprintf(tag, sizeof(tag), "place%d", idx);
     if (listed)
-        describe(pl, scratch, tag, params);
+        describe(pl, scratch, tag, params, library);
     else
         verdict(pl, false, "the module is not listed");
     bool ok = pl->enforcing;
     free(params);
     free(name);
+    free(library);
     free(pl);
     return ok;
 }
@@ -288,7 +299,7 @@ static bool
 status_policy(json_object *all, const char *scratch, const char *path, int idx)
 {
     place *pl = new_place(all, "firefox-policy", path);
-    char *text = op_slurp(path), tag[32], why[256] = "";
+    char *text = op_slurp(path), tag[32], why[256] = "", *library = NULL;
     json_object *root = NULL, *p, *d, *a, *e;
     bool listed = false, ext = false, missing = text == NULL && errno == ENOENT;
     bool read = text != NULL;
@@ -301,9 +312,12 @@ status_policy(json_object *all, const char *scratch, const char *path, int idx)
     }
     if (json_object_object_get_ex(root, "policies", &p) &&
         json_object_object_get_ex(p, "SecurityDevices", &d)) {
-        listed = json_object_object_get_ex(d, OP_MODULE_NAME, NULL) ||
+        json_object *lib = NULL;
+        listed = json_object_object_get_ex(d, OP_MODULE_NAME, &lib) ||
                  (json_object_object_get_ex(d, "Add", &a) &&
-                  json_object_object_get_ex(a, OP_MODULE_NAME, NULL));
+                  json_object_object_get_ex(a, OP_MODULE_NAME, &lib));
+        if (listed && json_object_is_type(lib, json_type_string))
+            library = strdup(json_object_get_string(lib));
     }
     if (json_object_object_get_ex(root, "policies", &p) &&
         json_object_object_get_ex(p, "ExtensionSettings", &e))
@@ -318,37 +332,43 @@ status_policy(json_object *all, const char *scratch, const char *path, int idx)
                 asprintf(&msg, "Firefox refuses this policies.json: %s", why) >= 0 ? msg : why);
         free(msg);
     } else if (listed) {
-        describe(pl, scratch, tag, NULL);
+        describe(pl, scratch, tag, NULL, library);
     } else {
         verdict(pl, false, missing ? "no policies.json" : "the module is not listed");
     }
     bool ok = pl->enforcing;
+    free(library);
     free(pl);
     return ok;
 }
 
-/* The "module:" and "x-init-reserved:" lines of a p11-kit .module file. */
+/* The "module:" and "x-init-reserved:" lines of a p11-kit .module file:
+ * whether it names libnssguard.so, and then the library and parameters. */
 static bool
-p11kit_names_us(const char *file, char **params)
+p11kit_names_us(const char *file, char **params, char **library)
 {
     char *text = op_slurp(file);
     bool ours = false;
     *params = NULL;
+    *library = NULL;
     for (char *l = text, *nl; l != NULL && *l != '\0'; l = nl) {
         nl = strchr(l, '\n');
         if (nl != NULL)
             *nl++ = '\0';
         while (*l == ' ' || *l == '\t')
             l++;
-        if (strncmp(l, "module:", 7) == 0 && strstr(l, "libnssguard.so") != NULL)
+        if (strncmp(l, "module:", 7) == 0 && strstr(l, "libnssguard.so") != NULL) {
             ours = true;
-        else if (strncmp(l, "x-init-reserved:", 16) == 0)
+            free(*library);
+            *library = strdup(l + 7 + strspn(l + 7, " \t"));
+        } else if (strncmp(l, "x-init-reserved:", 16) == 0)
             *params = strdup(l + 16 + strspn(l + 16, " \t"));
     }
     free(text);
     if (!ours) {
         free(*params);
-        *params = NULL;
+        free(*library);
+        *params = *library = NULL;
     }
     return ours;
 }
@@ -362,15 +382,15 @@ status_p11kit_dir(json_object *all, const char *scratch, const char *dir, const 
     int found = 0;
     while (d != NULL && (de = readdir(d)) != NULL) {
         size_t n = strlen(de->d_name);
-        char *file = NULL, *params = NULL, tag[32];
+        char *file = NULL, *params = NULL, *library = NULL, tag[32];
         if (n < 8 || strcmp(de->d_name + n - 7, ".module") != 0 ||
             asprintf(&file, "%s/%s", dir, de->d_name) < 0)
             continue;
-        if (p11kit_names_us(file, &params)) {
+        if (p11kit_names_us(file, &params, &library)) {
             place *pl = new_place(all, "p11-kit", file);
             json_object_object_add(pl->j, "listed", json_object_new_boolean(true));
             snprintf(tag, sizeof(tag), "place%d", (*idx)++);
-            describe(pl, scratch, tag, params);
+            describe(pl, scratch, tag, params, library);
             if (ignored != NULL)
                 verdict(pl, false, ignored);
             *all_ok = *all_ok && pl->enforcing;
@@ -378,6 +398,7 @@ status_p11kit_dir(json_object *all, const char *scratch, const char *dir, const 
             found++;
         }
         free(params);
+        free(library);
         free(file);
     }
     if (d != NULL)

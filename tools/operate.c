@@ -310,13 +310,14 @@ block_value(const char *block, const char *key, char *buf, size_t size)
 }
 
 bool
-op_nssdb_module(const char *dbdir, bool *listed, char **params, char **name)
+op_nssdb_module(const char *dbdir, bool *listed, char **params, char **name, char **library)
 {
     const char *dir = strncmp(dbdir, "sql:", 4) == 0 ? dbdir + 4 : dbdir;
     char *path = NULL;
     *listed = false;
     *params = NULL;
     *name = NULL;
+    *library = NULL;
     if (asprintf(&path, "%s/pkcs11.txt", dir) < 0)
         return false;
     char *text = op_slurp(path);
@@ -335,10 +336,22 @@ op_nssdb_module(const char *dbdir, bool *listed, char **params, char **name)
             *listed = true;
             *params = strdup(block_value(blk, "parameters", par, sizeof(par)) ? par : "");
             *name = strdup(block_value(blk, "name", par, sizeof(par)) ? par : OP_MODULE_NAME);
+            *library = strdup(lib);
         }
     }
     free(text);
     return true;
+}
+
+bool
+op_is_our_library(const char *library)
+{
+    struct stat a, b;
+
+    if (strchr(library, '/') == NULL)
+        return true;
+    return stat(library, &a) == 0 && stat(op_module_path(), &b) == 0 && a.st_dev == b.st_dev &&
+           a.st_ino == b.st_ino;
 }
 
 void

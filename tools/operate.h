@@ -67,9 +67,14 @@ int op_run(char *const argv[], char **out);
 /* Reads a whole text file; NULL (errno set) on failure. */
 char *op_slurp(const char *path);
 
-/* The module line of an NSS database (pkcs11.txt) for our library:
- * *listed, its parameters and name (malloc'd, "" when none). */
-bool op_nssdb_module(const char *dbdir, bool *listed, char **params, char **name);
+/* The module line of an NSS database (pkcs11.txt) for our library (by its
+ * path or the name libnssguard.so): *listed, its parameters, name and the
+ * library it names (malloc'd, "" when none). */
+bool op_nssdb_module(const char *dbdir, bool *listed, char **params, char **name, char **library);
+/* Is `library` (as a module line names it) this installation's module, the
+ * same file as op_module_path()? A name without a '/' is left to the
+ * loader's search path: taken as ours. */
+bool op_is_our_library(const char *library);
 
 void op_targets_clear(op_targets *t);
 /* The target options, for tools/cli.c's skeleton (tool_common.options):
