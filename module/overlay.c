@@ -596,17 +596,25 @@ text_sha1(const file_stamp *txt)
 
 /* Takes the checked compiled file when it is the one to serve: no text
  * beside it, or the text it was compiled from (same size, mtime and
- * SHA-1: size and mtime alone are easily kept across a swap). */
+ * SHA-1: size and mtime alone are easily kept across a swap). A text over
+ * text_max is never parsed here (text_too_large), so the image is all that
+ * can serve its unit: taken without hashing the text (gigabytes, at every
+ * process start), and said to be stale when size or mtime moved. */
 static bool
 take_compiled(const file_stamp *txt)
 {
     uint64_t size;
     int64_t mtime;
     const unsigned char *sha1 = ng_image_source_sha1(ng.job.checking);
+    bool too_large = txt->exists && txt->size > text_max();
 
     ng_image_source(ng.job.checking, &size, &mtime);
-    if (txt->exists && (size != txt->size || mtime != txt->mtime_ns || !sha1 || !text_sha1(txt) ||
-                        memcmp(sha1, ng.job.src->txt.sha1, NG_SHA1_LEN) != 0)) {
+    if (too_large && (size != txt->size || mtime != txt->mtime_ns))
+        ng_log_event(NG_EV_STALE_COMPILED, "file", ng.job.src->ngo.path, "using",
+                     ng.job.src->ngo.path, NULL);
+    else if (!too_large && txt->exists &&
+             (size != txt->size || mtime != txt->mtime_ns || !sha1 || !text_sha1(txt) ||
+              memcmp(sha1, ng.job.src->txt.sha1, NG_SHA1_LEN) != 0)) {
         ng_log_event(NG_EV_STALE_COMPILED, "file", ng.job.src->ngo.path, "using", txt->path, NULL);
         return false;
     }

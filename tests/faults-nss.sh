@@ -105,5 +105,15 @@ ok $? "... and nothing served is load_failed (err)"
 ok $? "nssguard compile makes big.ngo"
 expect_distrust "$db" classic mitm "(the compiled file beside the large text)"
 expect_distrust "$db" pkix mitm "(the compiled file beside the large text)"
+# The large text edited and not compiled again: it cannot be parsed here, so
+# its image is all that can serve the unit. Up to the review the image was
+# dropped as stale and a new process served nothing from the unit (MITM
+# accepted, text_too_large "serving nothing").
+echo "# edited, not compiled again" >>"$bigdir/big.txt"
+rm -f "$log"
+expect_distrust "$db" classic mitm "(a large text edited after its compile: its image serves)"
+log_has "$log" '"event":"stale_compiled"' "\"file\":\"$bigdir/big.ngo\"" \
+    "\"using\":\"$bigdir/big.ngo\""
+ok $? "... and stale_compiled says the compiled file serves"
 
 done_testing
