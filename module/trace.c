@@ -41,6 +41,9 @@ enum {
  * trace_once stays here: a pthread_once_t cannot be reset, and the variable
  * is read once per process. */
 static pthread_once_t trace_once = PTHREAD_ONCE_INIT;
+/* The list to wrap, for trace_setup (pthread_once passes no argument): the
+ * same constant from every caller, stored atomically. */
+static CK_FUNCTION_LIST *trace_real;
 
 /* ---- the line ---- */
 
@@ -541,20 +544,21 @@ trace_setup(void)
             tline_emit(&l);
         }
     }
+    /* the wrapped list too, once: C_GetFunctionList may be called from two
+     * threads at once, and neither may see a list being filled in */
+    if (ng.trace.areas & (AREA_PKCS11 | AREA_LOOKUP)) {
+        ng.trace.real = __atomic_load_n(&trace_real, __ATOMIC_RELAXED);
+        ng.trace.traced = *ng.trace.real;
+        wrap_all();
+    }
 }
 
 CK_FUNCTION_LIST *
 ng_trace_function_list(CK_FUNCTION_LIST *real)
 {
+    __atomic_store_n(&trace_real, real, __ATOMIC_RELAXED);
     pthread_once(&trace_once, trace_setup);
-    if (!(ng.trace.areas & (AREA_PKCS11 | AREA_LOOKUP)))
-        return real;
-    if (!ng.trace.real) {
-        ng.trace.traced = *real;
-        ng.trace.real = real;
-        wrap_all();
-    }
-    return &ng.trace.traced;
+    return ng.trace.real ? &ng.trace.traced : real;
 }
 
 void
