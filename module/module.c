@@ -566,8 +566,7 @@ mod_C_GetObjectSize(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject, CK_ULO
     rv = ng_session_acquire(hSession, &s);
     if (rv != CKR_OK)
         return allowed(rv);
-    const ng_overlay *ov = ng_session_overlay_of(s, hObject);
-    if (ov && ng_objects_valid(ov, hObject))
+    if (ng_objects_valid(ng_session_overlay_of(s, hObject), hObject))
         *pulSize = CK_UNAVAILABLE_INFORMATION;
     else
         rv = CKR_OBJECT_HANDLE_INVALID;

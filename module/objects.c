@@ -429,14 +429,19 @@ encode_handle(const ng_overlay *ov, size_t global, int kind)
                               (global * NG_KINDS_PER_ENTRY + (size_t)kind + 1));
 }
 
+static const ng_roots *roots_served(void);
+
 bool
 ng_objects_valid(const ng_overlay *ov, CK_OBJECT_HANDLE handle)
 {
+    const ng_roots *roots = roots_served();
     ng_entry e;
     size_t global;
     int kind;
 
-    return decode_handle(ov, handle, &global, &e, &kind);
+    if (ng_objects_handle_id(handle) == 0) /* mode=builtins: a root record */
+        return roots && handle != CK_INVALID_HANDLE && handle <= roots->parsed.n_records;
+    return ov && decode_handle(ov, handle, &global, &e, &kind);
 }
 
 /* ---- the roots (mode=builtins): served as their certdata.txt wrote them ---- */

@@ -203,8 +203,9 @@ ng_session_overlay_of(ng_session *s, CK_OBJECT_HANDLE handle)
     ng_overlay *ov = held(s, id);
 
     /* A handle another session found: PKCS#11 makes it valid here too while
-     * its object exists, that is while its generation is the current one. */
-    if (!ov && !s->finding) {
+     * its object exists, that is while its generation is the current one.
+     * Id 0 is mode=builtins' roots, in no generation. */
+    if (!ov && id != 0 && !s->finding) {
         ng_session_pin(s);
         ov = held(s, id);
     }

@@ -275,6 +275,9 @@ main(int argc, char **argv)
             guard->C_FindObjectsFinal(s);
             tap_ok(n == 1 && nv == 1 && h[0] == hv[0] && bare.len < sn->len,
                    "a root's trust record is found by its DER serial and by its bare value alike");
+            CK_ULONG objsize = 0;
+            tap_is_ulong(n == 1 ? guard->C_GetObjectSize(s, h[0], &objsize) : CKR_GENERAL_ERROR,
+                         CKR_OK, "C_GetObjectSize of a root's object: a valid handle");
             guard->C_Finalize(NULL);
             snprintf(params, sizeof(params), "mode=builtins roots=%s overlay=%s log=none", argv[2],
                      overlay);
