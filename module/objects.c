@@ -598,9 +598,12 @@ push_root(ng_find *find, const ng_roots *roots, size_t number, const ng_overlay 
  * NULL when the overlay was not probed. */
 static bool
 find_roots(ng_find *find, const ng_roots *roots, const probe *p, const ng_overlay *ov,
-           const long ov_hit[2], const CK_ATTRIBUTE *tmpl, CK_ULONG count)
+           const long ov_hit[2], const CK_ATTRIBUTE *tmpl, CK_ULONG count, const CK_ULONG *cls)
 {
     static const size_t first = 0;
+    /* keyed[k]'s class: a query for one class probes that image alone */
+    static const CK_OBJECT_CLASS keyed_class[] = {CKO_CERTIFICATE, CKO_NSS_TRUST};
+    _Static_assert(NG_N_ELEMENTS(keyed_class) == NG_N_ELEMENTS(roots->keyed), "keyed images");
 
     if (!p) {
         for (size_t i = 0; i < roots->parsed.n_records; i++) {
@@ -611,6 +614,8 @@ find_roots(ng_find *find, const ng_roots *roots, const probe *p, const ng_overla
     }
     for (size_t k = 0; k < NG_N_ELEMENTS(roots->keyed); k++) { /* certificates, then trust */
         long hit[2];
+        if (cls && *cls != keyed_class[k])
+            continue;
         probe_images(&roots->keyed[k], &first, 1, p, hit);
         for (int f = 0; f < 2; f++) {
             ng_entry e;
@@ -652,7 +657,8 @@ matches(const ng_entry *e, int kind, const CK_ATTRIBUTE *tmpl, CK_ULONG count,
  * the generation serves (then `event`: a trust query). */
 typedef struct {
     const CK_ATTRIBUTE *issuer, *serial;
-    bool event;
+    CK_ULONG cls; /* the class asked for (the last one given), when has_cls */
+    bool has_cls, event;
     unsigned kinds; /* the objects (K()) of the class asked for: all when none is */
 } query;
 
@@ -694,6 +700,8 @@ read_template(const ng_overlay *ov, const CK_ATTRIBUTE *tmpl, CK_ULONG count, qu
             if (tmpl[i].ulValueLen == sizeof(cls)) {
                 memcpy(&cls, tmpl[i].pValue, sizeof(cls));
                 q->kinds = class_kinds(ov ? ov->mode : NG_MODE_NSS, cls, &q->event);
+                q->cls = cls;
+                q->has_cls = true;
             }
         }
     }
@@ -728,7 +736,8 @@ ng_objects_find(ng_overlay *ov, const CK_ATTRIBUTE *tmpl, CK_ULONG count, ng_fin
     }
     /* the sources in order: the roots (mode=builtins; every class they
      * hold), then the overlay's files */
-    if (roots && !find_roots(find, roots, keyed ? &p : NULL, ov, probed ? hit : NULL, tmpl, count))
+    if (roots && !find_roots(find, roots, keyed ? &p : NULL, ov, probed ? hit : NULL, tmpl, count,
+                             q.has_cls ? &q.cls : NULL))
         goto oom;
     if (!q.kinds || !ov) /* certificates, root list, CRLs...: none here */
         return CKR_OK;
