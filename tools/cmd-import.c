@@ -556,39 +556,63 @@ typedef struct {
     size_t with_cert; /* imported issuer+serial entries written with their certificate */
 } onecrl_stats;
 
+/* The issuer+serial pairs written so far: a duplicate record is counted,
+ * not written twice. Found through a hash map (OneCRL has ~1,900 records). */
 typedef struct {
     unsigned char *issuer;
     size_t issuer_len;
     unsigned char *serial;
     size_t serial_len;
-    uint64_t hash;
 } seen_key;
 
-static bool
-seen_before(seen_key **seen, size_t *n, const unsigned char *issuer, size_t issuer_len,
+typedef struct {
+    seen_key *v;
+    size_t n;
+    tool_hmap map; /* ng_entry_hash(issuer, serial) -> index in v */
+} seen_set;
+
+/* 1: seen before; 0: new, now noted; -1: out of memory. */
+static int
+seen_before(seen_set *s, const unsigned char *issuer, size_t issuer_len,
             const unsigned char *serial, size_t serial_len)
 {
     uint64_t h = ng_entry_hash((ng_bytes){issuer, issuer_len}, (ng_bytes){serial, serial_len});
-    seen_key *ns;
+    size_t cursor = SIZE_MAX, i;
+    seen_key *nv, k;
 
-    for (size_t i = 0; i < *n; i++) {
-        const seen_key *s = &(*seen)[i];
-        if (s->hash == h && s->issuer_len == issuer_len && s->serial_len == serial_len &&
-            memcmp(s->issuer, issuer, issuer_len) == 0 &&
-            memcmp(s->serial, serial, serial_len) == 0)
-            return true;
+    while ((i = tool_hmap_next(&s->map, h, &cursor)) != SIZE_MAX) {
+        const seen_key *o = &s->v[i];
+        if (o->issuer_len == issuer_len && o->serial_len == serial_len &&
+            memcmp(o->issuer, issuer, issuer_len) == 0 &&
+            memcmp(o->serial, serial, serial_len) == 0)
+            return 1;
     }
-    ns = realloc(*seen, (*n + 1) * sizeof(*ns));
-    if (!ns)
-        return false;
-    *seen = ns;
-    ns[*n] = (seen_key){malloc(issuer_len), issuer_len, malloc(serial_len), serial_len, h};
-    if (ns[*n].issuer)
-        memcpy(ns[*n].issuer, issuer, issuer_len);
-    if (ns[*n].serial)
-        memcpy(ns[*n].serial, serial, serial_len);
-    (*n)++;
-    return false;
+    k = (seen_key){malloc(issuer_len), issuer_len, malloc(serial_len), serial_len};
+    nv = k.issuer && k.serial ? realloc(s->v, (s->n + 1) * sizeof(*nv)) : NULL;
+    if (!nv || !tool_hmap_add(&s->map, h)) {
+        if (nv)
+            s->v = nv;
+        free(k.issuer);
+        free(k.serial);
+        return -1;
+    }
+    memcpy(k.issuer, issuer, issuer_len);
+    memcpy(k.serial, serial, serial_len);
+    s->v = nv;
+    s->v[s->n++] = k;
+    return 0;
+}
+
+static void
+seen_clear(seen_set *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->v[i].issuer);
+        free(s->v[i].serial);
+    }
+    free(s->v);
+    tool_hmap_clear(&s->map);
+    memset(s, 0, sizeof(*s));
 }
 
 /* details.bug: a number, a URL or nothing. */
@@ -635,7 +659,7 @@ onecrl_label(const tool_json *rec)
 
 static bool
 import_issuer_serial(FILE *out, const tool_json *rec, const char *issuer_b64,
-                     const char *serial_b64, seen_key **seen, size_t *n_seen, onecrl_stats *st,
+                     const char *serial_b64, seen_set *seen, onecrl_stats *st,
                      const char *why_prefix, const tool_corpus *corpus)
 {
     const tool_corpus_cert *cc;
@@ -659,9 +683,13 @@ import_issuer_serial(FILE *out, const tool_json *rec, const char *issuer_b64,
         ok = true;
         goto out;
     }
-    if (seen_before(seen, n_seen, issuer, issuer_len, serial, serial_len)) {
+    switch (seen_before(seen, issuer, issuer_len, serial, serial_len)) {
+    case 1:
         st->duplicates++;
         ok = true;
+        goto out;
+    case -1:
+        tool_error("out of memory");
         goto out;
     }
     tool_name_text((ng_bytes){issuer, issuer_len}, name, sizeof(name));
@@ -801,8 +829,7 @@ typedef struct {
     const tool_json *data; /* the array of records */
     tool_corpus corpus;
     onecrl_stats st;
-    seen_key *seen;
-    size_t n_seen;
+    seen_set seen;
 } onecrl_ctx;
 
 static int
@@ -881,8 +908,8 @@ onecrl_record(onecrl_ctx *o, FILE *mem, size_t i)
         return true;
     }
     if (issuer && serial)
-        return import_issuer_serial(mem, rec, issuer, serial, &o->seen, &o->n_seen, &o->st,
-                                    o->prefix, &o->corpus);
+        return import_issuer_serial(mem, rec, issuer, serial, &o->seen, &o->st, o->prefix,
+                                    &o->corpus);
     if (tool_json_get_string(rec, "subject") && tool_json_get_string(rec, "pubKeyHash"))
         return import_subject_key(mem, rec, &o->corpus, &o->st, o->source);
     tool_error("%s: record %zu (%s): neither issuerName+serialNumber nor "
@@ -963,11 +990,7 @@ tool_cmd_import_onecrl(int argc, char **argv)
                 o.st.with_cert, o.st.imported, o.corpus.n);
     rc = o.st.unconverted ? TOOL_EXIT_FOUND : TOOL_EXIT_OK;
 out:
-    for (size_t i = 0; i < o.n_seen; i++) {
-        free(o.seen[i].issuer);
-        free(o.seen[i].serial);
-    }
-    free(o.seen);
+    seen_clear(&o.seen);
     tool_json_free(o.root);
     free(o.input);
     free(o.cert_files);
