@@ -65,7 +65,7 @@ modutil(const char *db, const char *verb, const char *name, const char *params)
     char *out = NULL;
     int rc = op_run(argv, &out);
     if (rc != 0)
-        op_error("modutil %s %s on %s failed (%d): %s", verb, name, db, rc, out ? out : "");
+        tool_error("modutil %s %s on %s failed (%d): %s", verb, name, db, rc, out ? out : "");
     free(out);
     return rc == 0;
 }
@@ -139,7 +139,7 @@ one_nssdb(op_run_state *st, const char *db)
         return;
     }
     if (!op_nssdb_module(db, &listed, &params, &name, &library)) {
-        op_error("%s: cannot read pkcs11.txt", db);
+        tool_error("%s: cannot read pkcs11.txt", db);
         st->failures++;
         return;
     }
@@ -156,7 +156,7 @@ one_nssdb(op_run_state *st, const char *db)
                         : "add the module");
         bool ok = st->t->dry_run || !st->on || trial_add(want);
         if (!ok)
-            op_error("%s: left as it is: the module does not initialise with this line", db);
+            tool_error("%s: left as it is: the module does not initialise with this line", db);
         ok = ok && (st->t->dry_run || !listed || modutil(db, "-delete", name, NULL));
         ok = ok && (st->t->dry_run || !st->on || modutil(db, "-add", OP_MODULE_NAME, want));
         if (!ok)
@@ -172,9 +172,9 @@ one_profile(op_run_state *st, const char *profile)
 {
     long pid = op_profile_locked_by(profile);
     if (pid > 0) {
-        op_error("%s: Firefox (pid %ld) is running on this profile; close it first "
-                 "(it rewrites pkcs11.txt when it exits)",
-                 profile, pid);
+        tool_error("%s: Firefox (pid %ld) is running on this profile; close it first "
+                   "(it rewrites pkcs11.txt when it exits)",
+                   profile, pid);
         st->failures++;
         return;
     }
@@ -245,7 +245,7 @@ policy_extension(json_object *policies, const char *xpi, bool on)
     if (on) {
         char real[PATH_MAX], *url = NULL;
         if (realpath(xpi, real) == NULL || asprintf(&url, "file://%s", real) < 0) {
-            op_error("%s: %s", xpi, strerror(errno));
+            tool_error("%s: %s", xpi, strerror(errno));
             return false;
         }
         json_object *e = json_object_new_object();
@@ -289,7 +289,7 @@ one_policy(op_run_state *st, const char *path)
     char why[256];
     json_object *root = policy_read(path, why, sizeof(why));
     if (root == NULL) {
-        op_error("%s: %s; left as it is (fix it, then run this again)", path, why);
+        tool_error("%s: %s; left as it is (fix it, then run this again)", path, why);
         st->failures++;
         return;
     }
@@ -314,7 +314,7 @@ one_policy(op_run_state *st, const char *path)
                                                      JSON_C_TO_STRING_NOSLASHESCAPE);
         if (!st->t->dry_run &&
             (!mkdir_p(dir) || !tool_write_atomic(path, pretty, strlen(pretty), 0644))) {
-            op_error("%s: cannot write: %s", path, strerror(errno));
+            tool_error("%s: cannot write: %s", path, strerror(errno));
             st->failures++;
         }
         free(dir);

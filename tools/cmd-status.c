@@ -518,7 +518,7 @@ make_scratch(void)
     char *out = NULL;
     char *argv[] = {"sh", "-c", (char *)selftest_pki, "sh", dir, self, NULL};
     if (op_run(argv, &out) != 0) {
-        op_error("status: the throwaway PKI could not be made: %s", out ? out : "");
+        tool_error("status: the throwaway PKI could not be made: %s", out ? out : "");
         free(out);
         free(dir);
         return NULL;

@@ -175,7 +175,7 @@ load_config(const watch_opts *o, ng_config *cfg)
         if (err.msg[0] == '\0')
             snprintf(err.msg, sizeof(err.msg), "%s: no such file", o->config);
     }
-    op_error("watch: %s", err.msg);
+    tool_error("watch: %s", err.msg);
     return false;
 }
 

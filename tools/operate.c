@@ -19,17 +19,6 @@
 #include "operate.h"
 #include "tool.h"
 
-void
-op_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("nssguard: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
-
 #ifndef NSSGUARD_PKCS11DIR
 #define NSSGUARD_PKCS11DIR "/usr/lib/pkcs11"
 #endif
@@ -281,15 +270,22 @@ op_slurp(const char *path)
     if (fd < 0)
         return NULL;
     struct stat st = {0};
-    char *text = NULL;
+    unsigned char *text = NULL;
+    size_t len;
+    const char *why;
+    FILE *fp = NULL;
     if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode))
         errno = EINVAL;
-    else if (S_ISREG(st.st_mode) && fcntl(fd, F_SETFL, 0) == 0)
-        text = read_fd(fd);
+    else if (S_ISREG(st.st_mode) && fcntl(fd, F_SETFL, 0) == 0 && (fp = fdopen(fd, "r")) &&
+             !tool_read_stream(fp, &text, &len, &why)) /* 64 MiB at most, as every input */
+        errno = EFBIG;
     int saved = errno;
-    close(fd);
+    if (fp)
+        fclose(fp);
+    else
+        close(fd);
     errno = saved;
-    return text;
+    return (char *)text;
 }
 
 /* One "key=value" line of a pkcs11.txt block. */

@@ -15,9 +15,6 @@
 /* The module's name in every NSS database and policy we write. */
 #define OP_MODULE_NAME "nssguard"
 
-/* "nssguard: message" on stderr. */
-void op_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
 /* The installed module, or $NSSGUARD_MODULE when set (tests, make check). */
 const char *op_module_path(void);
 /* The slot-less module the Firefox extension adds and deletes: beside
