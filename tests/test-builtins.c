@@ -171,6 +171,19 @@ all_objects(CK_FUNCTION_LIST_PTR f)
     return d;
 }
 
+/* The start of an overlay trust record for this issuer and serial. */
+static void
+write_trust_record(FILE *f, const ng_attr *is, const ng_attr *sn)
+{
+    fputs("CKA_CLASS CK_OBJECT_CLASS CKO_NSS_TRUST\nCKA_ISSUER MULTILINE_OCTAL\n", f);
+    for (size_t m = 0; m < is->len; m++)
+        fprintf(f, "\\%03o%s", is->value[m], m % 16 == 15 ? "\n" : "");
+    fputs("\nEND\nCKA_SERIAL_NUMBER MULTILINE_OCTAL\n", f);
+    for (size_t m = 0; m < sn->len; m++)
+        fprintf(f, "\\%03o", sn->value[m]);
+    fputs("\nEND\n", f);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -238,13 +251,8 @@ main(int argc, char **argv)
             if (!ng_record_ulong(&recs.records[k], CKA_CLASS, &cls) || cls != CKO_NSS_TRUST ||
                 !is || !sn)
                 continue;
-            fputs("CKA_CLASS CK_OBJECT_CLASS CKO_NSS_TRUST\nCKA_ISSUER MULTILINE_OCTAL\n", f);
-            for (size_t m = 0; m < is->len; m++)
-                fprintf(f, "\\%03o%s", is->value[m], m % 16 == 15 ? "\n" : "");
-            fputs("\nEND\nCKA_SERIAL_NUMBER MULTILINE_OCTAL\n", f);
-            for (size_t m = 0; m < sn->len; m++)
-                fprintf(f, "\\%03o", sn->value[m]);
-            fputs("\nEND\nCKA_TRUST_SERVER_AUTH CK_TRUST CKT_NSS_NOT_TRUSTED\n", f);
+            write_trust_record(f, is, sn);
+            fputs("CKA_TRUST_SERVER_AUTH CK_TRUST CKT_NSS_NOT_TRUSTED\n", f);
             fclose(f);
             f = NULL;
             CK_SESSION_HANDLE s;
@@ -307,13 +315,8 @@ main(int argc, char **argv)
                                                0x0b, 'e',  'x',  'a',  'm',  'p',  'l',
                                                'e',  '.',  'c',  'o',  'm'};
             if ((f = fopen(overlay, "w")) != NULL) {
-                fputs("CKA_CLASS CK_OBJECT_CLASS CKO_NSS_TRUST\nCKA_ISSUER MULTILINE_OCTAL\n", f);
-                for (size_t m = 0; m < is->len; m++)
-                    fprintf(f, "\\%03o%s", is->value[m], m % 16 == 15 ? "\n" : "");
-                fputs("\nEND\nCKA_SERIAL_NUMBER MULTILINE_OCTAL\n", f);
-                for (size_t m = 0; m < sn->len; m++)
-                    fprintf(f, "\\%03o", sn->value[m]);
-                fputs("\nEND\nCKA_NSSGUARD_NAME_CONSTRAINTS MULTILINE_OCTAL\n", f);
+                write_trust_record(f, is, sn);
+                fputs("CKA_NSSGUARD_NAME_CONSTRAINTS MULTILINE_OCTAL\n", f);
                 for (size_t m = 0; m < sizeof(nc); m++)
                     fprintf(f, "\\%03o", nc[m]);
                 fputs("\nEND\n", f);
